@@ -1,0 +1,221 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from pathlib import Path
+
+import flask_babel
+from flask import Flask, make_response, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
+
+from . import formatting
+from .config import load_config
+from .extensions import Talisman, babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(app.instance_path, overrides))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_security_headers(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "translations"),
+    )
+    app.before_request(flask_babel.refresh)  # the language is chosen per request, never cached
+    _init_login(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+
+    _import_job_modules()
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys, wait for locks instead of failing, let readers run.
+
+    The driver's own transaction handling is turned off (it never emits BEGIN, which breaks
+    savepoints); ``_sqlite_begin`` starts every transaction instead.
+    """
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    """SQLite: take the write lock at the start, so two writers queue instead of deadlocking."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# Modules that register background jobs (``@jobs.job``): imported so every process knows them.
+JOB_MODULES: tuple[str, ...] = ("notifications", "reminders", "reports", "importer", "audit", "personal_data")
+
+
+def _import_job_modules() -> None:
+    for name in JOB_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+
+
+def _select_locale() -> str:
+    chosen = request.args.get("lang")
+    if chosen in ("ja", "en"):
+        session["lang"] = chosen
+    return session.get("lang") or "ja"
+
+
+def _init_login(app: Flask) -> None:
+    from . import accounts
+    from .models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "ログインしてください。"
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return accounts.load_session_user(db.session, user_id)
+
+
+# No inline script or style anywhere: templates use static/app.css and static/*.js only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _init_security_headers(app: Flask) -> None:
+    """CSP, nosniff, Referrer-Policy, frame denial; HTTPS forced and HSTS in production only.
+    The session cookie flags come from the config (``SESSION_COOKIE_*``); Talisman keeps them."""
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    production = app.config["APP_ENV"] == "production"
+    app.extensions["talisman"] = Talisman(
+        app,
+        force_https=production,
+        strict_transport_security=production,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="same-origin",
+        frame_options="DENY",
+        x_content_type_options=True,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=app.config["SESSION_COOKIE_HTTPONLY"],
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+    )
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` that only matches ids a 64-bit database column can hold.
+
+    A larger number in a URL names nothing; without the bound it would reach the database
+    driver (SQLite raises on integers past 2**63 - 1) and answer 500 instead of 404.
+    """
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .blueprints import admin, audit, auth, bureau, field, imports, notifications, reports, ward
+
+    app.url_map.converters["int"] = DatabaseIdConverter
+    for module in (auth, field, ward, bureau, admin, notifications, reports, imports, audit):
+        app.register_blueprint(module.bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from . import access, history
+    from .states import Role
+
+    app.jinja_env.filters.update(
+        thousand_yen=formatting.thousand_yen,
+        yen=formatting.yen,
+        fiscal_year=formatting.fiscal_year_label,
+        jdate=formatting.date_label,
+        jdatetime=formatting.datetime_label,
+    )
+
+    @app.context_processor
+    def helpers():
+        return {
+            "Role": Role,
+            "personal": lambda value: access.personal(current_user, value),
+            "today": formatting.today_in_tokyo(),
+            "city_name": app.config["CITY_NAME"],
+            "locale": str(flask_babel.get_locale()),
+            "action_label": history.action_label,
+            "state_label": history.state_label,
+            "role_label": history.role_label,
+            "event_details": history.event_details,
+        }
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        message = getattr(error, "description", None)
+        if not message or message.startswith("You don't have"):
+            message = _("このページを表示する権限がありません。")
+        return page(403, _("権限がありません"), message)
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, _("見つかりません"), _("お探しのページは見つかりませんでした。"))
+
+    @app.errorhandler(429)
+    def too_many_attempts(error):
+        message = _("ログインの失敗が続いたため、一時的に制限しています。時間をおいてお試しください。")
+        response = make_response(page(429, _("しばらくお待ちください"), message))
+        current = limiter.current_limit
+        if current is not None:
+            response.headers["Retry-After"] = str(max(1, int(current.reset_at - time.time())))
+        return response
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, _("ファイルが大きすぎます"), _("送信されたファイルが大きすぎます。"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return page(
+            400,
+            _("もう一度お試しください"),
+            _("画面の有効期限が切れたか、正しくない送信です。ページを読み込み直してください。"),
+        )

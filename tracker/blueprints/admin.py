@@ -1,0 +1,365 @@
+"""Administration (地域政策課): user accounts, the city's master data, and background work.
+
+The rules live in ``accounts``, ``masterdata_admin`` and ``job_board``; each view parses its
+form, calls one of their functions, commits, and redirects (or shows the form again with the reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import accounts, job_board, jobs, masterdata_admin
+from ..extensions import db
+from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_in_tokyo
+from ..forms import CenterForm, NameForm, ResetPasswordForm, UserForm, WardForm, WardFundForm, options
+from ..models import Bureau, Category, Center, OutboxJob, User, Ward, WardFund, utcnow
+from ..states import JobState, Role
+from ..workflow import WorkflowError
+from .common import form_errors, roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The bureaus and categories share one set of views: a name, an order and an active flag.
+ENTRIES = {"bureaus": (Bureau, "局"), "categories": (Category, "分野")}
+SWITCHABLE = {"centers": Center, "bureaus": Bureau, "categories": Category}
+CENTER_FIELDS = ["ward_id", "name", "note", "sort_order", "active"]
+ENTRY_FIELDS = ["name", "sort_order", "active"]
+NONE_CHOSEN = (0, "—")
+
+
+def _commit(change: Callable[[], object], success: str) -> bool:
+    """Run one service call and commit; on a broken rule roll back and flash the reason."""
+    try:
+        change()
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return False
+    flash(success, "success")
+    return True
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+@bp.route("/users")
+@roles_required(Role.ADMIN)
+def users():
+    role = request.args.get("role") or None
+    if role not in Role._value2member_map_:
+        role = None
+    active = request.args.get("active") if request.args.get("active") in ("1", "0") else ""
+    query = (
+        select(User)
+        .options(joinedload(User.ward), joinedload(User.center), joinedload(User.bureau))
+        .order_by(User.login)
+    )
+    if role:
+        query = query.where(User.role == Role(role))
+    if active:
+        query = query.where(User.active.is_(active == "1"))
+    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("admin/users.html", page=page, role=role, active=active, roles=list(Role))
+
+
+def _active_or_own(model, own_id: int | None):
+    """Active rows, and the one the user already belongs to even if it has been deactivated."""
+    return model.active if own_id is None else or_(model.active, model.id == own_id)
+
+
+def _user_form(user: User | None = None) -> UserForm:
+    """The user form with its choices: active centers and bureaus, and the user's own ones."""
+    form = UserForm(obj=user) if user and request.method == "GET" else UserForm()
+    wards = db.session.execute(select(Ward).order_by(Ward.sort_order)).scalars()
+    centers = db.session.execute(
+        select(Center)
+        .options(joinedload(Center.ward))
+        .where(_active_or_own(Center, user.center_id if user else None))
+        .order_by(Center.sort_order)
+    ).scalars()
+    bureaus = db.session.execute(
+        select(Bureau)
+        .where(_active_or_own(Bureau, user.bureau_id if user else None))
+        .order_by(Bureau.sort_order)
+    ).scalars()
+    form.ward_id.choices = options([NONE_CHOSEN, *((w.id, w.name) for w in wards)])
+    form.center_id.choices = options([NONE_CHOSEN, *((c.id, f"{c.ward.name} {c.name}") for c in centers)])
+    form.bureau_id.choices = options([NONE_CHOSEN, *((b.id, b.name) for b in bureaus)])
+    if user:
+        del form.login, form.password
+        if request.method == "GET":
+            form.ward_id.data = user.ward_id or 0
+            form.center_id.data = user.center_id or 0
+            form.bureau_id.data = user.bureau_id or 0
+    return form
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_user():
+    form = _user_form()
+    if form.validate_on_submit() and _commit(
+        lambda: accounts.create_user(db.session, form.data),
+        f"ユーザー「{form.display_name.data.strip()}」を登録しました。初期パスワードを本人に伝えてください。",
+    ):
+        return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = _user_form(user)
+    if form.validate_on_submit() and _commit(
+        lambda: accounts.edit_user(db.session, current_user, user, form.data),
+        f"ユーザー「{form.display_name.data.strip()}」を更新しました。",
+    ):
+        return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/user_form.html", form=form, user=user, password_form=ResetPasswordForm(formdata=None)
+    )
+
+
+def _set_user_active(user_id: int, active: bool):
+    user = db.get_or_404(User, user_id)
+    done = "有効にしました" if active else "無効にしました。このユーザーはログインできません"
+    _commit(lambda: accounts.set_active(current_user, user, active), f"「{user.display_name}」を{done}。")
+    return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def deactivate_user(user_id: int):
+    return _set_user_active(user_id, False)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reactivate_user(user_id: int):
+    return _set_user_active(user_id, True)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reset_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        flash(form_errors(form) or "入力内容を確認してください。", "error")
+    else:
+        _commit(
+            lambda: accounts.reset_password(user, form.password.data),
+            f"「{user.display_name}」のパスワードを再設定しました。次のログインで変更が求められます。",
+        )
+    return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+# --- master data ---------------------------------------------------------------------------
+
+
+def _ward_choices() -> list[tuple[int, str]]:
+    return [(w.id, w.name) for w in db.session.execute(select(Ward).order_by(Ward.sort_order)).scalars()]
+
+
+def _center_form(center: Center | None = None) -> CenterForm:
+    """A center's ward is chosen when it is added and never changed afterwards."""
+    form = CenterForm(prefix="center", obj=center if request.method == "GET" else None)
+    if center:
+        del form.ward_id
+    else:
+        form.ward_id.choices = options(_ward_choices())
+        if request.method == "GET":
+            form.ward_id.data = request.args.get("ward_id", type=int)
+    return form
+
+
+def _fund_form() -> WardFundForm:
+    """Shown filled in from the query string (a cell of the fund table), else for this fiscal year."""
+    form = WardFundForm(prefix="fund")
+    form.ward_id.choices = options(_ward_choices())
+    if request.method == "GET":
+        ward_id = request.args.get("ward_id", type=int)
+        year = request.args.get("fiscal_year", type=int) or fiscal_year_of(today_in_tokyo())
+        fund = db.session.execute(
+            select(WardFund).where(WardFund.ward_id == ward_id, WardFund.fiscal_year == year)
+        ).scalar_one_or_none()
+        form.ward_id.data, form.fiscal_year.data = ward_id, year
+        form.allocated_yen.data = fund.allocated_yen if fund else None
+    return form
+
+
+def _form_page(form, title: str, fields: list[str], submit: str):
+    return render_template("admin/master_form.html", form=form, title=title, fields=fields, submit=submit)
+
+
+@bp.route("/master")
+@roles_required(Role.ADMIN)
+def master():
+    wards = (
+        db.session.execute(select(Ward).options(selectinload(Ward.centers)).order_by(Ward.sort_order))
+        .scalars()
+        .all()
+    )
+    entries = {
+        kind: db.session.execute(select(model).order_by(model.sort_order, model.id)).scalars().all()
+        for kind, (model, _label) in ENTRIES.items()
+    }
+    funds: dict[int, dict[int, int]] = {}
+    for fund in db.session.execute(select(WardFund).order_by(WardFund.fiscal_year.desc())).scalars():
+        funds.setdefault(fund.fiscal_year, {})[fund.ward_id] = fund.allocated_yen
+    return render_template(
+        "admin/master.html",
+        wards=wards,
+        entries=entries,
+        entry_labels={kind: label for kind, (_model, label) in ENTRIES.items()},
+        funds=funds,
+        center_form=_center_form(),
+        entry_forms={kind: NameForm(prefix=kind) for kind in ENTRIES},
+        fund_form=_fund_form(),
+    )
+
+
+@bp.route("/master/wards/<int:ward_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_ward(ward_id: int):
+    ward = db.get_or_404(Ward, ward_id)
+    form = WardForm(obj=ward) if request.method == "GET" else WardForm()
+    if form.validate_on_submit() and _commit(
+        lambda: masterdata_admin.update_ward(db.session, ward, form.data),
+        f"{form.name.data.strip()}の情報を更新しました。",
+    ):
+        return redirect(url_for("admin.master"))
+    fields = ["name", "population", "households", "area_km2"]
+    return _form_page(form, f"{ward.name} (区コード {ward.code}) を編集", fields, "保存する")
+
+
+@bp.route("/master/centers/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_center():
+    form = _center_form()
+    if form.validate_on_submit() and _commit(
+        lambda: masterdata_admin.add_center(db.session, form.data),
+        f"まちづくりセンター「{form.name.data.strip()}」を追加しました。",
+    ):
+        return redirect(url_for("admin.master"))
+    return _form_page(form, "まちづくりセンターを追加", CENTER_FIELDS, "追加する")
+
+
+@bp.route("/master/centers/<int:center_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_center(center_id: int):
+    center = db.get_or_404(Center, center_id)
+    form = _center_form(center)
+    if form.validate_on_submit() and _commit(
+        lambda: masterdata_admin.update_center(db.session, center, form.data),
+        f"まちづくりセンター「{form.name.data.strip()}」を更新しました。",
+    ):
+        return redirect(url_for("admin.master"))
+    return _form_page(form, f"{center.ward.name} {center.name} を編集", CENTER_FIELDS[1:], "保存する")
+
+
+@bp.route("/master/<any(bureaus, categories):kind>/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_entry(kind: str):
+    model, label = ENTRIES[kind]
+    form = NameForm(prefix=kind)
+    if form.validate_on_submit() and _commit(
+        lambda: masterdata_admin.add_entry(db.session, model, form.data),
+        f"{label}「{form.name.data.strip()}」を追加しました。",
+    ):
+        return redirect(url_for("admin.master"))
+    return _form_page(form, f"{label}を追加", ENTRY_FIELDS, "追加する")
+
+
+@bp.route("/master/<any(bureaus, categories):kind>/<int:entry_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_entry(kind: str, entry_id: int):
+    model, label = ENTRIES[kind]
+    entry = db.get_or_404(model, entry_id)
+    form = NameForm(prefix=kind, obj=entry if request.method == "GET" else None)
+    if form.validate_on_submit() and _commit(
+        lambda: masterdata_admin.update_entry(db.session, entry, form.data),
+        f"{label}「{form.name.data.strip()}」を更新しました。",
+    ):
+        return redirect(url_for("admin.master"))
+    return _form_page(form, f"{label}「{entry.name}」を編集", ENTRY_FIELDS, "保存する")
+
+
+@bp.route("/master/<any(centers, bureaus, categories):kind>/<int:entry_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_entry_active(kind: str, entry_id: int):
+    """Deactivate (``active=0``) or reactivate (``active=1``) a center, bureau or category."""
+    entry = db.get_or_404(SWITCHABLE[kind], entry_id)
+    active = request.form.get("active") == "1"
+    _commit(
+        lambda: masterdata_admin.set_active(db.session, entry, active),
+        f"「{entry.name}」を{'有効' if active else '無効'}にしました。",
+    )
+    return redirect(url_for("admin.master"))
+
+
+@bp.route("/master/funds", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def ward_fund():
+    form = _fund_form()
+    if form.validate_on_submit():
+        ward = db.session.get(Ward, form.ward_id.data)
+        if _commit(
+            lambda: masterdata_admin.set_ward_fund(
+                db.session, form.ward_id.data, form.fiscal_year.data, form.allocated_yen.data
+            ),
+            f"{ward.name}の{fiscal_year_label(form.fiscal_year.data)}のまちづくり推進経費を"
+            f"{thousand_yen(form.allocated_yen.data)}に設定しました。",
+        ):
+            return redirect(url_for("admin.master"))
+    return _form_page(
+        form, "まちづくり推進経費を設定", ["ward_id", "fiscal_year", "allocated_yen"], "設定する"
+    )
+
+
+# --- background work -----------------------------------------------------------------------
+
+
+@bp.route("/jobs", endpoint="jobs")
+@roles_required(Role.ADMIN)
+def job_list():
+    return render_template(
+        "admin/jobs.html",
+        board=job_board.board(db.session),
+        states=list(JobState),
+        labels={name: spec.label for name, spec in jobs.JOBS.items()},
+        unsent=job_board.unsent,
+        retryable=job_board.retryable,
+    )
+
+
+@bp.route("/jobs/<int:outbox_id>/retry", methods=["POST"])
+@roles_required(Role.ADMIN)
+def retry_job(outbox_id: int):
+    row = db.get_or_404(OutboxJob, outbox_id)
+    if not job_board.retryable(row, utcnow()):
+        flash("失敗したか止まっている処理だけ再実行できます。", "error")
+        return redirect(url_for("admin.jobs"))
+    jobs.retry(db.session, row.id)
+    db.session.commit()
+    flash(f"#{outbox_id} を再実行しました。", "success")
+    return redirect(url_for("admin.jobs"))
+
+
+@bp.route("/jobs/relay", methods=["POST"])
+@roles_required(Role.ADMIN)
+def relay_jobs():
+    counts = jobs.relay_outbox()
+    flash(
+        f"送信待ちを再送しました (引き渡し {counts['handed_over']}件、再開 {counts['restarted']}件、"
+        f"失敗として終了 {counts['failed']}件)。",
+        "success",
+    )
+    return redirect(url_for("admin.jobs"))

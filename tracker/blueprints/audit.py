@@ -1,0 +1,43 @@
+"""The admin's audit pages: the log of every showing of residents' personal data."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from .. import personal_data
+from ..extensions import db
+from ..models import PersonalDataAccess, ServiceRequest, User
+from ..states import Role
+from .common import roles_required
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+
+@bp.route("/")
+@roles_required(Role.ADMIN)
+def accesses():
+    """個人情報の閲覧記録: newest first, by user and/or request (reference number or id)."""
+    user_id = request.args.get("user", type=int)
+    wanted = (request.args.get("request") or "").strip()
+    request_id = None
+    if wanted:
+        match = ServiceRequest.reference == wanted
+        if wanted.isdigit():
+            match = or_(match, ServiceRequest.id == int(wanted))
+        request_id = db.session.scalar(select(ServiceRequest.id).where(match).limit(1)) or -1
+    statement = personal_data.accesses(user_id, request_id).options(
+        joinedload(PersonalDataAccess.user), joinedload(PersonalDataAccess.service_request)
+    )
+    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    users = db.session.execute(select(User.id, User.login, User.display_name).order_by(User.login)).all()
+    return render_template(
+        "audit/accesses.html",
+        page=page,
+        users=users,
+        user_id=user_id,
+        wanted=wanted,
+        action_labels=personal_data.ACTION_LABELS,
+        role_labels={role.value: role.label for role in Role},
+    )

@@ -1,0 +1,84 @@
+"""Bureau (局 担当者): the inbox of issues in consultation, decisions, budget, progress, outcome."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from .. import queries
+from ..extensions import db
+from ..states import Role
+from .common import roles_required, run_action, visible_issue
+from .detail import build_form
+
+bp = Blueprint("bureau", __name__)
+
+TAB_LABELS = {
+    "consulting": "協議中",
+    "decided": "協議済 (予算化待ち)",
+    "budgeted": "予算化",
+    "implementing": "実施中",
+    "closed": "完了・対応しない",
+    "all": "すべて",
+}
+
+
+@bp.route("/bureau/")
+@roles_required(Role.BUREAU_STAFF)
+def inbox():
+    tab = request.args.get("tab", "consulting")
+    if tab not in TAB_LABELS:
+        tab = "consulting"
+    page = db.paginate(
+        queries.bureau_issues(current_user, tab),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("bureau/inbox.html", page=page, tab=tab, tabs=TAB_LABELS)
+
+
+def _issue_action(issue_id: int, action: str, success: str):
+    issue = visible_issue(issue_id)
+    form = build_form(issue, action)
+    payload = dict(form.data)
+    if action == "complete":
+        payload["executed"] = {
+            line.id: request.form.get(f"executed_{line.id}", "") for line in issue.budget_lines
+        }
+    return run_action(issue, action, form, payload, success, url_for("ward.issue_detail", issue_id=issue.id))
+
+
+@bp.route("/issues/<int:issue_id>/decide", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def decide(issue_id: int):
+    return _issue_action(issue_id, "decide", "協議結果を登録しました。")
+
+
+@bp.route("/issues/<int:issue_id>/budget", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def budget(issue_id: int):
+    return _issue_action(issue_id, "budget", "予算化を登録しました。")
+
+
+@bp.route("/issues/<int:issue_id>/budget-lines", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def add_budget_line(issue_id: int):
+    return _issue_action(issue_id, "add_budget_line", "予算を追加しました。")
+
+
+@bp.route("/issues/<int:issue_id>/start", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def start(issue_id: int):
+    return _issue_action(issue_id, "start", "事業に着手しました。")
+
+
+@bp.route("/issues/<int:issue_id>/notes", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF, Role.WARD_MANAGER)
+def note(issue_id: int):
+    return _issue_action(issue_id, "note", "進捗を記録しました。")
+
+
+@bp.route("/issues/<int:issue_id>/complete", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def complete(issue_id: int):
+    return _issue_action(issue_id, "complete", "完了を登録しました。")

@@ -1,0 +1,130 @@
+"""What the views share: role checks, scoped look-ups, and running one workflow action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, StringField, TextAreaField
+
+from .. import access, workflow
+from ..extensions import db
+from ..formatting import today_in_tokyo
+from ..models import ServiceRequest, WardIssue
+from ..states import Role
+from ..workflow import WorkflowConflict, WorkflowError
+from ..workflow_support import CONFLICT_MESSAGE
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Logged in, and in one of ``roles``; otherwise 403 with a Japanese message."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403, description="この画面はあなたの役割では使えません。")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def visible_request(request_id: int) -> ServiceRequest:
+    found = db.session.get(ServiceRequest, request_id)
+    if found is None:
+        abort(404)
+    if not access.can_view_request(current_user, found):
+        abort(403, description="この要望を見る権限がありません。")
+    return found
+
+
+def visible_issue(issue_id: int) -> WardIssue:
+    found = db.session.get(WardIssue, issue_id)
+    if found is None:
+        abort(404)
+    if not access.can_view_issue(current_user, found):
+        abort(403, description="この区重要課題を見る権限がありません。")
+    return found
+
+
+def form_errors(form) -> str:
+    return " ".join(
+        f"{getattr(form, name).label.text}: {'、'.join(errs)}" for name, errs in form.errors.items()
+    )
+
+
+def submitted_version(form) -> int | None:
+    """The version of the record the user saw, from the form's hidden field; None if not sent."""
+    raw = (form.version.data or "").strip()
+    if not raw:
+        return None
+    return int(raw) if raw.isdigit() else 0  # no record has version 0: a garbled one conflicts
+
+
+def is_stale(subject, action: str, form) -> bool:
+    """The form was shown with a version of ``subject`` that another user's change replaced."""
+    try:
+        workflow.check_version(subject, workflow.actions_for(subject)[action], submitted_version(form))
+    except WorkflowConflict:
+        return True
+    return False
+
+
+def conflict_page(form, back: str):
+    """409: someone else changed the record first. Nothing was saved; a link reloads ``back``.
+
+    What the user typed is shown back, so that it can be copied into the reloaded page.
+    """
+    typed = [
+        f for f in form if isinstance(f, (StringField, TextAreaField)) and not isinstance(f, HiddenField)
+    ]
+    entered = [(f.label.text, f.data) for f in typed if (f.data or "").strip()]
+    return render_template("conflict.html", message=CONFLICT_MESSAGE, back=back, entered=entered), 409
+
+
+def run_action(subject, action: str, form, payload: dict, success: str, back: str):
+    """Validate the form, apply one workflow action, commit, flash, redirect to ``back``.
+
+    A denied action (role, scope, state) answers 403 and changes nothing; an invalid form or
+    a failed guard flashes the Japanese reason and changes nothing. A form shown with an older
+    version of the record, or a commit that lost a race with another writer, answers 409 with
+    ``conflict_page`` and changes nothing (checked first: the other change may be what now
+    makes the action illegal).
+    """
+    rule = workflow.actions_for(subject).get(action)
+    if rule is None:
+        abort(404)
+    if is_stale(subject, action, form):
+        return conflict_page(form, back)
+    denied = workflow.permission_error(current_user, subject, rule)
+    if denied:
+        abort(403, description=denied)
+    if not form.validate_on_submit():
+        flash(form_errors(form) or "入力内容を確認してください。", "error")
+        return redirect(back)
+    try:
+        workflow.apply(
+            db.session,
+            current_user,
+            subject,
+            action,
+            payload,
+            today=today_in_tokyo(),
+            expected_version=submitted_version(form),
+        )
+        db.session.commit()
+    except (WorkflowConflict, StaleDataError):  # another writer was first on the same row
+        db.session.rollback()
+        return conflict_page(form, back)
+    except WorkflowError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    flash(success, "success")
+    return redirect(back)

@@ -1,0 +1,117 @@
+"""My notifications: the bell, the list, marking read, and turning e-mail on or off."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select, update
+from wtforms import RadioField
+from wtforms.validators import InputRequired
+
+from ..extensions import db
+from ..forms import options
+from ..models import Notification, utcnow
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+def _is_on(value) -> bool:
+    return value in (True, "1")
+
+
+class SettingsForm(FlaskForm):
+    email_notifications = RadioField(
+        "メール通知",
+        choices=options([("1", "通知をメールでも受け取る"), ("0", "画面の通知だけにする (メールを停止)")]),
+        coerce=_is_on,
+        validators=[InputRequired("選んでください。")],
+    )
+
+
+@bp.app_context_processor
+def unread_count():
+    """The bell's number: one COUNT on (user_id, read_at), for logged-in users only."""
+    if not current_user.is_authenticated:
+        return {}
+    count = db.session.execute(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == current_user.id, Notification.read_at.is_(None)
+        )
+    ).scalar_one()
+    return {"unread_notifications": count}
+
+
+def own_notification(notification_id: int) -> Notification:
+    found = db.session.get(Notification, notification_id)
+    if found is None:
+        abort(404)
+    if found.user_id != current_user.id:
+        abort(403, description="他の人の通知は表示・操作できません。")
+    return found
+
+
+def _mark_read(notification: Notification) -> None:
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.commit()
+
+
+@bp.route("/")
+@login_required
+def index():
+    page = db.paginate(
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("notifications/index.html", page=page)
+
+
+@bp.route("/<int:notification_id>/open")
+@login_required
+def open_notification(notification_id: int):
+    """Follow a notification's link: it is read from now on."""
+    notification = own_notification(notification_id)
+    _mark_read(notification)
+    return redirect(request.script_root + notification.url)
+
+
+@bp.route("/<int:notification_id>/read", methods=["POST"])
+@login_required
+def mark_read(notification_id: int):
+    _mark_read(own_notification(notification_id))
+    flash("通知を既読にしました。", "success")
+    return redirect(url_for("notifications.index", page=request.form.get("page", type=int)))
+
+
+@bp.route("/read-all", methods=["POST"])
+@login_required
+def mark_all_read():
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    flash(f"{result.rowcount}件の通知を既読にしました。", "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = SettingsForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.email_notifications = form.email_notifications.data
+        db.session.commit()
+        flash(
+            "メール通知を受け取る設定にしました。"
+            if current_user.email_notifications
+            else "メール通知を停止しました。画面の通知は引き続き表示されます。",
+            "success",
+        )
+        return redirect(url_for("notifications.settings"))
+    return render_template("notifications/settings.html", form=form)

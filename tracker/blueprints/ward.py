@@ -1,0 +1,194 @@
+"""Ward office (区役所 管理職): triage, refer, escalate, and the ward issues' life until sent."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import funds, queries, workflow
+from ..extensions import db
+from ..formatting import today_in_tokyo
+from ..forms import IssueForm, options
+from ..models import WardIssue
+from ..states import IssueState, Role
+from ..workflow import WorkflowError
+from .common import conflict_page, is_stale, roles_required, run_action, visible_issue, visible_request
+from .detail import build_form, bureau_choices, issue_action_forms, stamp_version
+
+bp = Blueprint("ward", __name__)
+
+MANAGER = (Role.WARD_MANAGER,)
+
+
+@bp.route("/ward/")
+@roles_required(*MANAGER)
+def triage():
+    rows = db.session.execute(queries.triage_requests(current_user)).scalars().all()
+    return render_template("ward/triage.html", rows=rows)
+
+
+def _request_action(request_id: int, action: str, success: str):
+    found = visible_request(request_id)
+    form = build_form(found, action)
+    payload = dict(form.data)
+    if action == "escalate":
+        payload = {
+            "ward_issue": db.session.get(WardIssue, form.ward_issue_id.data)
+            if form.ward_issue_id.data
+            else None,
+            "title": form.title.data,
+            "proposal": form.proposal.data,
+            "lead_bureau": form.lead_bureau_id.data or None,
+            "comment": form.comment.data,
+        }
+    return run_action(
+        found, action, form, payload, success, url_for("field.request_detail", request_id=found.id)
+    )
+
+
+@bp.route("/requests/<int:request_id>/refer", methods=["POST"])
+@roles_required(*MANAGER)
+def refer(request_id: int):
+    return _request_action(request_id, "refer", "担当課へ回付しました。")
+
+
+@bp.route("/requests/<int:request_id>/escalate", methods=["POST"])
+@roles_required(*MANAGER)
+def escalate(request_id: int):
+    return _request_action(request_id, "escalate", "区重要課題にまとめました。")
+
+
+@bp.route("/requests/<int:request_id>/fund", methods=["POST"])
+@roles_required(*MANAGER)
+def fund_from_ward(request_id: int):
+    return _request_action(request_id, "fund_from_ward", "まちづくり推進経費の充当を記録しました。")
+
+
+@bp.route("/funds")
+@roles_required(*MANAGER)
+def ward_funds():
+    return render_template("ward/funds.html", years=funds.fund_years(db.session, current_user.ward_id))
+
+
+@bp.route("/requests/<int:request_id>/reopen", methods=["POST"])
+@roles_required(*MANAGER)
+def reopen(request_id: int):
+    return _request_action(request_id, "reopen", "要望を再開しました。")
+
+
+@bp.route("/issues/")
+@roles_required(Role.LIAISON, Role.WARD_MANAGER, Role.ADMIN)
+def issues():
+    state = request.args.get("state") or None
+    if state and state not in IssueState._value2member_map_:
+        state = None
+    page = db.paginate(
+        queries.issues_for(current_user, state=state),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("ward/issues.html", page=page, state=state, states=list(IssueState))
+
+
+def _issue_form(issue: WardIssue | None = None) -> IssueForm:
+    form = IssueForm(obj=issue) if issue and request.method == "GET" else IssueForm()
+    form.lead_bureau_id.choices = options([(0, "未定"), *bureau_choices()])
+    form.related_bureau_ids.choices = options(bureau_choices())
+    if issue and request.method == "GET":
+        form.lead_bureau_id.data = issue.lead_bureau_id or 0
+        form.related_bureau_ids.data = [b.id for b in issue.related_bureaus]
+        stamp_version(form, issue)
+    return form
+
+
+def _issue_fields(form: IssueForm) -> dict:
+    return {
+        "title": form.title.data,
+        "situation": form.situation.data,
+        "proposal": form.proposal.data,
+        "lead_bureau": form.lead_bureau_id.data or None,
+        "related_bureaus": form.related_bureau_ids.data or [],
+    }
+
+
+@bp.route("/issues/new", methods=["GET", "POST"])
+@roles_required(*MANAGER)
+def new_issue():
+    form = _issue_form()
+    if form.validate_on_submit():
+        fields = _issue_fields(form)
+        try:
+            issue = workflow.create_issue(db.session, current_user, fields, today=today_in_tokyo())
+            if fields["related_bureaus"]:
+                workflow.apply(
+                    db.session, current_user, issue, "edit", {"related_bureaus": fields["related_bureaus"]}
+                )
+            db.session.commit()
+        except WorkflowError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(f"区重要課題 {issue.reference} を起案しました。", "success")
+            return redirect(url_for("ward.issue_detail", issue_id=issue.id))
+    return render_template("ward/issue_form.html", form=form, issue=None)
+
+
+@bp.route("/issues/<int:issue_id>")
+@login_required
+def issue_detail(issue_id: int):
+    issue = visible_issue(issue_id)
+    return render_template("ward/issue_detail.html", issue=issue, action_forms=issue_action_forms(issue))
+
+
+@bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGER)
+def edit_issue(issue_id: int):
+    issue = visible_issue(issue_id)
+    back = url_for("ward.issue_detail", issue_id=issue.id)
+    form = _issue_form(issue)
+    if request.method == "POST" and is_stale(issue, "edit", form):
+        return conflict_page(form, back)
+    denied = workflow.permission_error(current_user, issue, workflow.ISSUE_ACTIONS["edit"])
+    if denied:
+        flash(denied, "error")
+        return redirect(back)
+    if form.validate_on_submit():
+        return run_action(issue, "edit", form, _issue_fields(form), "区重要課題を更新しました。", back)
+    return render_template("ward/issue_form.html", form=form, issue=issue)
+
+
+def _issue_action(issue_id: int, action: str, success: str):
+    issue = visible_issue(issue_id)
+    form = build_form(issue, action)
+    payload = dict(form.data)
+    if action == "send":
+        payload = {
+            "lead_bureau": form.lead_bureau_id.data,
+            "related_bureaus": form.related_bureau_ids.data or [],
+            "comment": form.comment.data,
+        }
+    return run_action(issue, action, form, payload, success, url_for("ward.issue_detail", issue_id=issue.id))
+
+
+@bp.route("/issues/<int:issue_id>/approve", methods=["POST"])
+@roles_required(*MANAGER)
+def approve(issue_id: int):
+    return _issue_action(issue_id, "approve", "区重要課題に決定しました。")
+
+
+@bp.route("/issues/<int:issue_id>/send", methods=["POST"])
+@roles_required(*MANAGER)
+def send(issue_id: int):
+    return _issue_action(issue_id, "send", "局へ送付しました。")
+
+
+@bp.route("/issues/<int:issue_id>/withdraw", methods=["POST"])
+@roles_required(*MANAGER)
+def withdraw_issue(issue_id: int):
+    return _issue_action(issue_id, "withdraw", "区重要課題を取り下げました。")
+
+
+@bp.route("/issues/<int:issue_id>/public", methods=["POST"])
+@roles_required(*MANAGER)
+def set_public(issue_id: int):
+    return _issue_action(issue_id, "set_public", "公開設定を変更しました。")

@@ -1,0 +1,39 @@
+"""Command-line tasks: ``flask seed`` loads the city's master data (and ``--demo`` accounts)."""
+
+import click
+from flask import Flask, current_app
+
+from . import audit, backup, jobs, masterdata, personal_data, reminders, worker
+from .extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed")
+    @click.option("--demo", is_flag=True, help="Also load demo accounts and demo ward issues.")
+    def seed(demo: bool) -> None:
+        """Load master data (idempotent); with --demo, demo accounts and past issues too."""
+        masterdata.load_master_data(db.session)
+        if demo:
+            masterdata.load_demo_users(db.session)
+            masterdata.load_demo_issues(db.session, current_app.config["PHOTO_DIR"])
+        db.session.commit()
+        click.echo("master data loaded" + (" with demo accounts" if demo else ""))
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Stop when the queue is empty (for tests).")
+    def run_worker(burst: bool) -> None:
+        """Run the RQ worker, its scheduler and the outbox relay (needs REDIS_URL)."""
+        worker.run_worker(current_app._get_current_object(), burst=burst)
+
+    reminders.register_cli(app)
+    backup.register_cli(app)
+    audit.register_cli(app)
+    personal_data.register_cli(app)
+    jobs_group = click.Group("jobs", help="Background work.")
+    app.cli.add_command(jobs_group)
+
+    @jobs_group.command("relay")
+    def relay() -> None:
+        """Hand over jobs left pending, and restart jobs whose worker died."""
+        counts = jobs.relay_outbox()
+        click.echo(" ".join(f"{key}={value}" for key, value in counts.items()))

@@ -1,0 +1,83 @@
+"""How the city writes money, fiscal years and dates.
+
+Babel cannot write the Japanese era, so the era comes from ``japanera``; the rest is the
+city's own convention: ``20,900千円``, ``令和6年度 (2024)``, ``2024年5月7日``.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from japanera import EraDate
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def fiscal_year_of(day: dt.date) -> int:
+    """The fiscal year (年度) a date falls in: April 1 to March 31, named by its first year."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def era_year(year: int, month: int = 12, day: int = 31) -> tuple[str, int]:
+    era_date = EraDate(year, month, day)
+    return era_date.era.kanji, year - era_date.era.since.year + 1
+
+
+def _era_number(number: int) -> str:
+    return "元" if number == 1 else str(number)
+
+
+def fiscal_year_label(fiscal_year: int | None) -> str:
+    """``令和6年度 (2024)``.
+
+    The era is the one in force at the end of the fiscal year's first calendar year, as the city
+    writes FY2019 as 令和元年度 though it began under 平成.
+    """
+    if fiscal_year is None:
+        return ""
+    era, number = era_year(fiscal_year)
+    return f"{era}{_era_number(number)}年度 ({fiscal_year})"
+
+
+def date_label(day: dt.date | dt.datetime | None) -> str:
+    """``2024年5月7日``; a datetime is shown as its date in Tokyo."""
+    if day is None:
+        return ""
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(TOKYO).date()
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def datetime_label(moment: dt.datetime | None) -> str:
+    """``2024年5月7日 14:05`` in Tokyo time."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(TOKYO)
+    return f"{date_label(local.date())} {local:%H:%M}"
+
+
+def era_date_label(day: dt.date | None) -> str:
+    """``令和6年5月7日``, for printed documents."""
+    if day is None:
+        return ""
+    era, number = era_year(day.year, day.month, day.day)
+    return f"{era}{_era_number(number)}年{day.month}月{day.day}日"
+
+
+def thousand_yen(amount: int | None) -> str:
+    """``20,900千円`` from 20,900,000 yen; amounts not a multiple of 1,000 keep a decimal."""
+    if amount is None:
+        return ""
+    if amount % 1000 == 0:
+        return f"{amount // 1000:,}千円"
+    return f"{amount / 1000:,.3f}".rstrip("0").rstrip(".") + "千円"
+
+
+def yen(amount: int | None) -> str:
+    """``20,900,000円``."""
+    if amount is None:
+        return ""
+    return f"{amount:,}円"
+
+
+def today_in_tokyo() -> dt.date:
+    return dt.datetime.now(TOKYO).date()

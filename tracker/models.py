@@ -1,0 +1,542 @@
+"""Database models: data and relationships only. The rules live in ``workflow`` and services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .states import (
+    AnswerKind,
+    Decision,
+    Funding,
+    ImportState,
+    IssueState,
+    JobState,
+    RequestState,
+    Role,
+    Source,
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    SQLite keeps no time zone, so without this a value read back would be naive.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use an aware UTC datetime")
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+def enum_column(enum_cls, **kwargs) -> Any:
+    """A portable enum column that stores the member's value (not its name) as text."""
+    return mapped_column(
+        Enum(
+            enum_cls,
+            native_enum=False,
+            length=32,
+            validate_strings=True,
+            values_callable=lambda cls: [member.value for member in cls],
+            name=enum_cls.__name__.lower(),
+        ),
+        **kwargs,
+    )
+
+
+class Ward(db.Model):
+    __tablename__ = "wards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int | None] = mapped_column(Integer)
+    area_km2: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    centers: Mapped[list[Center]] = relationship(back_populates="ward", order_by="Center.sort_order")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Center(db.Model):
+    """まちづくりセンター: where the liaison staff work."""
+
+    __tablename__ = "centers"
+    __table_args__ = (UniqueConstraint("ward_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    ward: Mapped[Ward] = relationship(back_populates="centers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Bureau(db.Model):
+    __tablename__ = "bureaus"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(db.Model):
+    """分野: the subject area of a request."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = enum_column(Role, index=True)
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id"), index=True)
+    center_id: Mapped[int | None] = mapped_column(ForeignKey("centers.id"), index=True)
+    bureau_id: Mapped[int | None] = mapped_column(ForeignKey("bureaus.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str] = mapped_column(String(8), default="ja")
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Part of the login session's user id: raising it ends every open session of the user.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ward: Mapped[Ward | None] = relationship()
+    center: Mapped[Center | None] = relationship()
+    bureau: Mapped[Bureau | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
+        return self.active
+
+    def get_id(self) -> str:  # Flask-Login: the session holds "id:session_version"
+        return f"{self.id}:{self.session_version}"
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+issue_related_bureaus = Table(
+    "ward_issue_related_bureaus",
+    db.metadata,
+    Column("ward_issue_id", ForeignKey("ward_issues.id"), primary_key=True),
+    Column("bureau_id", ForeignKey("bureaus.id"), primary_key=True, index=True),
+)
+
+
+class ReferenceCounter(db.Model):
+    """The last sequence number handed out per key (e.g. ``R-CHUO-2024``)."""
+
+    __tablename__ = "reference_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class ServiceRequest(db.Model):
+    """要望・相談: one resident or community request logged in the field."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index("ix_requests_center_state_due", "center_id", "state", "answer_due_on"),
+        Index("ix_requests_ward_state_received", "ward_id", "state", "received_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    fiscal_year: Mapped[int] = mapped_column(index=True)
+    client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"), index=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    location_text: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    source: Mapped[Source] = enum_column(Source, index=True)
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    requester_name: Mapped[str] = mapped_column(String(100), default="")
+    requester_contact: Mapped[str] = mapped_column(String(200), default="")
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    answer_due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    state: Mapped[RequestState] = enum_column(RequestState, default=RequestState.RECEIVED, index=True)
+    referred_to: Mapped[str] = mapped_column(String(120), default="")
+    ward_issue_id: Mapped[int | None] = mapped_column(ForeignKey("ward_issues.id"), index=True)
+    answer_text: Mapped[str] = mapped_column(Text, default="")
+    answer_kind: Mapped[AnswerKind | None] = enum_column(AnswerKind)
+    answered_on: Mapped[dt.date | None] = mapped_column(Date)
+    logged_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[Category] = relationship()
+    center: Mapped[Center] = relationship()
+    ward: Mapped[Ward] = relationship()
+    logged_by: Mapped[User] = relationship()
+    ward_issue: Mapped[WardIssue | None] = relationship(back_populates="requests")
+    photos: Mapped[list[Photo]] = relationship(back_populates="service_request", order_by="Photo.id")
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
+        primaryjoin="ServiceRequest.id == BudgetLine.service_request_id", order_by="BudgetLine.id"
+    )
+    events: Mapped[list[HistoryEvent]] = relationship(
+        back_populates="service_request", order_by="HistoryEvent.id"
+    )
+
+
+class WardIssue(db.Model):
+    """区重要課題: a ward problem consulted with a bureau."""
+
+    __tablename__ = "ward_issues"
+    __table_args__ = (Index("ix_ward_issues_ward_state", "ward_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    fiscal_year: Mapped[int] = mapped_column(index=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    situation: Mapped[str] = mapped_column(Text, default="")
+    proposal: Mapped[str] = mapped_column(Text, default="")
+    lead_bureau_id: Mapped[int | None] = mapped_column(ForeignKey("bureaus.id"), index=True)
+    state: Mapped[IssueState] = enum_column(IssueState, default=IssueState.DRAFT, index=True)
+    decision: Mapped[Decision | None] = enum_column(Decision, index=True)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    next_review_on: Mapped[dt.date | None] = mapped_column(Date)
+    within_existing_budget: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    is_public: Mapped[bool] = mapped_column(default=False, index=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    ward: Mapped[Ward] = relationship()
+    lead_bureau: Mapped[Bureau | None] = relationship()
+    related_bureaus: Mapped[list[Bureau]] = relationship(
+        secondary=issue_related_bureaus, order_by="Bureau.sort_order"
+    )
+    created_by: Mapped[User] = relationship()
+    requests: Mapped[list[ServiceRequest]] = relationship(
+        back_populates="ward_issue", order_by="ServiceRequest.id"
+    )
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
+        back_populates="ward_issue", order_by="(BudgetLine.fiscal_year, BudgetLine.id)"
+    )
+    progress_notes: Mapped[list[ProgressNote]] = relationship(
+        back_populates="ward_issue", order_by="ProgressNote.id"
+    )
+    events: Mapped[list[HistoryEvent]] = relationship(back_populates="ward_issue", order_by="HistoryEvent.id")
+
+
+class BudgetLine(db.Model):
+    """One fiscal year's money for a project: a bureau budget of an issue, or ward-fund spending."""
+
+    __tablename__ = "budget_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    funding: Mapped[Funding] = enum_column(Funding, index=True)
+    fiscal_year: Mapped[int] = mapped_column(index=True)
+    project_name: Mapped[str] = mapped_column(String(200))
+    allocated_yen: Mapped[int] = mapped_column(BigInteger)
+    executed_yen: Mapped[int | None] = mapped_column(BigInteger)
+    ward_issue_id: Mapped[int | None] = mapped_column(ForeignKey("ward_issues.id"), index=True)
+    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    bureau_id: Mapped[int | None] = mapped_column(ForeignKey("bureaus.id"), index=True)
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ward_issue: Mapped[WardIssue | None] = relationship(back_populates="budget_lines")
+    bureau: Mapped[Bureau | None] = relationship()
+    ward: Mapped[Ward | None] = relationship()
+
+
+class WardFund(db.Model):
+    """まちづくり推進経費: a ward's own money for local work in one fiscal year."""
+
+    __tablename__ = "ward_funds"
+    __table_args__ = (UniqueConstraint("ward_id", "fiscal_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(index=True)
+    allocated_yen: Mapped[int] = mapped_column(BigInteger)
+
+    ward: Mapped[Ward] = relationship()
+
+
+class ProgressNote(db.Model):
+    __tablename__ = "progress_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_issue_id: Mapped[int] = mapped_column(ForeignKey("ward_issues.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ward_issue: Mapped[WardIssue] = relationship(back_populates="progress_notes")
+    author: Mapped[User] = relationship()
+
+
+class Photo(db.Model):
+    """A photo of a request; the file lives under the instance folder, never in a public path."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    service_request: Mapped[ServiceRequest] = relationship(back_populates="photos")
+
+
+class HistoryEvent(db.Model):
+    """Append-only history: one row per state change, field edit that matters, or comment.
+
+    Written in the same transaction as the change it records; never updated or deleted.
+    """
+
+    __tablename__ = "history_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    ward_issue_id: Mapped[int | None] = mapped_column(ForeignKey("ward_issues.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The hash chain (``tracker.audit``): set on insert; NULL only on events older than the chain.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()
+    service_request: Mapped[ServiceRequest | None] = relationship(back_populates="events")
+    ward_issue: Mapped[WardIssue | None] = relationship(back_populates="events")
+
+
+class OutboxJob(db.Model):
+    """A background job, recorded in the transaction that asked for it (see ``tracker.jobs``).
+
+    The row is also the job's record for people: its state, attempts, progress, last error
+    and result, shown on the admin page and on the page that started it.
+    """
+
+    __tablename__ = "job_outbox"
+    __table_args__ = (Index("ix_job_outbox_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    kwargs: Mapped[dict] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    state: Mapped[JobState] = enum_column(JobState, default=JobState.PENDING)
+    rq_job_id: Mapped[str | None] = mapped_column(String(80))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    requested_by: Mapped[User | None] = relationship()
+
+
+class Notification(db.Model):
+    """One message to one user (of a history event, or a reminder): shown in the app, maybe e-mailed.
+
+    ``dedupe_key`` (e.g. ``event:42``) is unique per user, so a job that runs again adds nothing.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key"),
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+        Index("ix_notifications_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(300))
+    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    ward_issue_id: Mapped[int | None] = mapped_column(ForeignKey("ward_issues.id"))
+    history_event_id: Mapped[int | None] = mapped_column(ForeignKey("history_events.id"))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class ReminderDigest(db.Model):
+    """One person's daily digest of overdue work (``tracker.reminders``): at most one per day."""
+
+    __tablename__ = "reminder_digests"
+    __table_args__ = (UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    overdue_requests: Mapped[int] = mapped_column(default=0)
+    overdue_consultations: Mapped[int] = mapped_column(default=0)
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class ImportBatch(db.Model):
+    """一括取込: one uploaded spreadsheet of a center's field log, imported by a background job.
+
+    ``imported_key`` (center and file digest) is set in the transaction that imports the rows;
+    being unique, it lets a file be imported into a center once only.
+    """
+
+    __tablename__ = "import_batches"
+    __table_args__ = (Index("ix_import_batches_center_created", "center_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    outbox_job_id: Mapped[int | None] = mapped_column(ForeignKey("job_outbox.id"), index=True)
+    state: Mapped[ImportState] = enum_column(ImportState, default=ImportState.PENDING)
+    row_count: Mapped[int] = mapped_column(default=0)
+    imported_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    center: Mapped[Center] = relationship()
+    uploaded_by: Mapped[User] = relationship()
+    outbox_job: Mapped[OutboxJob | None] = relationship()
+
+
+class AuditChainHead(db.Model):
+    """The one row (id 1) that ends the history's hash chain (``tracker.audit``).
+
+    Locked (SELECT ... FOR UPDATE) by every transaction that appends events, so appends are
+    serialised and event ids follow the chain's order.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_event_id: Mapped[int | None] = mapped_column(Integer)
+    last_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class PersonalDataAccess(db.Model):
+    """One showing of a resident's unmasked personal data (or its leaving the app in an export).
+
+    Holds who, in which role, which request, when and from where: never the data itself.
+    """
+
+    __tablename__ = "personal_data_accesses"
+    __table_args__ = (
+        Index("ix_personal_data_accesses_user_created", "user_id", "created_at"),
+        Index("ix_personal_data_accesses_request_created", "request_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    user: Mapped[User] = relationship()
+    service_request: Mapped[ServiceRequest] = relationship()

@@ -1,0 +1,115 @@
+"""Enumerations shared by the models and the workflow.
+
+They live in their own module so that both ``models`` and ``workflow`` can import them
+without importing each other. Each enum value is stored in the database as its string
+value; ``label`` gives the Japanese wording the city uses.
+"""
+
+from enum import StrEnum
+
+
+class LabelledEnum(StrEnum):
+    """A string enum whose members carry a Japanese label."""
+
+    def __new__(cls, value: str, label: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(member.value, member.label) for member in cls]
+
+
+class Role(LabelledEnum):
+    LIAISON = "liaison", "地域担当職員"
+    WARD_MANAGER = "ward_manager", "区役所 管理職"
+    BUREAU_STAFF = "bureau_staff", "局 担当者"
+    ADMIN = "admin", "システム管理者 (地域政策課)"
+
+
+class RequestState(LabelledEnum):
+    RECEIVED = "received", "受付"
+    REFERRED = "referred", "回付"
+    ESCALATED = "escalated", "区重要課題化"
+    ANSWERED = "answered", "回答済み"
+    WITHDRAWN = "withdrawn", "取下げ"
+
+
+OPEN_REQUEST_STATES = (RequestState.RECEIVED, RequestState.REFERRED, RequestState.ESCALATED)
+
+
+class IssueState(LabelledEnum):
+    DRAFT = "draft", "起案"
+    REGISTERED = "registered", "区重要課題決定"
+    CONSULTING = "consulting", "局協議中"
+    DECIDED = "decided", "協議済"
+    NOT_ADOPTED = "not_adopted", "対応しない"
+    BUDGETED = "budgeted", "予算化"
+    IMPLEMENTING = "implementing", "実施中"
+    COMPLETED = "completed", "完了"
+    WITHDRAWN = "withdrawn", "取下げ"
+
+
+# Issue states in which the bureau has given its decision: a bundled request may be answered.
+DECIDED_ISSUE_STATES = (
+    IssueState.DECIDED,
+    IssueState.NOT_ADOPTED,
+    IssueState.BUDGETED,
+    IssueState.IMPLEMENTING,
+    IssueState.COMPLETED,
+)
+# Issue states that can still take more requests.
+OPEN_ISSUE_STATES = (
+    IssueState.DRAFT,
+    IssueState.REGISTERED,
+    IssueState.CONSULTING,
+    IssueState.DECIDED,
+    IssueState.BUDGETED,
+    IssueState.IMPLEMENTING,
+)
+
+
+class Source(LabelledEnum):
+    COMMUNITY_ACTIVITY = "community_activity", "地域活動"
+    SCHOOL_DISTRICT_COUNCIL = "school_district_council", "校区自治協議会"
+    NEIGHBOURHOOD_ASSOCIATION = "neighbourhood_association", "町内自治会"
+    COUNTER = "counter", "窓口"
+    PHONE = "phone", "電話"
+    OTHER = "other", "その他"
+
+
+class AnswerKind(LabelledEnum):
+    RESOLVED = "resolved", "対応済み"
+    INFORMATION = "information", "情報提供"
+    DIFFICULT = "difficult", "対応困難"
+
+
+class Decision(LabelledEnum):
+    ADOPT = "adopt", "対応する"
+    PARTIAL = "partial", "一部対応"
+    REJECT = "reject", "対応しない"
+    CONTINUE = "continue", "継続協議"
+
+
+class Funding(LabelledEnum):
+    BUREAU = "bureau", "局予算"
+    WARD_FUND = "ward_fund", "まちづくり推進経費"
+
+
+class JobState(LabelledEnum):
+    PENDING = "pending", "待機中"
+    ENQUEUED = "enqueued", "キュー投入済み"
+    RUNNING = "running", "実行中"
+    RETRYING = "retrying", "再試行待ち"
+    DONE = "done", "完了"
+    FAILED = "failed", "失敗"
+
+
+class ImportState(LabelledEnum):
+    PENDING = "pending", "待機中"
+    RUNNING = "running", "取込中"
+    DONE = "done", "取込完了"
+    INVALID = "invalid", "エラーあり"
+    DUPLICATE = "duplicate", "取込済みのファイル"
