@@ -1,0 +1,193 @@
+"""Factories: make users, requests and ward issues (in any state) through the real services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+
+from flask import current_app
+from PIL import Image
+from sqlalchemy import select
+
+from tracker import intake, workflow
+from tracker.accounts import hash_password
+from tracker.models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
+from tracker.states import IssueState, Role, Source
+
+_counter = itertools.count(1)
+_PASSWORD_HASH = hash_password("correct-horse-battery")
+
+TODAY = dt.date(2024, 6, 3)
+
+# The actions that take a new issue to each state, with the payload each needs.
+PATH_TO_STATE = {
+    IssueState.DRAFT: [],
+    IssueState.REGISTERED: [("manager", "approve", {})],
+    IssueState.CONSULTING: [("manager", "approve", {}), ("manager", "send", {})],
+}
+PATH_TO_STATE[IssueState.DECIDED] = PATH_TO_STATE[IssueState.CONSULTING] + [
+    ("staff", "decide", {"decision": "adopt", "decision_reason": "対応する"})
+]
+PATH_TO_STATE[IssueState.NOT_ADOPTED] = PATH_TO_STATE[IssueState.CONSULTING] + [
+    ("staff", "decide", {"decision": "reject", "decision_reason": "財源がない"})
+]
+PATH_TO_STATE[IssueState.BUDGETED] = PATH_TO_STATE[IssueState.DECIDED] + [
+    ("staff", "budget", {"fiscal_year": 2025, "project_name": "街灯整備事業", "allocated_yen": 2_000_000})
+]
+PATH_TO_STATE[IssueState.IMPLEMENTING] = PATH_TO_STATE[IssueState.BUDGETED] + [("staff", "start", {})]
+PATH_TO_STATE[IssueState.COMPLETED] = PATH_TO_STATE[IssueState.IMPLEMENTING] + [
+    ("staff", "complete", {"outcome": "設置した", "executed": "all"})
+]
+PATH_TO_STATE[IssueState.WITHDRAWN] = [("manager", "withdraw", {"comment": "重複のため"})]
+
+
+def png_bytes(size=(8, 8), color=(200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class Factory:
+    """Creates rows the way the app would, and commits them (a savepoint inside the test's
+    transaction), so that a view's rollback of its own work cannot take them away."""
+
+    PASSWORD = "correct-horse-battery"
+
+    def __init__(self, session):
+        self.session = session
+
+    def ward(self, name: str = "中央区") -> Ward:
+        return self.session.execute(select(Ward).filter_by(name=name)).scalar_one()
+
+    def center(self, name: str = "中央区まちづくりセンター") -> Center:
+        return self.session.execute(select(Center).filter_by(name=name)).scalar_one()
+
+    def bureau(self, name: str = "環境局") -> Bureau:
+        return self.session.execute(select(Bureau).filter_by(name=name)).scalar_one()
+
+    def category(self) -> Category:
+        return self.session.execute(select(Category).order_by(Category.id)).scalars().first()
+
+    def user(
+        self,
+        role: Role,
+        *,
+        ward: str = "中央区",
+        center: str | None = None,
+        bureau: str = "環境局",
+        active: bool = True,
+    ) -> User:
+        number = next(_counter)
+        user = User(
+            login=f"{role.value}{number}",
+            display_name=f"{role.label} {number}",
+            password_hash=_PASSWORD_HASH,
+            role=role,
+            active=active,
+        )
+        if role == Role.LIAISON:
+            user.center = self.center(
+                center
+                or ("中央区まちづくりセンター" if ward == "中央区" else self.ward(ward).centers[0].name)
+            )
+            user.ward_id = user.center.ward_id
+        elif role == Role.WARD_MANAGER:
+            user.ward_id = self.ward(ward).id
+        elif role == Role.BUREAU_STAFF:
+            user.bureau = self.bureau(bureau)
+        self.session.add(user)
+        self.session.commit()
+        return user
+
+    def liaison(self, ward: str = "中央区", **kwargs) -> User:
+        return self.user(Role.LIAISON, ward=ward, **kwargs)
+
+    def manager(self, ward: str = "中央区") -> User:
+        return self.user(Role.WARD_MANAGER, ward=ward)
+
+    def staff(self, bureau: str = "環境局") -> User:
+        return self.user(Role.BUREAU_STAFF, bureau=bureau)
+
+    def admin(self) -> User:
+        return self.user(Role.ADMIN)
+
+    def request(
+        self, liaison: User | None = None, *, ward: str = "中央区", photos=(), **fields
+    ) -> ServiceRequest:
+        liaison = liaison or self.liaison(ward)
+        values = {
+            "title": "街灯が切れている",
+            "description": "公園前の街灯が1週間ほど消えたまま",
+            "category_id": self.category().id,
+            "source": Source.NEIGHBOURHOOD_ASSOCIATION.value,
+            "organisation": "大江町内自治会",
+            "requester_name": "熊本 太郎",
+            "requester_contact": "096-000-0000",
+            "received_on": TODAY,
+        }
+        values.update(fields)
+        request = intake.log_request(
+            self.session,
+            liaison,
+            values,
+            list(photos),
+            photo_dir=current_app.config["PHOTO_DIR"],
+            photo_max_bytes=current_app.config["PHOTO_MAX_BYTES"],
+            photo_max_count=current_app.config["PHOTO_MAX_COUNT"],
+            answer_due_days=14,
+            today=TODAY,
+        )
+        self.session.commit()
+        return request
+
+    def issue(
+        self,
+        state: IssueState = IssueState.DRAFT,
+        *,
+        ward: str = "中央区",
+        lead: str = "環境局",
+        manager: User | None = None,
+        staff: User | None = None,
+        with_request: bool = True,
+    ) -> WardIssue:
+        """A ward issue walked through the real workflow to ``state``, bundling one request."""
+        manager = manager or self.manager(ward)
+        staff = staff or self.staff(lead)
+        if with_request:
+            request = self.request(ward=ward)
+            workflow.apply(
+                self.session,
+                manager,
+                request,
+                "escalate",
+                {
+                    "title": "公園の街灯の老朽化",
+                    "situation": "校区内の街灯の多くが老朽化している",
+                    "proposal": "LED街灯に更新する",
+                    "lead_bureau": self.bureau(lead).id,
+                },
+                today=TODAY,
+            )
+            issue = request.ward_issue
+        else:
+            issue = workflow.create_issue(
+                self.session,
+                manager,
+                {
+                    "title": "公園の街灯の老朽化",
+                    "situation": "老朽化",
+                    "proposal": "更新する",
+                    "lead_bureau": self.bureau(lead).id,
+                },
+                today=TODAY,
+            )
+        actors = {"manager": manager, "staff": staff}
+        for who, action, payload in PATH_TO_STATE[state]:
+            payload = dict(payload)
+            if payload.get("executed") == "all":
+                payload["executed"] = {line.id: line.allocated_yen for line in issue.budget_lines}
+            workflow.apply(self.session, actors[who], issue, action, payload, today=TODAY)
+        assert issue.state == state
+        self.session.commit()
+        return issue

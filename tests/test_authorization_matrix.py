@@ -1,0 +1,558 @@
+"""Authorisation matrix: every route × every method it accepts × eight actors, against ONE table.
+
+``RULES`` below says, for every endpoint of ``app.url_map`` (``static`` aside), which roles may
+use it and within which scope (own ward, lead bureau, own notification...). The test reads the
+routes from the app itself, so a new route without an entry in ``RULES`` fails
+``test_every_route_has_exactly_one_entry``, and a route whose answer differs from its entry fails
+``test_route_answers_as_the_table_says`` for that endpoint.
+
+The eight actors are: anonymous, a liaison of 中央区, a liaison of 東区, a ward manager of 中央区,
+a ward manager of 東区, a 環境局 staff member, a 消防局 staff member and the admin. Every object a
+route looks up by id exists twice: on side A (中央区, lead bureau 環境局) and on side B (東区, lead
+bureau 消防局), so each scoped route is tried on the actor's own object and on another ward's or
+bureau's. Notifications and report jobs are tried as the actor's own and as somebody else's.
+
+The product's answers:
+- allow: anything but 401/403/404, a 5xx, or a redirect to the login page (a POST with an empty
+  form that is refused with a Japanese message, 200/302/400/422, is an allow);
+- deny: 403 with a Japanese message, and no row of any table changed (an object of another ward
+  or bureau exists, so it is a 403 and never a 404: the product does not hide ids);
+- login: an anonymous user is redirected to the login page, and nothing changed.
+
+Every request runs inside a savepoint that is rolled back afterwards, so an allowed POST (an
+admin deactivating a bureau, a manager approving a draft) cannot leak into the next cell. POSTs
+are sent without a CSRF token (CSRF is off here) and with an empty form: this is about who may
+act, not about what the action needs.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from tracker import jobs, reports, workflow
+from tracker.extensions import db
+from tracker.models import Category, ImportBatch, Notification, OutboxJob, utcnow
+from tracker.states import ImportState, IssueState, JobState, Role
+
+from .factories import TODAY, Factory, png_bytes
+
+LIAISON, MANAGER, STAFF, ADMIN = Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN
+ANY_ROLE = frozenset(Role)
+PUBLIC = "public"  # anonymous users too
+
+# --- the table -------------------------------------------------------------------------------
+
+# Scopes: what, besides the role, an actor needs to use a route on an object.
+NONE = "none"  # no object, or the role alone decides (admin pages)
+SAME_WARD = "same_ward"  # the object's ward is the actor's ward
+SEES_REQUEST = "sees_request"  # admin; own ward; bureau staff: bundled in an issue sent to their bureau
+SEES_ISSUE = "sees_issue"  # admin; own ward; bureau staff: sent to their bureau (lead or related)
+LEAD_BUREAU = "lead_bureau"  # the actor belongs to the issue's lead bureau
+ISSUE_PARTY = "issue_party"  # the issue's ward manager, or staff of its lead or related bureaus
+OWN = "own"  # the actor's own notification
+OWN_OR_ADMIN = "own_or_admin"  # the actor's own report job; the admin sees everyone's
+SAME_CENTER = "same_center"  # import batch: a liaison's own center, a ward manager's own ward
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may use a route: ``roles`` (or PUBLIC), within ``scope``, tried on ``targets``."""
+
+    roles: frozenset | str
+    scope: str = NONE
+    targets: tuple[str, ...] = ()
+    ends_session: bool = False  # logout: a redirect to the login page is its allowed answer
+
+    def __post_init__(self):
+        assert (self.scope == NONE) or self.targets, "a scoped rule needs objects to try"
+
+
+def only(*roles: Role, scope: str = NONE, on: tuple[str, ...] | str = ()) -> Rule:
+    return Rule(frozenset(roles), scope, (on,) if isinstance(on, str) else on)
+
+
+FIELD_STAFF = (LIAISON, MANAGER)
+READERS = (ADMIN, MANAGER, STAFF)
+
+RULES: dict[str, Rule] = {
+    # auth
+    "auth.home": Rule(ANY_ROLE),
+    "auth.login": Rule(PUBLIC),
+    "auth.logout": Rule(ANY_ROLE, ends_session=True),
+    "auth.password": Rule(ANY_ROLE),
+    # field work
+    "field.queue": only(LIAISON),
+    "field.ward_requests": only(LIAISON, MANAGER, ADMIN),
+    "field.new_request": only(*FIELD_STAFF),
+    "field.request_detail": only(*Role, scope=SEES_REQUEST, on=("received", "escalated")),
+    "field.answer": only(*FIELD_STAFF, scope=SAME_WARD, on="received"),
+    "field.withdraw": only(*FIELD_STAFF, scope=SAME_WARD, on="received"),
+    "field.photo": only(*Role, scope=SEES_REQUEST, on="photo"),
+    # personal data: shown (and recorded) to field staff of the ward and the admin, never bureau staff
+    "field.reveal_personal_data": only(
+        LIAISON, MANAGER, ADMIN, scope=SEES_REQUEST, on=("received", "escalated")
+    ),
+    # ward office
+    "ward.triage": only(MANAGER),
+    "ward.refer": only(MANAGER, scope=SAME_WARD, on="received"),
+    "ward.escalate": only(MANAGER, scope=SAME_WARD, on="received"),
+    "ward.fund_from_ward": only(MANAGER, scope=SAME_WARD, on="received"),
+    "ward.ward_funds": only(MANAGER),
+    "ward.reopen": only(MANAGER, scope=SAME_WARD, on="withdrawn"),
+    "ward.issues": only(LIAISON, MANAGER, ADMIN),
+    "ward.new_issue": only(MANAGER),
+    "ward.issue_detail": only(*Role, scope=SEES_ISSUE, on=("draft", "consulting")),
+    "ward.edit_issue": only(MANAGER, scope=SAME_WARD, on="draft"),
+    "ward.approve": only(MANAGER, scope=SAME_WARD, on="draft"),
+    "ward.send": only(MANAGER, scope=SAME_WARD, on="registered"),
+    "ward.withdraw_issue": only(MANAGER, scope=SAME_WARD, on="draft"),
+    "ward.set_public": only(MANAGER, scope=SAME_WARD, on="consulting"),
+    # bureau
+    "bureau.inbox": only(STAFF),
+    "bureau.decide": only(STAFF, scope=LEAD_BUREAU, on="consulting"),
+    "bureau.budget": only(STAFF, scope=LEAD_BUREAU, on="decided"),
+    "bureau.add_budget_line": only(STAFF, scope=LEAD_BUREAU, on="budgeted"),
+    "bureau.start": only(STAFF, scope=LEAD_BUREAU, on="budgeted"),
+    "bureau.note": only(STAFF, MANAGER, scope=ISSUE_PARTY, on="consulting"),
+    "bureau.complete": only(STAFF, scope=LEAD_BUREAU, on="implementing"),
+    # administration: the admin only, whatever the object
+    "admin.users": only(ADMIN),
+    "admin.new_user": only(ADMIN),
+    "admin.edit_user": only(ADMIN, on="user"),
+    "admin.deactivate_user": only(ADMIN, on="user"),
+    "admin.reactivate_user": only(ADMIN, on="user"),
+    "admin.reset_password": only(ADMIN, on="user"),
+    "admin.master": only(ADMIN),
+    "admin.edit_ward": only(ADMIN, on="ward"),
+    "admin.new_center": only(ADMIN),
+    "admin.edit_center": only(ADMIN, on="center"),
+    "admin.new_entry": only(ADMIN, on="entry_kind"),
+    "admin.edit_entry": only(ADMIN, on="entry"),
+    "admin.set_entry_active": only(ADMIN, on="switchable"),
+    "admin.ward_fund": only(ADMIN),
+    "admin.jobs": only(ADMIN),
+    "admin.retry_job": only(ADMIN, on="job"),
+    "admin.relay_jobs": only(ADMIN),
+    "audit.accesses": only(ADMIN),
+    # notifications: everyone, their own only
+    "notifications.index": Rule(ANY_ROLE),
+    "notifications.open_notification": Rule(ANY_ROLE, OWN, ("notification",)),
+    "notifications.mark_read": Rule(ANY_ROLE, OWN, ("notification",)),
+    "notifications.mark_all_read": Rule(ANY_ROLE),
+    "notifications.settings": Rule(ANY_ROLE),
+    # reports
+    "reports.index": only(*READERS),
+    "reports.job": only(*READERS, scope=OWN_OR_ADMIN, on="report"),
+    "reports.download": only(*READERS, scope=OWN_OR_ADMIN, on="report"),
+    # imports
+    "imports.index": only(*FIELD_STAFF),
+    "imports.batch": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
+    "imports.status": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
+    "imports.template_xlsx": only(*FIELD_STAFF),
+    "imports.template_csv": only(*FIELD_STAFF),
+}
+
+SKIPPED_ENDPOINTS = {"static"}
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+
+
+# --- actors and objects ----------------------------------------------------------------------
+
+SIDES = {"A": ("中央区", "環境局"), "B": ("東区", "消防局")}
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: Role | None  # None: anonymous
+    side: str | None = None  # their ward (liaison, manager) or bureau (staff)
+
+
+ACTORS = (
+    Actor("anonymous", None),
+    Actor("liaison", LIAISON, "A"),
+    Actor("other_liaison", LIAISON, "B"),
+    Actor("manager", MANAGER, "A"),
+    Actor("other_manager", MANAGER, "B"),
+    Actor("staff", STAFF, "A"),
+    Actor("other_staff", STAFF, "B"),
+    Actor("admin", ADMIN),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One object to try a route on: its URL values and the facts the scope rules look at."""
+
+    label: str
+    values: dict
+    side: str | None = None  # the ward and the lead bureau of the object
+    sent: bool = False  # an issue (or a request bundled in one) that was sent to its bureau
+    owner: str | None = None  # the actor owning a notification or a report job
+
+
+def expected(rule: Rule, actor: Actor, target: Target | None) -> str:
+    """What the table says ``actor`` gets from a route on ``target``: allow, deny or login."""
+    if rule.roles == PUBLIC:
+        return "allow"
+    if actor.role is None:
+        return "login"
+    if actor.role not in rule.roles:
+        return "deny"
+    return "allow" if in_scope(rule.scope, actor, target) else "deny"
+
+
+def in_scope(scope: str, actor: Actor, target: Target | None) -> bool:
+    role, same_side = actor.role, target is not None and actor.side == target.side
+    if scope == NONE:
+        return True
+    if scope == SAME_WARD:
+        return role in FIELD_STAFF and same_side
+    if scope in (SEES_REQUEST, SEES_ISSUE):
+        if role == ADMIN:
+            return True
+        if role in FIELD_STAFF:
+            return same_side
+        return role == STAFF and target.sent and same_side
+    if scope == LEAD_BUREAU:
+        return role == STAFF and same_side
+    if scope == ISSUE_PARTY:
+        return (role == MANAGER and same_side) or (role == STAFF and target.sent and same_side)
+    if scope == OWN:
+        return target.owner == actor.name
+    if scope == OWN_OR_ADMIN:
+        return role == ADMIN or target.owner == actor.name
+    if scope == SAME_CENTER:
+        return role in FIELD_STAFF and same_side
+    raise AssertionError(f"unknown scope {scope}")
+
+
+@dataclass
+class World:
+    """The objects of both sides, the actors' users and their logged-in session cookies."""
+
+    app: object
+    connection: object
+    users: dict = field(default_factory=dict)  # actor name -> user id
+    cookies: dict = field(default_factory=dict)  # actor name -> session cookie value
+    objects: dict = field(default_factory=dict)  # (target name, side or owner) -> Target
+
+    def targets(self, name: str, actor: Actor) -> list[Target]:
+        if name in ("notification", "report"):
+            return [
+                self.objects[(name, actor.name if actor.role else "manager")],
+                self.objects[(name, "other")],
+            ]
+        return [target for (kind, _key), target in self.objects.items() if kind == name]
+
+
+def _issue_in_state(make: Factory, state: IssueState, side: str, people: dict):
+    ward, lead = SIDES[side]
+    return make.issue(state, ward=ward, lead=lead, manager=people["manager"], staff=people["staff"])
+
+
+def _build_world(app, connection) -> World:
+    world = World(app, connection)
+    session = db.session
+    make = Factory(session)
+    people = {}
+    for side, (ward, bureau) in SIDES.items():
+        people[side] = {
+            "liaison": make.liaison(ward),
+            "manager": make.manager(ward),
+            "staff": make.staff(bureau),
+        }
+    admin = make.admin()
+    bystander = make.manager("西区")  # owns "somebody else's" notification and report job
+    names = {
+        "liaison": people["A"]["liaison"],
+        "other_liaison": people["B"]["liaison"],
+        "manager": people["A"]["manager"],
+        "other_manager": people["B"]["manager"],
+        "staff": people["A"]["staff"],
+        "other_staff": people["B"]["staff"],
+        "admin": admin,
+    }
+    world.users = {name: user.id for name, user in names.items()}
+
+    def add(kind: str, key: str, values: dict, **facts) -> None:
+        world.objects[(kind, key)] = Target(f"{kind}[{key}]", values, **facts)
+
+    for side, (ward, lead) in SIDES.items():
+        own = people[side]
+        received = make.request(own["liaison"], ward=ward)
+        add("received", side, {"request_id": received.id}, side=side)
+        withdrawn = make.request(own["liaison"], ward=ward)
+        workflow.apply(session, own["manager"], withdrawn, "withdraw", {"comment": "重複"}, today=TODAY)
+        session.commit()
+        add("withdrawn", side, {"request_id": withdrawn.id}, side=side)
+        # A request with a photo, bundled in an issue sent to the lead bureau (局協議中).
+        pictured = make.request(own["liaison"], ward=ward, photos=[(io.BytesIO(png_bytes()), "現場.png")])
+        escalate = {"title": "公園の街灯の老朽化", "situation": "老朽化", "proposal": "LED化"}
+        escalate["lead_bureau"] = make.bureau(lead).id
+        workflow.apply(session, own["manager"], pictured, "escalate", escalate, today=TODAY)
+        consulting = pictured.ward_issue
+        workflow.apply(session, own["manager"], consulting, "approve", {}, today=TODAY)
+        workflow.apply(session, own["manager"], consulting, "send", {}, today=TODAY)
+        session.commit()
+        add("escalated", side, {"request_id": pictured.id}, side=side, sent=True)
+        add("photo", side, {"photo_id": pictured.photos[0].id}, side=side, sent=True)
+        add("consulting", side, {"issue_id": consulting.id}, side=side, sent=True)
+        for state in (IssueState.DRAFT, IssueState.REGISTERED):
+            issue = _issue_in_state(make, state, side, own)
+            add(state.value, side, {"issue_id": issue.id}, side=side)
+        for state in (IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING):
+            issue = _issue_in_state(make, state, side, own)
+            add(state.value, side, {"issue_id": issue.id}, side=side, sent=True)
+        batch = ImportBatch(
+            center_id=own["liaison"].center_id,
+            uploaded_by_id=own["liaison"].id,
+            original_name="要望一覧.xlsx",
+            stored_name=f"{secrets.token_hex(16)}.xlsx",
+            sha256="0" * 64,
+            state=ImportState.DONE,
+        )
+        session.add(batch)
+        session.flush()
+        add("batch", side, {"batch_id": batch.id}, side=side)
+        target_user = make.liaison(ward)
+        add("user", side, {"user_id": target_user.id}, side=side)
+        ward_row = make.ward(ward)
+        add("ward", side, {"ward_id": ward_row.id}, side=side)
+        add("center", side, {"center_id": own["liaison"].center_id}, side=side)
+        add("entry", f"bureau-{side}", {"kind": "bureaus", "entry_id": make.bureau(lead).id})
+        add("switchable", f"center-{side}", {"kind": "centers", "entry_id": ward_row.centers[-1].id})
+        add("switchable", f"bureau-{side}", {"kind": "bureaus", "entry_id": make.bureau(lead).id})
+    category = session.execute(select(Category).order_by(Category.id)).scalars().first()
+    add("entry", "category", {"kind": "categories", "entry_id": category.id})
+    add("switchable", "category", {"kind": "categories", "entry_id": category.id})
+    add("entry_kind", "bureaus", {"kind": "bureaus"})
+    add("entry_kind", "categories", {"kind": "categories"})
+
+    # Each actor's own notification and finished report (with its file); and the bystander's.
+    report_dir = reports.report_dir()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name, user in [*names.items(), ("other", bystander)]:
+        note = Notification(
+            user_id=user.id,
+            kind="issue.decide",
+            title="協議結果が登録されました",
+            url="/issues/",
+            dedupe_key=f"matrix:{user.id}",
+            created_at=utcnow(),
+        )
+        file_name = f"matrix-{secrets.token_hex(8)}.xlsx"
+        (report_dir / file_name).write_bytes(b"PK\x03\x04 not really a workbook")
+        job = OutboxJob(
+            name="report_xlsx",
+            kwargs={"fiscal_year": 2024},
+            state=JobState.DONE,
+            result={"file": file_name, "fiscal_year": 2024},
+            requested_by_id=user.id,
+            finished_at=utcnow(),
+        )
+        session.add_all([note, job])
+        session.flush()
+        add("notification", name, {"notification_id": note.id}, owner=name)
+        add("report", name, {"outbox_id": job.id}, owner=name)
+        if name in ("manager", "other"):
+            add("job", name, {"outbox_id": job.id})
+    session.commit()
+
+    for name in world.users:
+        client = app.test_client()
+        login = names[name].login
+        response = client.post("/login", data={"login": login, "password": Factory.PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+        world.cookies[name] = cookie.value
+    return world
+
+
+@pytest.fixture(scope="module")
+def world(app) -> Iterator[World]:
+    """The objects and logged-in actors, built once for the module in one rolled-back transaction."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        )
+        csrf = app.config["WTF_CSRF_ENABLED"]
+        app.config["WTF_CSRF_ENABLED"] = False
+        files_before = set(Path(reports.report_dir()).glob("matrix-*.xlsx"))
+        try:
+            yield _build_world(app, connection)
+        finally:
+            app.config["WTF_CSRF_ENABLED"] = csrf
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+            for path in set(Path(reports.report_dir()).glob("matrix-*.xlsx")) - files_before:
+                path.unlink()
+
+
+@pytest.fixture(autouse=True)
+def _no_relay_on_other_connections(monkeypatch):
+    """The relay reads the outbox on a connection of its own, which would wait for this test's
+    open transaction on SQLite; the matrix is about who may press the button, so it is stubbed."""
+    monkeypatch.setattr(jobs, "relay_outbox", lambda **_: {"handed_over": 0, "restarted": 0, "failed": 0})
+
+
+# --- running one cell --------------------------------------------------------------------------
+
+
+def snapshot() -> dict[str, list]:
+    """Every row of every table: what a denied request must leave exactly as it was."""
+    return {
+        table.name: sorted(map(tuple, db.session.execute(select(table)).all()), key=repr)
+        for table in db.metadata.sorted_tables
+    }
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+@dataclass
+class Answer:
+    outcome: str  # allow, deny, login, or what went wrong
+    status: int
+    detail: str = ""
+    changed: list[str] = field(default_factory=list)
+
+
+def classify(response, rule: Rule, actor: Actor) -> str:
+    status = response.status_code
+    if status >= 500:
+        return "error"
+    if status == 403:
+        return "deny"
+    if status in (401, 404):
+        return str(status)
+    if 300 <= status < 400:
+        location = urlsplit(response.headers.get("Location", ""))
+        if location.path.rstrip("/").endswith("/login"):
+            return "allow" if rule.ends_session and actor.role else "login"
+    return "allow"
+
+
+def run_cell(world: World, endpoint: str, method: str, rule: Rule, actor: Actor, target) -> Answer:
+    app = world.app
+    values = target.values if target else {}
+    url = app.url_map.bind("localhost").build(endpoint, values, method=method)
+    savepoint = world.connection.begin_nested()
+    try:
+        before = snapshot()
+        db.session.remove()
+        client = app.test_client()
+        if actor.role:
+            client.set_cookie(app.config.get("SESSION_COOKIE_NAME", "session"), world.cookies[actor.name])
+        response = client.open(url, method=method, data={})
+        after = snapshot()
+        outcome = classify(response, rule, actor)
+        answer = Answer(outcome, response.status_code, changed=changed_tables(before, after))
+        if outcome == "deny" and "権限" not in response.get_data(as_text=True):
+            answer.detail = "403 without the Japanese message"
+        return answer
+    finally:
+        db.session.remove()
+        savepoint.rollback()
+
+
+def _methods(app, endpoint: str) -> list[str]:
+    methods: set[str] = set()
+    for url_rule in app.url_map.iter_rules(endpoint):
+        methods |= set(url_rule.methods or ()) - SKIPPED_METHODS
+    return sorted(methods)
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_every_route_has_exactly_one_entry(app):
+    """A new route fails here until its authorisation is written into ``RULES``."""
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - SKIPPED_ENDPOINTS
+    missing, stale = sorted(endpoints - set(RULES)), sorted(set(RULES) - endpoints)
+    assert not missing, f"routes without an entry in RULES: {missing}"
+    assert not stale, f"entries in RULES for routes that no longer exist: {stale}"
+
+
+def test_every_scoped_object_exists_on_both_sides(world):
+    """Each object a scoped route is tried on is there for 中央区/環境局 and for 東区/消防局."""
+    for endpoint, rule in RULES.items():
+        for name in rule.targets:
+            tried = world.targets(name, ACTORS[1])
+            assert len(tried) >= 2, f"{endpoint}: only {len(tried)} {name} to try"
+            if rule.scope in (SAME_WARD, SEES_REQUEST, SEES_ISSUE, LEAD_BUREAU, ISSUE_PARTY, SAME_CENTER):
+                assert {t.side for t in tried} == {"A", "B"}, endpoint
+
+
+@pytest.mark.parametrize("endpoint", sorted(RULES))
+def test_route_answers_as_the_table_says(world, endpoint):
+    """Every method × actor × object: the answer the table expects, and nothing changed on a no."""
+    rule = RULES[endpoint]
+    methods = _methods(world.app, endpoint)
+    assert methods, f"{endpoint} is not in the url_map"
+    wrong = []
+    cells = 0
+    for method in methods:
+        for actor in ACTORS:
+            targets = [t for name in rule.targets for t in world.targets(name, actor)] or [None]
+            for target in targets:
+                cells += 1
+                want = expected(rule, actor, target)
+                got = run_cell(world, endpoint, method, rule, actor, target)
+                where = f"{method} {endpoint} as {actor.name}" + (f" on {target.label}" if target else "")
+                if got.outcome != want:
+                    wrong.append(f"{where}: expected {want}, got {got.outcome} ({got.status})")
+                elif want != "allow" and got.changed:
+                    wrong.append(f"{where}: refused ({got.status}) but changed {got.changed}")
+                elif want == "allow" and got.status in (400, 422) and got.changed:
+                    wrong.append(f"{where}: refused the form ({got.status}) but changed {got.changed}")
+                elif got.detail:
+                    wrong.append(f"{where}: {got.detail}")
+    assert cells >= len(methods) * len(ACTORS)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
+    """An id that names nothing (or is too big for the database) is a 404, never a 5xx."""
+    allowed = {
+        "field.request_detail": "manager",
+        "field.photo": "manager",
+        "field.answer": "manager",
+        "ward.issue_detail": "manager",
+        "ward.approve": "manager",
+        "bureau.decide": "staff",
+        "notifications.open_notification": "manager",
+        "reports.job": "manager",
+        "imports.batch": "manager",
+        "admin.edit_user": "admin",
+        "admin.edit_center": "admin",
+        "admin.retry_job": "admin",
+    }
+    by_name = {actor.name: actor for actor in ACTORS}
+    wrong = []
+    for endpoint, actor_name in allowed.items():
+        rule = RULES[endpoint]
+        template = world.targets(rule.targets[0], by_name[actor_name])[0]
+        for missing_id in (2**31 - 1, 2**63 - 1, 2**64):
+            values = {k: (missing_id if k.endswith("_id") else v) for k, v in template.values.items()}
+            target = Target("missing", values)
+            for method in _methods(world.app, endpoint):
+                got = run_cell(world, endpoint, method, rule, by_name[actor_name], target)
+                if got.status != 404:
+                    wrong.append(f"{method} {endpoint} id={missing_id} as {actor_name}: {got.status}")
+    assert not wrong, "\n".join(wrong)

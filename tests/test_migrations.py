@@ -1,0 +1,111 @@
+"""The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate.cli import db as db_command
+from sqlalchemy.engine import make_url
+
+from tracker import PROJECT_ROOT, create_app
+from tracker import models as _models  # noqa: F401  (registers every table on db.metadata)
+from tracker.extensions import db
+
+from .support import backend, database_url_for_tests, empty_schema
+
+HEAD = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
+MODEL_TABLES = {
+    "wards",
+    "centers",
+    "bureaus",
+    "categories",
+    "users",
+    "reference_counters",
+    "requests",
+    "ward_issues",
+    "ward_issue_related_bureaus",
+    "budget_lines",
+    "ward_funds",
+    "progress_notes",
+    "photos",
+    "job_outbox",
+    "history_events",
+    "import_batches",
+    "notifications",
+    "reminder_digests",
+    "audit_chain_head",
+    "personal_data_accesses",
+}
+
+
+def schema_differences(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, db.metadata)
+
+
+def test_models_declare_the_expected_tables():
+    assert set(db.metadata.tables) >= MODEL_TABLES
+
+
+def test_autogenerate_finds_no_difference_between_models_and_migrations(app):
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD
+        assert schema_differences(connection) == []
+
+
+def _admin_engine(url: str) -> sa.Engine:
+    return sa.create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture
+def empty_database(tmp_path) -> Iterator[str]:
+    """The URL of a database of its own with no tables; dropped afterwards on PostgreSQL."""
+    url = database_url_for_tests(tmp_path, suffix="_migrations")
+    empty_schema(url)
+    engine = sa.create_engine(url)
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()
+    yield url
+    if backend() == "postgresql":
+        admin = _admin_engine(url)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_flask_db_upgrade_from_empty_database_builds_exactly_the_model_tables(
+    empty_database, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    application = create_app(
+        {
+            "APP_ENV": "testing",
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "SECRET_KEY": "test-secret",
+            "PHOTO_DIR": str(tmp_path / "instance" / "photos"),
+        }
+    )
+    runner = application.test_cli_runner()
+    try:
+        result = runner.invoke(db_command, ["upgrade"])  # flask db upgrade
+        assert result.exit_code == 0, result.output
+        with application.app_context(), db.engine.connect() as connection:
+            tables = set(sa.inspect(connection).get_table_names())
+            assert tables == set(db.metadata.tables) | {"alembic_version"}
+            assert tables - {"alembic_version"} == MODEL_TABLES
+            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD
+            assert schema_differences(connection) == []
+
+        result = runner.invoke(db_command, ["downgrade", "base"])  # and it can be undone
+        assert result.exit_code == 0, result.output
+        with application.app_context(), db.engine.connect() as connection:
+            assert set(sa.inspect(connection).get_table_names()) == {"alembic_version"}
+    finally:
+        with application.app_context():
+            db.engine.dispose()

@@ -1,0 +1,543 @@
+"""The ward issue (区重要課題) state machine: every allowed transition and a table of refused ones.
+
+The rows and checkers are shared with tests/test_workflow_requests.py (see its docstring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from tracker import workflow
+from tracker.models import BudgetLine, ProgressNote, WardIssue
+from tracker.states import Decision, IssueState, RequestState
+from tracker.workflow import ISSUE_ACTIONS
+from tracker.workflow_support import MAX_YEN
+
+from .factories import TODAY
+from .test_workflow_requests import (
+    NEW_ISSUE,
+    TOMORROW,
+    YESTERDAY,
+    Allowed,
+    Refused,
+    World,
+    assert_allowed,
+    assert_refused,
+    assert_table_covers,
+)
+
+S = IssueState
+LINE = {"fiscal_year": 2025, "project_name": "防犯灯設置事業", "allocated_yen": 500_000}
+FIRST_LINE = "街灯整備事業"  # the budget line every factory-walked budgeted issue has (2,000,000 yen)
+
+
+@pytest.fixture
+def world(make) -> World:
+    return World(make)
+
+
+# --- setups --------------------------------------------------------------------------------
+
+
+def at(state: IssueState, *, related: bool = False, lead: bool = True) -> Callable[[World], WardIssue]:
+    def setup(w: World) -> WardIssue:
+        return w.issue(state, related=related, lead=lead)
+
+    setup.__name__ = f"{state}{'-related' if related else ''}{'' if lead else '-no-lead'}"
+    return setup
+
+
+def continued(w: World) -> WardIssue:
+    """Consulting, after the lead bureau said 継続協議 once."""
+    issue = w.issue(S.CONSULTING)
+    w.apply("lead", issue, "decide", {"decision": "continue", "next_review_on": TOMORROW})
+    return issue
+
+
+def with_second_line(state: IssueState) -> Callable[[World], WardIssue]:
+    def setup(w: World) -> WardIssue:
+        issue = w.issue(S.BUDGETED)
+        w.apply("lead", issue, "add_budget_line", LINE)
+        if state == S.IMPLEMENTING:
+            w.apply("lead", issue, "start")
+        assert issue.state == state and len(issue.budget_lines) == 2
+        return issue
+
+    return setup
+
+
+def within_existing(state: IssueState) -> Callable[[World], WardIssue]:
+    def setup(w: World) -> WardIssue:
+        issue = w.issue(S.DECIDED)
+        w.apply("lead", issue, "budget", {"within_existing_budget": True})
+        if state == S.IMPLEMENTING:
+            w.apply("lead", issue, "start")
+        assert issue.state == state and issue.budget_lines == []
+        return issue
+
+    return setup
+
+
+def bundling_two(state: IssueState) -> Callable[[World], WardIssue]:
+    """An issue in ``state`` with two escalated requests (remembered as ``w.saved['bundled']``)."""
+
+    def setup(w: World) -> WardIssue:
+        issue = w.issue(state)
+        w.apply("manager", w.request(), "escalate", {"ward_issue": issue})
+        w.saved["bundled"] = list(issue.requests)
+        assert len(w.saved["bundled"]) == 2
+        return issue
+
+    return setup
+
+
+def title_only(w: World) -> WardIssue:
+    """A draft with a title and nothing else."""
+    return workflow.create_issue(w.session, w.actor("manager"), {"title": "件名だけ"}, today=TODAY)
+
+
+def bureau_id(name: str) -> Callable[[World], int]:
+    return lambda w: w.make.bureau(name).id
+
+
+def executed_all(w: World, issue: WardIssue) -> dict:
+    amounts = {line.id: line.allocated_yen - 100_000 * index for index, line in enumerate(issue.budget_lines)}
+    return {"outcome": "LED街灯を20基設置した", "executed": amounts}
+
+
+def executed_only_first(w: World, issue: WardIssue) -> dict:
+    return {"outcome": "設置した", "executed": {issue.budget_lines[0].id: 2_000_000}}
+
+
+def executed_value(value) -> Callable[[World, WardIssue], dict]:
+    return lambda w, issue: {"outcome": "設置した", "executed": {str(issue.budget_lines[0].id): value}}
+
+
+def send_with_inactive_lead(w: World, issue: WardIssue) -> dict:
+    bureau = w.make.bureau("交通局")
+    bureau.active = False
+    w.session.flush()
+    return {"lead_bureau": bureau.id}
+
+
+# --- checks of allowed transitions ---------------------------------------------------------
+
+
+def check_edit_title(w, issue, payload, event):
+    assert issue.title == "街灯のLED化"
+    assert event.data == {"changes": {"title": "街灯のLED化"}}
+
+
+def check_edit_bureaus(w, issue, payload, event):
+    assert issue.proposal == "防犯灯も合わせて更新する"
+    assert [b.name for b in issue.related_bureaus] == ["文化市民局"]
+    assert event.data == {
+        "changes": {"proposal": "防犯灯も合わせて更新する", "related_bureaus": ["文化市民局"]}
+    }
+
+
+def check_sent(w, issue, payload, event):
+    assert issue.sent_at is not None and issue.lead_bureau.name == "環境局"
+    assert event.data == {"lead_bureau": "環境局", "related_bureaus": []}
+
+
+def check_sent_with_lead(w, issue, payload, event):
+    assert issue.lead_bureau.name == "消防局"
+    # the lead is never also a related bureau
+    assert [b.name for b in issue.related_bureaus] == ["文化市民局"]
+    assert event.data == {"lead_bureau": "消防局", "related_bureaus": ["文化市民局"]}
+
+
+def check_decided(decision: Decision, reason: str = "") -> Callable:
+    def check(w, issue, payload, event):
+        assert (issue.decision, issue.decision_reason, issue.decided_on) == (decision, reason, TODAY)
+        assert issue.next_review_on is None
+        assert event.data == {"decision": decision.value}
+        assert event.comment == reason
+
+    return check
+
+
+def check_continue(w, issue, payload, event):
+    assert (issue.decision, issue.next_review_on, issue.decided_on) == (Decision.CONTINUE, TOMORROW, None)
+    assert event.data == {"decision": "continue", "next_review_on": str(TOMORROW)}
+
+
+def check_new_line(project: str, yen: int, count: int) -> Callable:
+    def check(w, issue, payload, event):
+        assert len(issue.budget_lines) == count
+        line = next(line for line in issue.budget_lines if line.project_name == project)
+        assert (line.allocated_yen, line.executed_yen, line.fiscal_year) == (yen, None, 2025)
+        assert (line.bureau.name, line.ward_id, line.funding.value) == ("環境局", issue.ward_id, "bureau")
+        assert event.data == {"fiscal_year": 2025, "project_name": project, "allocated_yen": yen}
+
+    return check
+
+
+def check_within_existing(w, issue, payload, event):
+    assert issue.within_existing_budget is True and issue.budget_lines == []
+    assert event.data == {"within_existing_budget": True}
+
+
+def check_note_by(who: str) -> Callable:
+    def check(w, issue, payload, event):
+        note = issue.progress_notes[-1]
+        assert (note.body, note.author_id) == ("地元説明会を開催した", w.actor(who).id)
+        assert w.session.scalar(select(ProgressNote).where(ProgressNote.ward_issue_id == issue.id)) is note
+        assert event.comment == "地元説明会を開催した"
+
+    return check
+
+
+def check_completed(w, issue, payload, event):
+    assert [(line.allocated_yen, line.executed_yen) for line in issue.budget_lines] == [
+        (2_000_000, 2_000_000),
+        (500_000, 400_000),
+    ]
+    assert issue.outcome == "LED街灯を20基設置した"
+    assert event.data == {"executed_yen": {str(k): v for k, v in payload["executed"].items()}}
+
+
+def check_completed_without_lines(w, issue, payload, event):
+    assert issue.outcome == "既存予算で対応した" and event.data == {"executed_yen": {}}
+
+
+def check_withdrawn(w, issue, payload, event):
+    assert issue.requests == []
+    for request in w.saved["bundled"]:
+        assert (request.state, request.ward_issue_id) == (RequestState.RECEIVED, None)
+        assert request.events[-1].data == {"ward_issue_id": issue.id}
+    assert event.comment == "区の事業で対応するため"
+
+
+def check_public(w, issue, payload, event):
+    assert issue.is_public is True and event.data == {"is_public": True}
+
+
+def side_withdrawn(w, issue, payload):
+    return [(r, "issue_withdrawn", RequestState.ESCALATED, RequestState.RECEIVED) for r in w.saved["bundled"]]
+
+
+# --- the allowed table ---------------------------------------------------------------------
+
+WORKING = [S.CONSULTING, S.DECIDED, S.BUDGETED, S.IMPLEMENTING]
+NOTE = {"body": "地元説明会を開催した"}
+
+ALLOWED = [
+    Allowed("edit-draft", at(S.DRAFT), "manager", "edit", {"title": " 街灯のLED化 "}, S.DRAFT, S.DRAFT,
+            check=check_edit_title),
+    Allowed("edit-registered", at(S.REGISTERED), "manager", "edit",
+            lambda w, i: {"proposal": "防犯灯も合わせて更新する",
+                          "related_bureaus": [bureau_id("文化市民局")(w)]},
+            S.REGISTERED, S.REGISTERED, grows={"ward_issue_related_bureaus": 1}, check=check_edit_bureaus),
+    Allowed("approve", at(S.DRAFT), "manager", "approve", {}, S.DRAFT, S.REGISTERED),
+    Allowed("send", at(S.REGISTERED), "manager", "send", {}, S.REGISTERED, S.CONSULTING, check=check_sent),
+    Allowed("send-naming-lead", at(S.REGISTERED, lead=False), "manager", "send",
+            lambda w, i: {"lead_bureau": bureau_id("消防局")(w),
+                          "related_bureaus": [bureau_id("文化市民局")(w), bureau_id("消防局")(w)]},
+            S.REGISTERED, S.CONSULTING, grows={"ward_issue_related_bureaus": 1}, check=check_sent_with_lead),
+    Allowed("decide-adopt", at(S.CONSULTING), "lead", "decide", {"decision": "adopt"}, S.CONSULTING,
+            S.DECIDED, check=check_decided(Decision.ADOPT)),
+    Allowed("decide-partial", at(S.CONSULTING), "lead", "decide",
+            {"decision": "partial", "decision_reason": "LED化のみ対応"}, S.CONSULTING, S.DECIDED,
+            check=check_decided(Decision.PARTIAL, "LED化のみ対応")),
+    Allowed("decide-reject", at(S.CONSULTING), "lead", "decide",
+            {"decision": "reject", "decision_reason": "財源がない"}, S.CONSULTING, S.NOT_ADOPTED,
+            check=check_decided(Decision.REJECT, "財源がない")),
+    Allowed("decide-continue", at(S.CONSULTING), "lead", "decide",
+            {"decision": "continue", "next_review_on": TOMORROW.isoformat()}, S.CONSULTING, S.CONSULTING,
+            check=check_continue),
+    Allowed("decide-adopt-after-continue", continued, "lead", "decide", {"decision": "adopt"}, S.CONSULTING,
+            S.DECIDED, check=check_decided(Decision.ADOPT)),
+    Allowed("budget-line", at(S.DECIDED), "lead", "budget", LINE | {"allocated_yen": "500,000"}, S.DECIDED,
+            S.BUDGETED, grows={"budget_lines": 1}, check=check_new_line("防犯灯設置事業", 500_000, 1)),
+    Allowed("budget-within-existing", at(S.DECIDED), "lead", "budget", {"within_existing_budget": True},
+            S.DECIDED, S.BUDGETED, check=check_within_existing),
+    *[
+        Allowed(f"add-budget-line-{state}", at(state), "lead", "add_budget_line", LINE, state, state,
+                grows={"budget_lines": 1}, check=check_new_line("防犯灯設置事業", 500_000, 2))
+        for state in (S.BUDGETED, S.IMPLEMENTING)
+    ],
+    Allowed("start", at(S.BUDGETED), "lead", "start", {}, S.BUDGETED, S.IMPLEMENTING),
+    *[
+        Allowed(f"note-{state}-by-{who}", at(state, related=True), who, "note", NOTE, state, state,
+                grows={"progress_notes": 1}, check=check_note_by(who))
+        for state in WORKING
+        for who in ("lead", "related", "manager")
+    ],
+    Allowed("complete-every-line", with_second_line(S.IMPLEMENTING), "lead", "complete", executed_all,
+            S.IMPLEMENTING, S.COMPLETED, check=check_completed),
+    Allowed("complete-within-existing-budget", within_existing(S.IMPLEMENTING), "lead", "complete",
+            {"outcome": "既存予算で対応した"}, S.IMPLEMENTING, S.COMPLETED,
+            check=check_completed_without_lines),
+    *[
+        Allowed(f"withdraw-{state}", bundling_two(state), "manager", "withdraw",
+                {"comment": "区の事業で対応するため"}, state, S.WITHDRAWN, side=side_withdrawn,
+                check=check_withdrawn)
+        for state in (S.DRAFT, S.REGISTERED)
+    ],
+    *[
+        Allowed(f"set-public-{state}", at(state), "manager", "set_public", {"is_public": True}, state, state,
+                check=check_public)
+        for state in S
+        if state != S.WITHDRAWN
+    ],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ALLOWED, ids=lambda case: case.id)
+def test_allowed_issue_transition(world, case):
+    assert_allowed(world, case)
+
+
+def test_allowed_table_covers_every_issue_transition_and_role():
+    assert_table_covers(ALLOWED, ISSUE_ACTIONS)
+
+
+def test_set_public_can_be_turned_off_again(world):
+    issue = world.issue(S.COMPLETED)
+    world.apply("manager", issue, "set_public", {"is_public": True})
+    world.apply("manager", issue, "set_public", {"is_public": False})
+    assert issue.is_public is False
+    assert [e.data for e in issue.events[-2:]] == [{"is_public": True}, {"is_public": False}]
+
+
+def test_withdrawn_issue_requests_can_be_escalated_again(world):
+    issue = bundling_two(S.DRAFT)(world)
+    world.apply("manager", issue, "withdraw", {"comment": "重複"})
+    request = world.saved["bundled"][0]
+    world.apply("manager", request, "escalate", NEW_ISSUE)
+    assert request.state == RequestState.ESCALATED and request.ward_issue is not issue
+
+
+# --- the refused table ---------------------------------------------------------------------
+
+OTHER_WARD = "他の区の区重要課題は操作できません。"
+LEAD_ONLY = "この区重要課題の主管局の担当者だけが操作できます。"
+PARTIES_ONLY = "この区重要課題の主管局・関係局の担当者だけが操作できます。"
+INACTIVE = "このアカウントは無効です。"
+MANAGER_ONLY = "は区役所 管理職だけが行えます。"
+STAFF_ONLY = "は局 担当者だけが行えます。"
+
+# A state in which each action is allowed, a valid payload, and the role message.
+VALID: dict[str, tuple[Callable, object, str]] = {
+    "edit": (at(S.DRAFT), {"title": "街灯のLED化"}, "「内容を編集」" + MANAGER_ONLY),
+    "approve": (at(S.DRAFT), {}, "「区重要課題に決定」" + MANAGER_ONLY),
+    "send": (at(S.REGISTERED), {}, "「局へ送付」" + MANAGER_ONLY),
+    "decide": (at(S.CONSULTING, related=True), {"decision": "adopt"}, "「協議結果を登録」" + STAFF_ONLY),
+    "budget": (at(S.DECIDED, related=True), LINE, "「予算化」" + STAFF_ONLY),
+    "add_budget_line": (at(S.BUDGETED, related=True), LINE, "「予算を追加」" + STAFF_ONLY),
+    "start": (at(S.BUDGETED, related=True), {}, "「事業に着手」" + STAFF_ONLY),
+    "note": (at(S.CONSULTING), NOTE, "「進捗を記録」は区役所 管理職、局 担当者だけが行えます。"),
+    "complete": (at(S.IMPLEMENTING, related=True), executed_all, "「完了」" + STAFF_ONLY),
+    "withdraw": (at(S.DRAFT), {"comment": "重複"}, "「取下げ」" + MANAGER_ONLY),
+    "set_public": (at(S.DRAFT), {"is_public": True}, "「公開設定」" + MANAGER_ONLY),
+}
+ACTION_LABELS = {
+    "edit": "内容を編集",
+    "approve": "区重要課題に決定",
+    "send": "局へ送付",
+    "decide": "協議結果を登録",
+    "budget": "予算化",
+    "add_budget_line": "予算を追加",
+    "start": "事業に着手",
+    "note": "進捗を記録",
+    "complete": "完了",
+    "withdraw": "取下げ",
+    "set_public": "公開設定",
+}
+MANAGER_ACTIONS = ("edit", "approve", "send", "withdraw", "set_public")
+LEAD_ACTIONS = ("decide", "budget", "add_budget_line", "start", "complete")
+
+
+def valid(action: str, who: str, message: str, name: str) -> Refused:
+    setup, payload, _ = VALID[action]
+    return Refused(f"{action}-by-{name}", setup, who, action, payload, message)
+
+
+def wrong_state(state: IssueState, action: str, who: str, payload: object = None, **kwargs) -> Refused:
+    payload = VALID[action][1] if payload is None else payload
+    message = f"「{state.label}」の区重要課題には「{ACTION_LABELS[action]}」はできません。"
+    return Refused(f"{action}-{state}", at(state, **kwargs), who, action, payload, message)
+
+
+def refused(name: str, setup, who: str, action: str, payload, message: str) -> Refused:
+    return Refused(name, setup, who, action, payload, message)
+
+
+DECIDE = "decide"
+REFUSED = [
+    # wrong state
+    wrong_state(S.REGISTERED, "approve", "manager"),
+    wrong_state(S.CONSULTING, "approve", "manager"),
+    wrong_state(S.DRAFT, "send", "manager"),
+    wrong_state(S.CONSULTING, "send", "manager"),
+    wrong_state(S.DRAFT, DECIDE, "lead"),
+    wrong_state(S.DECIDED, DECIDE, "lead"),
+    wrong_state(S.NOT_ADOPTED, DECIDE, "lead"),
+    wrong_state(S.CONSULTING, "budget", "lead"),
+    wrong_state(S.BUDGETED, "budget", "lead"),
+    wrong_state(S.DECIDED, "add_budget_line", "lead"),
+    wrong_state(S.COMPLETED, "add_budget_line", "lead"),
+    wrong_state(S.DECIDED, "start", "lead"),
+    wrong_state(S.IMPLEMENTING, "start", "lead"),
+    wrong_state(S.BUDGETED, "complete", "lead", {"outcome": "設置した", "executed": {}}),
+    wrong_state(S.COMPLETED, "complete", "lead", {"outcome": "設置した", "executed": {}}),
+    wrong_state(S.CONSULTING, "edit", "manager"),
+    wrong_state(S.CONSULTING, "withdraw", "manager"),
+    wrong_state(S.DECIDED, "withdraw", "manager"),
+    wrong_state(S.WITHDRAWN, "withdraw", "manager"),
+    wrong_state(S.DRAFT, "note", "manager"),
+    wrong_state(S.NOT_ADOPTED, "note", "lead"),
+    wrong_state(S.COMPLETED, "note", "lead"),
+    wrong_state(S.WITHDRAWN, "set_public", "manager"),
+    # wrong role: bureau staff may not do the ward's part, the ward manager not the bureau's,
+    # the liaison no issue action, the admin nothing
+    *[valid(action, "lead", VALID[action][2], "lead") for action in MANAGER_ACTIONS],
+    *[valid(action, "manager", VALID[action][2], "manager") for action in LEAD_ACTIONS],
+    *[valid(action, "liaison", VALID[action][2], "liaison") for action in ("approve", "note")],
+    *[valid(action, "admin", VALID[action][2], "admin") for action in VALID],
+    refused("unknown-action", at(S.DRAFT), "manager", "answer", {}, "この操作はできません。"),
+    # other ward
+    *[valid(action, "east_manager", OTHER_WARD, "east-manager")
+      for action in (*MANAGER_ACTIONS, "note")],
+    # other bureau: only the lead bureau decides, budgets, starts, completes; parties note
+    *[valid(action, "other_bureau", LEAD_ONLY, "other-bureau") for action in LEAD_ACTIONS],
+    *[valid(action, "related", LEAD_ONLY, "related-bureau") for action in LEAD_ACTIONS],
+    valid("note", "other_bureau", PARTIES_ONLY, "other-bureau"),
+    # deactivated users
+    valid(DECIDE, "inactive_lead", INACTIVE, "inactive-lead"),
+    valid("approve", "inactive_manager", INACTIVE, "inactive-manager"),
+    # missing required fields
+    refused("decide-without-decision", at(S.CONSULTING), "lead", DECIDE, {"decision": ""},
+            "協議結果を入力してください。"),
+    refused("reject-without-reason", at(S.CONSULTING), "lead", DECIDE, {"decision": "reject"},
+            "「対応しない」とする理由を入力してください。"),
+    refused("reject-with-blank-reason", at(S.CONSULTING), "lead", DECIDE,
+            {"decision": "reject", "decision_reason": "   "}, "「対応しない」とする理由を入力してください。"),
+    refused("continue-without-next-review", at(S.CONSULTING), "lead", DECIDE, {"decision": "continue"},
+            "継続協議には次回協議予定日を入力してください。"),
+    refused("budget-without-amount-or-existing", at(S.DECIDED), "lead", "budget",
+            {"fiscal_year": 2025, "project_name": "防犯灯設置事業", "within_existing_budget": False},
+            "予算額を入力するか、「既存予算内で対応」を選んでください。"),
+    refused("budget-with-nothing", at(S.DECIDED), "lead", "budget", {},
+            "予算額を入力するか、「既存予算内で対応」を選んでください。"),
+    refused("budget-without-project-name", at(S.DECIDED), "lead", "budget", LINE | {"project_name": " "},
+            "事業名を入力してください。"),
+    refused("budget-without-fiscal-year", at(S.DECIDED), "lead", "budget", LINE | {"fiscal_year": None},
+            "年度を入力してください。"),
+    refused("add-budget-line-without-amount", at(S.BUDGETED), "lead", "add_budget_line",
+            LINE | {"allocated_yen": ""}, "予算額を入力してください。"),
+    refused("complete-without-executed", at(S.IMPLEMENTING), "lead", "complete", {"outcome": "設置した"},
+            f"「{FIRST_LINE}」の決算額を入力してください。"),
+    refused("complete-without-second-line-executed", with_second_line(S.IMPLEMENTING), "lead", "complete",
+            executed_only_first, "「防犯灯設置事業」の決算額を入力してください。"),
+    refused("complete-with-blank-executed", at(S.IMPLEMENTING), "lead", "complete", executed_value(" "),
+            f"「{FIRST_LINE}」の決算額を入力してください。"),
+    refused("complete-without-outcome", at(S.IMPLEMENTING), "lead", "complete",
+            lambda w, i: executed_all(w, i) | {"outcome": ""}, "成果を入力してください。"),
+    refused("send-without-lead-bureau", at(S.REGISTERED, lead=False), "manager", "send", {},
+            "主管局が決まっていないため局へ送付できません。"),
+    refused("note-without-body", at(S.CONSULTING), "manager", "note", {"body": "\n"},
+            "内容を入力してください。"),
+    refused("withdraw-without-reason", at(S.DRAFT), "manager", "withdraw", {}, "理由を入力してください。"),
+    refused("approve-incomplete-draft", title_only, "manager", "approve", {},
+            "決定の前に入力してください: 現状と課題、対応案"),
+    refused("edit-blank-title", at(S.DRAFT), "manager", "edit", {"title": "  "}, "件名を入力してください。"),
+    refused("edit-without-change", at(S.DRAFT), "manager", "edit", {"title": NEW_ISSUE["title"]},
+            "変更された項目がありません。"),
+    # invalid values
+    *[
+        refused(f"budget-amount-{name}", at(S.DECIDED), "lead", "budget", LINE | {"allocated_yen": value},
+                message)
+        for name, value, message in (
+            ("negative", -500_000, "予算額が正しくありません。"),
+            ("zero", 0, "予算額が正しくありません。"),
+            ("zero-text", "0", "予算額が正しくありません。"),
+            ("too-large", MAX_YEN + 1, "予算額が正しくありません。"),
+            ("not-a-number", "五十万", "予算額は円単位の整数で入力してください。"),
+            ("decimal", "500000.5", "予算額は円単位の整数で入力してください。"),
+        )
+    ],
+    refused("add-budget-line-negative", at(S.IMPLEMENTING), "lead", "add_budget_line",
+            LINE | {"allocated_yen": -1}, "予算額が正しくありません。"),
+    refused("budget-fiscal-year-out-of-range", at(S.DECIDED), "lead", "budget", LINE | {"fiscal_year": 1900},
+            "年度が正しくありません。"),
+    refused("budget-fiscal-year-not-a-number", at(S.DECIDED), "lead", "budget",
+            LINE | {"fiscal_year": "令和7"}, "年度が正しくありません。"),
+    *[
+        refused(f"continue-next-review-{name}", at(S.CONSULTING), "lead", DECIDE,
+                {"decision": "continue", "next_review_on": value}, message)
+        for name, value, message in (
+            ("today", TODAY, "次回協議予定日には明日以降の日付を入力してください。"),
+            ("today-iso", TODAY.isoformat(), "次回協議予定日には明日以降の日付を入力してください。"),
+            ("yesterday", YESTERDAY, "次回協議予定日には明日以降の日付を入力してください。"),
+            ("not-a-date", "来月", "次回協議予定日の日付が正しくありません。"),
+        )
+    ],
+    refused("decide-unknown-decision", at(S.CONSULTING), "lead", DECIDE, {"decision": "maybe"},
+            "協議結果が正しくありません。"),
+    refused("complete-negative-executed", at(S.IMPLEMENTING), "lead", "complete", executed_value(-1),
+            f"「{FIRST_LINE}」の決算額が正しくありません。"),
+    refused("complete-executed-not-a-number", at(S.IMPLEMENTING), "lead", "complete",
+            executed_value("二百万"), f"「{FIRST_LINE}」の決算額は円単位の整数で入力してください。"),
+    refused("send-with-inactive-lead", at(S.REGISTERED, lead=False), "manager", "send",
+            send_with_inactive_lead, "主管局を選んでください。"),
+    refused("send-with-unknown-lead", at(S.REGISTERED, lead=False), "manager", "send",
+            {"lead_bureau": 987654}, "主管局を選んでください。"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=lambda case: case.id)
+def test_refused_issue_action_changes_nothing(world, case):
+    assert_refused(world, case)
+
+
+def test_refused_ids_are_unique():
+    ids = [case.id for case in REFUSED] + [case.id for case in ALLOWED]
+    assert len(ids) == len(set(ids))
+
+
+# --- a whole life ----------------------------------------------------------------------------
+
+
+def test_issue_history_reads_as_its_life(world):
+    issue = world.issue(S.COMPLETED)
+    rows = [(e.action, e.from_state, e.to_state, e.actor_role) for e in issue.events]
+    assert rows == [
+        ("create", None, "draft", "ward_manager"),
+        ("bundle", "draft", "draft", "ward_manager"),
+        ("approve", "draft", "registered", "ward_manager"),
+        ("send", "registered", "consulting", "ward_manager"),
+        ("decide", "consulting", "decided", "bureau_staff"),
+        ("budget", "decided", "budgeted", "bureau_staff"),
+        ("start", "budgeted", "implementing", "bureau_staff"),
+        ("complete", "implementing", "completed", "bureau_staff"),
+    ]
+    line = world.session.scalars(select(BudgetLine).where(BudgetLine.ward_issue_id == issue.id)).one()
+    assert (line.allocated_yen, line.executed_yen) == (2_000_000, 2_000_000)
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (S.DRAFT, {"manager": ["edit", "approve", "withdraw", "set_public"]}),
+        (S.REGISTERED, {"manager": ["edit", "send", "withdraw", "set_public"]}),
+        (
+            S.CONSULTING,
+            {"manager": ["note", "set_public"], "lead": ["decide", "note"], "related": ["note"]},
+        ),
+        (S.BUDGETED, {"manager": ["note", "set_public"], "lead": ["add_budget_line", "start", "note"],
+                      "related": ["note"]}),
+        (S.COMPLETED, {"manager": ["set_public"]}),
+        (S.WITHDRAWN, {}),
+    ],
+)  # fmt: skip
+def test_available_actions_follow_the_tables(world, state, expected):
+    issue = world.issue(state, related=state != S.WITHDRAWN)
+    for who in ("manager", "lead", "related", "other_bureau", "east_manager", "liaison", "admin"):
+        names = [action.name for action in workflow.available_actions(world.actor(who), issue)]
+        assert names == expected.get(who, []), who
