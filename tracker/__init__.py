@@ -139,13 +139,14 @@ def _init_security_headers(app: Flask) -> None:
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:...>`` that only matches ids a 64-bit database column can hold.
+    """``<int:...>`` that only matches numbers an id column can hold (INTEGER: up to 2**31 - 1).
 
-    A larger number in a URL names nothing; without the bound it would reach the database
-    driver (SQLite raises on integers past 2**63 - 1) and answer 500 instead of 404.
+    A larger number in a URL names nothing; without the bound it would reach the database,
+    which refuses it (PostgreSQL: "integer out of range"; SQLite past 2**63 - 1) with a 500
+    instead of a 404.
     """
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
