@@ -17,7 +17,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from tracker.extensions import db, limiter
 
 from .factories import Factory
-from .support import build_app, database_url_for_tests
+from .support import build_app, database_url_for_tests, drop_database
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +28,21 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     return build_app(database_url, tmp_path_factory.mktemp("instance"))
+
+
+@pytest.fixture
+def committing_app(request, tmp_path) -> Iterator:
+    """An app on a database of its own, for tests whose threads or processes commit for real.
+
+    Their rows cannot be rolled back, and deleting them afterwards would cut the hash chain of
+    the history that every other test shares; so they get a database that is dropped instead.
+    """
+    url = database_url_for_tests(tmp_path, suffix=f"_{request.node.module.__name__.rsplit('_', 1)[-1]}")
+    committing = build_app(url, tmp_path / "instance")
+    yield committing
+    with committing.app_context():
+        db.engine.dispose()
+    drop_database(url)
 
 
 @pytest.fixture

@@ -58,6 +58,18 @@ def database_url_for_tests(tmp_dir: Path, suffix: str = "") -> str:
     return f"sqlite:///{tmp_dir / f'tracker{suffix}.db'}"
 
 
+def drop_database(url: str) -> None:
+    """Drop a database of its own that a test made (PostgreSQL; a SQLite file goes with tmp)."""
+    if backend() != "postgresql":
+        return
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
 def empty_schema(url: str) -> None:
     """Leave the database at ``url`` without a single table, whatever an earlier run left there.
 

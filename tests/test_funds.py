@@ -5,12 +5,12 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import funds, workflow
 from tracker.extensions import db
-from tracker.models import BudgetLine, HistoryEvent, ReferenceCounter, ServiceRequest, User, WardFund
+from tracker.models import BudgetLine, HistoryEvent, ServiceRequest, User, WardFund
 from tracker.states import Funding
 from tracker.workflow import WorkflowError
 
@@ -95,8 +95,9 @@ def _draw_in_thread(app, engine, manager_id, request_id, barrier, outcomes):
         barrier.abort()
 
 
-def test_two_draws_at_the_same_moment_cannot_overspend(app):
+def test_two_draws_at_the_same_moment_cannot_overspend(committing_app):
     """Two managers draw 20,000千円 each from a 30,000千円 fund at once: exactly one succeeds."""
+    app = committing_app
     with app.app_context():
         engine = db.engine
         with Session(engine) as session:
@@ -114,23 +115,13 @@ def test_two_draws_at_the_same_moment_cannot_overspend(app):
         threading.Thread(target=_draw_in_thread, args=(app, engine, m_id, r_id, barrier, outcomes))
         for m_id, r_id in zip(user_ids[1:], request_ids, strict=True)
     ]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert sorted(map(str, outcomes)) == sorted(
-            ["drawn", "まちづくり推進経費の残額 (10,000千円) を超えています。"]
-        )
-        with Session(engine) as session:
-            ward_id = session.get(ServiceRequest, request_ids[0]).ward_id
-            assert funds.used_yen(session, ward_id, CONCURRENT_YEAR) == 20_000_000
-    finally:
-        with Session(engine) as session:
-            session.execute(delete(BudgetLine).where(BudgetLine.service_request_id.in_(request_ids)))
-            session.execute(delete(HistoryEvent).where(HistoryEvent.service_request_id.in_(request_ids)))
-            session.execute(delete(ServiceRequest).where(ServiceRequest.id.in_(request_ids)))
-            session.execute(delete(User).where(User.id.in_(user_ids)))
-            session.execute(delete(WardFund).where(WardFund.fiscal_year == CONCURRENT_YEAR))
-            session.execute(delete(ReferenceCounter).where(ReferenceCounter.key.like(f"%-{CONCURRENT_YEAR}")))
-            session.commit()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(map(str, outcomes)) == sorted(
+        ["drawn", "まちづくり推進経費の残額 (10,000千円) を超えています。"]
+    )
+    with Session(engine) as session:
+        ward_id = session.get(ServiceRequest, request_ids[0]).ward_id
+        assert funds.used_yen(session, ward_id, CONCURRENT_YEAR) == 20_000_000

@@ -8,12 +8,12 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import intake, workflow
 from tracker.extensions import db
-from tracker.models import Category, Center, HistoryEvent, Photo, ReferenceCounter, ServiceRequest, User
+from tracker.models import Category, Center, HistoryEvent, ReferenceCounter, ServiceRequest, User
 from tracker.states import Role, Source
 
 from .factories import TODAY
@@ -126,8 +126,9 @@ def _log_in_thread(app, engine, user_id, category_id, barrier, logged, errors):
         barrier.abort()
 
 
-def test_reference_numbers_are_unique_when_logged_at_the_same_moment(app):
+def test_reference_numbers_are_unique_when_logged_at_the_same_moment(committing_app):
     """Two threads, each with its own app context, session and connection, commit for real."""
+    app = committing_app
     key = f"R-CHUO-{CONCURRENT_YEAR}"
     with app.app_context():
         engine = db.engine
@@ -157,40 +158,26 @@ def test_reference_numbers_are_unique_when_logged_at_the_same_moment(app):
         threading.Thread(target=_log_in_thread, args=(app, engine, uid, category_id, barrier, logged, errors))
         for uid in user_ids
     ]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=180)
-        assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-        assert errors == []
-        references = [reference for _, reference in logged]
-        assert len(references) == len(set(references)) == 2 * PER_THREAD
-        assert all(re.fullmatch(rf"CHUO-{CONCURRENT_YEAR}-\d{{5}}", ref) for ref in references)
-        assert sorted(int(ref.rsplit("-", 1)[1]) for ref in references) == list(range(1, 2 * PER_THREAD + 1))
-        with Session(engine) as session:
-            assert counter(session, key) == 2 * PER_THREAD
-            stored = session.scalars(
-                select(ServiceRequest.reference).where(ServiceRequest.logged_by_id.in_(user_ids))
-            ).all()
-            assert sorted(stored) == sorted(references)
-            creates = session.scalar(
-                select(func.count())
-                .select_from(HistoryEvent)
-                .where(HistoryEvent.service_request_id.in_([rid for rid, _ in logged]))
-                .where(HistoryEvent.action == "create")
-            )
-            assert creates == 2 * PER_THREAD
-    finally:
-        with Session(engine) as session:
-            ids = select(ServiceRequest.id).where(ServiceRequest.logged_by_id.in_(user_ids))
-            session.execute(delete(HistoryEvent).where(HistoryEvent.service_request_id.in_(ids)))
-            session.execute(delete(HistoryEvent).where(HistoryEvent.actor_id.in_(user_ids)))
-            session.execute(delete(Photo).where(Photo.service_request_id.in_(ids)))
-            session.execute(delete(ServiceRequest).where(ServiceRequest.logged_by_id.in_(user_ids)))
-            session.execute(delete(User).where(User.id.in_(user_ids)))
-            session.execute(delete(ReferenceCounter).where(ReferenceCounter.key == key))
-            session.commit()
-        with Session(engine) as session:
-            assert counter(session, key) == 0
-            assert session.scalar(select(func.count()).select_from(User).where(User.id.in_(user_ids))) == 0
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    assert errors == []
+    references = [reference for _, reference in logged]
+    assert len(references) == len(set(references)) == 2 * PER_THREAD
+    assert all(re.fullmatch(rf"CHUO-{CONCURRENT_YEAR}-\d{{5}}", ref) for ref in references)
+    assert sorted(int(ref.rsplit("-", 1)[1]) for ref in references) == list(range(1, 2 * PER_THREAD + 1))
+    with Session(engine) as session:
+        assert counter(session, key) == 2 * PER_THREAD
+        stored = session.scalars(
+            select(ServiceRequest.reference).where(ServiceRequest.logged_by_id.in_(user_ids))
+        ).all()
+        assert sorted(stored) == sorted(references)
+        creates = session.scalar(
+            select(func.count())
+            .select_from(HistoryEvent)
+            .where(HistoryEvent.service_request_id.in_([rid for rid, _ in logged]))
+            .where(HistoryEvent.action == "create")
+        )
+        assert creates == 2 * PER_THREAD
