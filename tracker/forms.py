@@ -26,6 +26,35 @@ from .states import AnswerKind, Decision, Role, Source
 REQUIRED = "入力してください。"
 
 
+MAX_ROW_ID = 2**31 - 1  # id columns are INTEGER (as DatabaseIdConverter bounds ids in URLs)
+
+
+def row_id(value) -> int:
+    """``coerce`` for a choice that names a row by id: a number an id column can hold.
+
+    For a field whose value is looked up before it is checked against the choices, or never
+    is: a larger number would fail the look-up on PostgreSQL ("integer out of range", a 500).
+    Anything else is an invalid choice, and the form is refused.
+    """
+    number = int(value)
+    if not 0 <= number <= MAX_ROW_ID:
+        raise ValueError("not a row id")
+    return number
+
+
+class FiniteDecimalField(DecimalField):
+    """A DecimalField that refuses NaN and Infinity like any other value that is not a number.
+
+    (WTForms' NumberRange fails with a ValueError, a 500, on a signaling NaN such as "sNaN".)
+    """
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+
 def options(pairs) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
@@ -58,8 +87,8 @@ class RequestForm(FlaskForm):
     category_id = SelectField("分野", coerce=int, validators=[InputRequired(REQUIRED)])
     center_id = SelectField("まちづくりセンター", coerce=int, validators=[Optional()])
     location_text = StringField("場所 (住所・目印)", validators=[Length(max=200)])
-    latitude = DecimalField("緯度", places=6, validators=[Optional(), NumberRange(-90, 90)])
-    longitude = DecimalField("経度", places=6, validators=[Optional(), NumberRange(-180, 180)])
+    latitude = FiniteDecimalField("緯度", places=6, validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FiniteDecimalField("経度", places=6, validators=[Optional(), NumberRange(-180, 180)])
     source = SelectField("受付の経路", choices=options(Source.choices()), validators=[DataRequired(REQUIRED)])
     organisation = StringField("団体名 (自治会など)", validators=[Length(max=200)])
     requester_name = StringField("要望者氏名 (任意)", validators=[Length(max=100)])
@@ -87,7 +116,7 @@ class ReasonForm(VersionedForm):
 
 
 class EscalateForm(VersionedForm):
-    ward_issue_id = SelectField("まとめる区重要課題", coerce=int, validators=[Optional()])
+    ward_issue_id = SelectField("まとめる区重要課題", coerce=row_id, validators=[Optional()])
     title = StringField("新しい区重要課題の件名", validators=[Length(max=200)])
     proposal = TextAreaField("対応案", validators=[Length(max=5000)])
     lead_bureau_id = SelectField("主管局", coerce=int, validators=[Optional()])
@@ -179,7 +208,7 @@ class WardForm(FlaskForm):
     name = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=40)])
     population = IntegerField("人口", validators=[Optional(), NumberRange(0)])
     households = IntegerField("世帯数", validators=[Optional(), NumberRange(0)])
-    area_km2 = DecimalField("面積 (km²)", places=2, validators=[Optional(), NumberRange(0)])
+    area_km2 = FiniteDecimalField("面積 (km²)", places=2, validators=[Optional(), NumberRange(0)])
 
 
 class WardFundForm(FlaskForm):

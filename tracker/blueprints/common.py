@@ -64,7 +64,9 @@ def submitted_version(form) -> int | None:
     raw = (form.version.data or "").strip()
     if not raw:
         return None
-    return int(raw) if raw.isdigit() else 0  # no record has version 0: a garbled one conflicts
+    # No record has version 0: a garbled one conflicts. isdecimal, not isdigit: int() refuses
+    # digits such as "²"; and a number too long for int() (4300 digits) is garbled too.
+    return int(raw) if raw.isdecimal() and len(raw) <= 18 else 0
 
 
 def is_stale(subject, action: str, form) -> bool:

@@ -15,7 +15,7 @@ from wtforms.validators import Optional
 from .. import import_format, importer
 from ..extensions import db
 from ..formatting import today_in_tokyo
-from ..forms import options
+from ..forms import options, row_id
 from ..models import Category, Center, ImportBatch
 from ..states import ImportState, JobState, Role
 from ..workflow import WorkflowError
@@ -29,7 +29,9 @@ SHOWN_REQUESTS = 50
 
 
 class ImportForm(FlaskForm):
-    center_id = SelectField("まちづくりセンター", coerce=int, validate_choice=False, validators=[Optional()])
+    center_id = SelectField(
+        "まちづくりセンター", coerce=row_id, validate_choice=False, validators=[Optional()]
+    )
     upload = FileField("ファイル (Excel・CSV)", validators=[FileRequired("ファイルを選んでください。")])
 
 

@@ -1,0 +1,256 @@
+"""The world the route tests act in: objects on two sides, eight actors, and their sessions.
+
+Both ``test_authorization_matrix`` and ``test_fuzz_forms`` send requests to every route as
+these actors. Side A is 中央区 with lead bureau 環境局, side B is 東区 with 消防局; every object a
+route looks up by id exists on both sides (see ``build_world``). The world is built once per
+module inside one transaction that is rolled back at the end (``open_world``); each request a
+test sends runs in a savepoint of that transaction, so that nothing it does reaches the next.
+``snapshot`` and ``changed_tables`` tell whether a request changed any row.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from tracker import jobs, reports, workflow
+from tracker.extensions import db
+from tracker.models import Category, ImportBatch, Notification, OutboxJob, utcnow
+from tracker.states import ImportState, IssueState, JobState, Role
+
+from .factories import TODAY, Factory, png_bytes
+
+SIDES = {"A": ("中央区", "環境局"), "B": ("東区", "消防局")}
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: Role | None  # None: anonymous
+    side: str | None = None  # their ward (liaison, manager) or bureau (staff)
+
+
+ACTORS = (
+    Actor("anonymous", None),
+    Actor("liaison", Role.LIAISON, "A"),
+    Actor("other_liaison", Role.LIAISON, "B"),
+    Actor("manager", Role.WARD_MANAGER, "A"),
+    Actor("other_manager", Role.WARD_MANAGER, "B"),
+    Actor("staff", Role.BUREAU_STAFF, "A"),
+    Actor("other_staff", Role.BUREAU_STAFF, "B"),
+    Actor("admin", Role.ADMIN),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One object to try a route on: its URL values and the facts the scope rules look at."""
+
+    label: str
+    values: dict
+    side: str | None = None  # the ward and the lead bureau of the object
+    sent: bool = False  # an issue (or a request bundled in one) that was sent to its bureau
+    owner: str | None = None  # the actor owning a notification or a report job
+
+
+@dataclass
+class World:
+    """The objects of both sides, the actors' users and their logged-in session cookies."""
+
+    app: object
+    connection: object
+    users: dict = field(default_factory=dict)  # actor name -> user id
+    cookies: dict = field(default_factory=dict)  # actor name -> session cookie value
+    objects: dict = field(default_factory=dict)  # (target name, side or owner) -> Target
+
+    def targets(self, name: str, actor: Actor) -> list[Target]:
+        if name in ("notification", "report"):
+            return [
+                self.objects[(name, actor.name if actor.role else "manager")],
+                self.objects[(name, "other")],
+            ]
+        return [target for (kind, _key), target in self.objects.items() if kind == name]
+
+    def client(self, actor: Actor) -> FlaskClient:
+        """A test client logged in as ``actor`` (none for the anonymous one)."""
+        client = self.app.test_client()
+        if actor.role:
+            client.set_cookie(self.app.config.get("SESSION_COOKIE_NAME", "session"), self.cookies[actor.name])
+        return client
+
+
+def _issue_in_state(make: Factory, state: IssueState, side: str, people: dict):
+    ward, lead = SIDES[side]
+    return make.issue(state, ward=ward, lead=lead, manager=people["manager"], staff=people["staff"])
+
+
+def build_world(app, connection) -> World:
+    world = World(app, connection)
+    session = db.session
+    make = Factory(session)
+    people = {}
+    for side, (ward, bureau) in SIDES.items():
+        people[side] = {
+            "liaison": make.liaison(ward),
+            "manager": make.manager(ward),
+            "staff": make.staff(bureau),
+        }
+    admin = make.admin()
+    bystander = make.manager("西区")  # owns "somebody else's" notification and report job
+    names = {
+        "liaison": people["A"]["liaison"],
+        "other_liaison": people["B"]["liaison"],
+        "manager": people["A"]["manager"],
+        "other_manager": people["B"]["manager"],
+        "staff": people["A"]["staff"],
+        "other_staff": people["B"]["staff"],
+        "admin": admin,
+    }
+    world.users = {name: user.id for name, user in names.items()}
+
+    def add(kind: str, key: str, values: dict, **facts) -> None:
+        world.objects[(kind, key)] = Target(f"{kind}[{key}]", values, **facts)
+
+    for side, (ward, lead) in SIDES.items():
+        own = people[side]
+        received = make.request(own["liaison"], ward=ward)
+        add("received", side, {"request_id": received.id}, side=side)
+        withdrawn = make.request(own["liaison"], ward=ward)
+        workflow.apply(session, own["manager"], withdrawn, "withdraw", {"comment": "重複"}, today=TODAY)
+        session.commit()
+        add("withdrawn", side, {"request_id": withdrawn.id}, side=side)
+        # A request with a photo, bundled in an issue sent to the lead bureau (局協議中).
+        pictured = make.request(own["liaison"], ward=ward, photos=[(io.BytesIO(png_bytes()), "現場.png")])
+        escalate = {"title": "公園の街灯の老朽化", "situation": "老朽化", "proposal": "LED化"}
+        escalate["lead_bureau"] = make.bureau(lead).id
+        workflow.apply(session, own["manager"], pictured, "escalate", escalate, today=TODAY)
+        consulting = pictured.ward_issue
+        workflow.apply(session, own["manager"], consulting, "approve", {}, today=TODAY)
+        workflow.apply(session, own["manager"], consulting, "send", {}, today=TODAY)
+        session.commit()
+        add("escalated", side, {"request_id": pictured.id}, side=side, sent=True)
+        add("photo", side, {"photo_id": pictured.photos[0].id}, side=side, sent=True)
+        add("consulting", side, {"issue_id": consulting.id}, side=side, sent=True)
+        for state in (IssueState.DRAFT, IssueState.REGISTERED):
+            issue = _issue_in_state(make, state, side, own)
+            add(state.value, side, {"issue_id": issue.id}, side=side)
+        for state in (IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING):
+            issue = _issue_in_state(make, state, side, own)
+            add(state.value, side, {"issue_id": issue.id}, side=side, sent=True)
+        batch = ImportBatch(
+            center_id=own["liaison"].center_id,
+            uploaded_by_id=own["liaison"].id,
+            original_name="要望一覧.xlsx",
+            stored_name=f"{secrets.token_hex(16)}.xlsx",
+            sha256="0" * 64,
+            state=ImportState.DONE,
+        )
+        session.add(batch)
+        session.flush()
+        add("batch", side, {"batch_id": batch.id}, side=side)
+        target_user = make.liaison(ward)
+        add("user", side, {"user_id": target_user.id}, side=side)
+        ward_row = make.ward(ward)
+        add("ward", side, {"ward_id": ward_row.id}, side=side)
+        add("center", side, {"center_id": own["liaison"].center_id}, side=side)
+        add("entry", f"bureau-{side}", {"kind": "bureaus", "entry_id": make.bureau(lead).id})
+        add("switchable", f"center-{side}", {"kind": "centers", "entry_id": ward_row.centers[-1].id})
+        add("switchable", f"bureau-{side}", {"kind": "bureaus", "entry_id": make.bureau(lead).id})
+    category = session.execute(select(Category).order_by(Category.id)).scalars().first()
+    add("entry", "category", {"kind": "categories", "entry_id": category.id})
+    add("switchable", "category", {"kind": "categories", "entry_id": category.id})
+    add("entry_kind", "bureaus", {"kind": "bureaus"})
+    add("entry_kind", "categories", {"kind": "categories"})
+
+    # Each actor's own notification and finished report (with its file); and the bystander's.
+    report_dir = reports.report_dir()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name, user in [*names.items(), ("other", bystander)]:
+        note = Notification(
+            user_id=user.id,
+            kind="issue.decide",
+            title="協議結果が登録されました",
+            url="/issues/",
+            dedupe_key=f"matrix:{user.id}",
+            created_at=utcnow(),
+        )
+        file_name = f"matrix-{secrets.token_hex(8)}.xlsx"
+        (report_dir / file_name).write_bytes(b"PK\x03\x04 not really a workbook")
+        job = OutboxJob(
+            name="report_xlsx",
+            kwargs={"fiscal_year": 2024},
+            state=JobState.DONE,
+            result={"file": file_name, "fiscal_year": 2024},
+            requested_by_id=user.id,
+            finished_at=utcnow(),
+        )
+        session.add_all([note, job])
+        session.flush()
+        add("notification", name, {"notification_id": note.id}, owner=name)
+        add("report", name, {"outbox_id": job.id}, owner=name)
+        if name in ("manager", "other"):
+            add("job", name, {"outbox_id": job.id})
+    session.commit()
+
+    for name in world.users:
+        client = app.test_client()
+        login = names[name].login
+        response = client.post("/login", data={"login": login, "password": Factory.PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+        world.cookies[name] = cookie.value
+    return world
+
+
+def _no_relay(**_) -> dict[str, int]:
+    return {"handed_over": 0, "restarted": 0, "failed": 0}
+
+
+@contextmanager
+def open_world(app) -> Iterator[World]:
+    """The objects and logged-in actors, built in one transaction rolled back when it closes.
+
+    While it is open, CSRF is off, and the outbox relay (``admin.relay_jobs``) is stubbed: the
+    relay reads the outbox on a connection of its own, which would wait for this open
+    transaction on SQLite; the route tests are about the request, not about the relay.
+    """
+    with app.app_context(), pytest.MonkeyPatch.context() as patch:
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        )
+        patch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+        patch.setattr(jobs, "relay_outbox", _no_relay)
+        files_before = set(Path(reports.report_dir()).glob("matrix-*.xlsx"))
+        try:
+            yield build_world(app, connection)
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+            for path in set(Path(reports.report_dir()).glob("matrix-*.xlsx")) - files_before:
+                path.unlink()
+
+
+def snapshot() -> dict[str, list]:
+    """Every row of every table: what a refused request must leave exactly as it was."""
+    return {
+        table.name: sorted(map(tuple, db.session.execute(select(table)).all()), key=repr)
+        for table in db.metadata.sorted_tables
+    }
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
