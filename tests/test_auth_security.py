@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from tracker import PROJECT_ROOT, accounts, create_app
@@ -448,3 +448,18 @@ def test_csrf_is_still_enforced(make, app, session):
     assert client.post("/login", data=data).status_code == 302
     assert client.post("/logout").status_code == 400  # no token: refused, and the session stays
     assert is_logged_in(client)
+
+
+def test_demo_accounts_are_refused_in_production(app, session, monkeypatch):
+    """The demo accounts share the password printed in the README: never in production."""
+    monkeypatch.setitem(app.config, "APP_ENV", "production")
+    result = app.test_cli_runner().invoke(args=["seed", "--demo"])
+    assert result.exit_code != 0
+    assert "--demo is refused in production" in result.output
+    assert session.scalar(select(func.count(User.id)).where(User.login == "chuo.liaison")) == 0
+
+
+def test_staff_pages_are_never_cached_and_static_files_keep_their_own_caching(make, login_as):
+    client = login_as(make.liaison("中央区"))
+    assert client.get("/field/").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/app.css").headers.get("Cache-Control", "")

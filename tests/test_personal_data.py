@@ -518,3 +518,10 @@ def test_may_reveal_rules(make):
     assert not personal_data.may_reveal(make.liaison("東区"), request)
     assert not personal_data.may_reveal(make.staff(), request)
     assert not personal_data.may_reveal(make.user(Role.ADMIN, active=False), request)
+
+
+@pytest.mark.parametrize("value", ["²", str(2**31), str(2**64), "-1"])
+def test_the_access_log_filters_ignore_ids_no_row_can_have(make, login_as, value):
+    client = login_as(make.admin())
+    assert client.get("/admin/audit/", query_string={"request": value, "user": value}).status_code == 200
+    assert client.get("/admin/audit/exports", query_string={"user": value}).status_code == 200

@@ -181,6 +181,15 @@ def test_an_amount_that_is_not_whole_thousands_keeps_its_decimals(tmp_path):
     assert reports.download_name(2019) == "区重要課題報告書_令和元年度.xlsx"
 
 
+def test_a_project_name_that_looks_like_a_formula_is_written_as_text(tmp_path):
+    project = reports.BudgetedProject('=HYPERLINK("http://x")', "環境局", "中央区", "CHUO-2024-1", 1000, None)
+    report = reports.FiscalYearReport(FY, [], [], [project])
+    reports.write_workbook(report, tmp_path / "r.xlsx")
+    cell = load_workbook(tmp_path / "r.xlsx")["予算化事業"].cell(5, 1)
+    assert cell.data_type == "s"
+    assert cell.value == '\'=HYPERLINK("http://x")'
+
+
 # --- pages ----------------------------------------------------------------------------------
 
 

@@ -12,6 +12,10 @@ def register_cli(app: Flask) -> None:
     @click.option("--demo", is_flag=True, help="Also load demo accounts and demo ward issues.")
     def seed(demo: bool) -> None:
         """Load master data (idempotent); with --demo, demo accounts and past issues too."""
+        if demo and current_app.config["APP_ENV"] == "production":
+            raise click.ClickException(
+                "--demo is refused in production: the demo accounts share a published password."
+            )
         masterdata.load_master_data(db.session)
         if demo:
             masterdata.load_demo_users(db.session)

@@ -11,6 +11,8 @@ EXTRA_LABELS = {
     "create": "登録",
     "bundle": "要望を追加",
     "issue_withdrawn": "区重要課題の取下げにより受付に戻る",
+    "erase_personal_data": "個人情報の消去",
+    "export": "出力",
 }
 
 

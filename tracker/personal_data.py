@@ -28,7 +28,7 @@ from flask import Flask, current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import history, jobs, worker
+from . import jobs, worker
 from .extensions import db
 from .formatting import TOKYO, today_in_tokyo
 from .models import HistoryEvent, ImportBatch, PersonalDataAccess, ServiceRequest, User, utcnow
@@ -42,9 +42,6 @@ ACTION_LABELS = {VIEW: "閲覧", EXPORT: "出力"}
 ERASE_ACTION = "erase_personal_data"
 ERASE_BATCH = 200  # requests erased per transaction
 FINISHED_IMPORTS = (ImportState.DONE, ImportState.INVALID, ImportState.DUPLICATE)
-
-history.EXTRA_LABELS.setdefault(ERASE_ACTION, "個人情報の消去")
-
 
 # --- who may see it, and the record of each showing ------------------------------------------
 

@@ -28,6 +28,7 @@ from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import jobs
+from .exports import neutralise
 from .formatting import datetime_label, fiscal_year_label
 from .models import BudgetLine, Bureau, Ward, WardIssue, utcnow
 from .states import Decision, Funding, IssueState
@@ -204,7 +205,7 @@ def _projects_sheet(sheet: Worksheet, report: FiscalYearReport) -> None:
     _title(sheet, f"{report.label} 予算化された事業")
     _header(sheet, PROJECT_HEADERS)
     for project in report.projects:
-        sheet.append(list(dataclasses.astuple(project)))
+        sheet.append([neutralise(value) for value in dataclasses.astuple(project)])
         for column in (5, 6):
             sheet.cell(sheet.max_row, column).number_format = "#,##0"
     if not report.projects:
