@@ -5,6 +5,8 @@ import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
+from tracker import search
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -98,6 +100,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # The search's SQLite FTS tables are not models; its trigram indexes are PostgreSQL's only.
+        for key, value in search.autogenerate_filters(connection.dialect.name).items():
+            conf_args.setdefault(key, value)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -589,6 +589,7 @@ class Client(threading.Thread):
             ("requester_contact", "096-000-0000"),
             ("received_on", hidden_or_value(form.body, "received_on")),
             ("answer_due_on", ""),
+            ("similar_choice", "separate"),  # the titles look alike: skip the "similar requests" step
         ]
         if self.manager:
             fields.append(("center_id", self.random.choice(select_values(form.body, "center_id") or ["0"])))

@@ -52,6 +52,7 @@ from alembic import command
 from alembic.util import CommandError
 from flask import Flask, current_app
 
+from . import search
 from .extensions import db
 
 FORMAT = "ward-tracker-backup"
@@ -279,8 +280,10 @@ def verify_archive(archive: zipfile.ZipFile, manifest: dict) -> None:
 
 
 def _reflect(connection: sa.Connection) -> sa.MetaData:
+    """The database's tables, without the search's SQLite FTS tables: those are an index of
+    ``search_text``, kept by triggers as the rows are deleted and inserted (never data)."""
     metadata = sa.MetaData()
-    metadata.reflect(bind=connection)
+    metadata.reflect(bind=connection, only=lambda name, _: not search.is_index_table(name))
     if "alembic_version" in metadata.tables:
         metadata.remove(metadata.tables["alembic_version"])
     return metadata

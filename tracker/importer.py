@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, intake, jobs, references
+from . import audit, intake, jobs, references, search
 from .formatting import date_label, fiscal_year_of, today_in_tokyo
 from .import_format import EXTENSIONS, Rules, check_table, error, read_table
 from .models import Category, Center, HistoryEvent, ImportBatch, ServiceRequest, User, utcnow
@@ -216,6 +216,8 @@ def _save(session: Session, batch_id: int, rows: list[dict], report) -> int:
         }
         for fields in rows
     ]
+    for values in requests:  # a bulk INSERT passes no flush listener: search_text made here
+        values["search_text"] = search.request_search_text(values)
     for start in range(0, len(requests), CHUNK):
         chunk = requests[start : start + CHUNK]
         session.execute(insert(ServiceRequest), chunk)

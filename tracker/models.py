@@ -203,6 +203,22 @@ class ServiceRequest(db.Model):
     __table_args__ = (
         Index("ix_requests_center_state_due", "center_id", "state", "answer_due_on"),
         Index("ix_requests_ward_state_received", "ward_id", "state", "received_on"),
+        # Lists (``tracker.listing``): the filters, and each keyset order (sort column, id).
+        Index("ix_requests_ward_state_due", "ward_id", "state", "answer_due_on"),
+        Index("ix_requests_ward_received_id", "ward_id", "received_on", "id"),
+        Index("ix_requests_ward_due_id", "ward_id", "answer_due_on", "id"),
+        Index("ix_requests_ward_updated_id", "ward_id", "updated_at", "id"),
+        Index("ix_requests_center_received_id", "center_id", "received_on", "id"),
+        Index("ix_requests_received_id", "received_on", "id"),
+        Index("ix_requests_due_id", "answer_due_on", "id"),
+        Index("ix_requests_updated_id", "updated_at", "id"),
+        # Search (``tracker.search``): a trigram index on PostgreSQL; SQLite uses an FTS5 table.
+        Index(
+            "ix_requests_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,6 +250,10 @@ class ServiceRequest(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Normalised searchable text, kept by ``tracker.search`` (never personal data).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The earlier request this one repeats (関連する要望), chosen when it was logged.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -249,13 +269,32 @@ class ServiceRequest(db.Model):
     events: Mapped[list[HistoryEvent]] = relationship(
         back_populates="service_request", order_by="HistoryEvent.id"
     )
+    duplicate_of: Mapped[ServiceRequest | None] = relationship(remote_side=[id], back_populates="duplicates")
+    duplicates: Mapped[list[ServiceRequest]] = relationship(
+        back_populates="duplicate_of", order_by="ServiceRequest.id"
+    )
 
 
 class WardIssue(db.Model):
     """区重要課題: a ward problem consulted with a bureau."""
 
     __tablename__ = "ward_issues"
-    __table_args__ = (Index("ix_ward_issues_ward_state", "ward_id", "state"),)
+    __table_args__ = (
+        Index("ix_ward_issues_ward_state", "ward_id", "state"),
+        # Lists (``tracker.listing``): each keyset order (sort column, id), and the bureau inbox.
+        Index("ix_ward_issues_ward_fiscal_year_id", "ward_id", "fiscal_year", "id"),
+        Index("ix_ward_issues_ward_updated_id", "ward_id", "updated_at", "id"),
+        Index("ix_ward_issues_fiscal_year_id", "fiscal_year", "id"),
+        Index("ix_ward_issues_updated_id", "updated_at", "id"),
+        Index("ix_ward_issues_decided_id", "decided_on", "id"),
+        Index("ix_ward_issues_lead_sent_id", "lead_bureau_id", "sent_at", "id"),
+        Index(
+            "ix_ward_issues_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
@@ -279,6 +318,8 @@ class WardIssue(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Normalised searchable text, kept by ``tracker.search``.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -540,3 +581,7 @@ class PersonalDataAccess(db.Model):
 
     user: Mapped[User] = relationship()
     service_request: Mapped[ServiceRequest] = relationship()
+
+
+# ``search_text`` is kept current by a before_flush listener: registered whenever models are used.
+from . import search as _search  # noqa: E402, F401

@@ -18,12 +18,12 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import intake, personal_data, photos, queries
+from .. import access, intake, list_pages, listing, personal_data, photos, queries, similar
 from ..extensions import db
 from ..formatting import today_in_tokyo
 from ..forms import RequestForm, options
-from ..models import Category, Center, Photo
-from ..states import RequestState, Role
+from ..models import Category, Center, Photo, ServiceRequest
+from ..states import Role
 from ..workflow import WorkflowError
 from .common import roles_required, run_action, visible_request
 from .detail import build_form, request_action_forms
@@ -36,31 +36,25 @@ FIELD_ROLES = (Role.LIAISON, Role.WARD_MANAGER)
 @bp.route("/field/")
 @roles_required(Role.LIAISON)
 def queue():
-    """Unanswered requests of my center, overdue first."""
-    rows = db.session.execute(queries.open_requests_of_center(current_user.center_id)).scalars().all()
+    """Unanswered requests of my center, overdue first (``?format=csv|xlsx``: all of them)."""
+    statement = queries.open_requests_of_center(current_user.center_id)
+    if list_pages.wanted_format():
+        return list_pages.export_fixed(statement, ServiceRequest, "未回答の要望", "未回答の要望")
+    rows = db.session.execute(statement).scalars().all()
     return render_template("field/queue.html", rows=rows)
 
 
 @bp.route("/requests/")
 @roles_required(Role.LIAISON, Role.WARD_MANAGER, Role.ADMIN)
 def ward_requests():
-    state = request.args.get("state") or None
-    if state and state not in RequestState._value2member_map_:
-        state = None
-    center_id = request.args.get("center", type=int)
-    page = db.paginate(
-        queries.requests_for(current_user, state=state, center_id=center_id),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
-    centers = db.session.execute(queries.centers_for(current_user)).scalars().all()
-    return render_template(
-        "field/requests.html",
-        page=page,
-        state=state,
-        center_id=center_id,
-        centers=centers,
-        states=list(RequestState),
+    """区の要望 (the admin: 全要望): filtered, sorted, keyset-paged; ``?format=`` exports."""
+    return list_pages.show(
+        listing.REQUESTS,
+        queries.requests_for(current_user),
+        template="field/requests.html",
+        endpoint="field.ward_requests",
+        what="要望一覧",
+        filename="要望一覧",
     )
 
 
@@ -84,37 +78,97 @@ def _request_form() -> RequestForm:
     return form
 
 
+def _own_ward_id() -> int | None:
+    """The ward a field user logs requests into: a liaison's center's, a manager's own."""
+    if current_user.role == Role.LIAISON and current_user.center is not None:
+        return current_user.center.ward_id
+    return current_user.ward_id
+
+
+def _chosen_original(ward_id: int | None) -> ServiceRequest | bool | None:
+    """The request chosen with 「この要望に関連付けて登録」: None if none was chosen, False
+    if the choice is not a request of the user's ward."""
+    raw = request.form.get("duplicate_of", "")
+    if not raw:
+        return None
+    chosen = db.session.get(ServiceRequest, int(raw)) if raw.isdecimal() and len(raw) <= 9 else None
+    if chosen is None or ward_id is None or chosen.ward_id != ward_id:
+        return False
+    return chosen
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @roles_required(*FIELD_ROLES)
 def new_request():
+    """Log a request. When it resembles open requests of the ward and the user has not chosen
+    yet, the form comes back (nothing saved) with them and two choices: link the new request
+    to one of them (関連付けて登録), or log it as a separate one (別の要望として登録)."""
     form = _request_form()
+    suggestions: list = []
     if request.method == "GET":
         form.received_on.data = today_in_tokyo()
     if form.validate_on_submit():
-        fields = {k: v for k, v in form.data.items() if k not in ("photos", "csrf_token")}
-        uploads = [(f.stream, f.filename) for f in request.files.getlist(form.photos.name)]
-        try:
-            created = intake.log_request(
-                db.session,
-                current_user,
-                fields,
-                uploads,
-                photo_dir=current_app.config["PHOTO_DIR"],
-                photo_max_bytes=current_app.config["PHOTO_MAX_BYTES"],
-                photo_max_count=current_app.config["PHOTO_MAX_COUNT"],
-                answer_due_days=current_app.config["ANSWER_DUE_DAYS"],
-                today=today_in_tokyo(),
+        ward_id = _own_ward_id()
+        original = _chosen_original(ward_id)
+        if original is None and request.form.get("similar_choice") != "separate":
+            suggestions = similar.similar_open_requests(
+                db.session, ward_id, form.title.data, form.description.data
             )
-            db.session.commit()
-        except WorkflowError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if original is False:
+            flash("関連付ける要望が見つかりません。もう一度選んでください。", "error")
+        elif suggestions:
+            flash(
+                "似ている未回答の要望があります。関連付けるか、別の要望として登録するかを選んでください。",
+                "warning",
+            )
         else:
-            flash(f"要望 {created.reference} を登録しました。", "success")
-            return redirect(url_for("field.request_detail", request_id=created.id))
+            created = _log_new_request(form, original)
+            if created is not None:
+                flash(f"要望 {created.reference} を登録しました。", "success")
+                return redirect(url_for("field.request_detail", request_id=created.id))
     elif form.errors:
         flash("入力内容を確認してください。", "error")
-    return render_template("field/new_request.html", form=form)
+    return render_template(
+        "field/new_request.html",
+        form=form,
+        suggestions=suggestions,
+        had_photos=any(f.filename for f in request.files.getlist(form.photos.name)),
+    )
+
+
+def _log_new_request(form, original: ServiceRequest | None):
+    fields = {k: v for k, v in form.data.items() if k not in ("photos", "csrf_token")}
+    uploads = [(f.stream, f.filename) for f in request.files.getlist(form.photos.name)]
+    try:
+        created = intake.log_request(
+            db.session,
+            current_user,
+            fields,
+            uploads,
+            photo_dir=current_app.config["PHOTO_DIR"],
+            photo_max_bytes=current_app.config["PHOTO_MAX_BYTES"],
+            photo_max_count=current_app.config["PHOTO_MAX_COUNT"],
+            answer_due_days=current_app.config["ANSWER_DUE_DAYS"],
+            today=today_in_tokyo(),
+        )
+        if original is not None:
+            created.duplicate_of = original
+        db.session.commit()
+    except WorkflowError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return None
+    return created
+
+
+@bp.route("/requests/similar")
+@roles_required(*FIELD_ROLES)
+def similar_requests():
+    """The suggestions for a title being typed (static/js/similar.js): an HTML fragment."""
+    title = (request.args.get("title") or "")[:200]
+    description = (request.args.get("description") or "")[:2000]
+    suggestions = similar.similar_open_requests(db.session, _own_ward_id(), title, description)
+    return render_template("field/_similar.html", suggestions=suggestions, live=True)
 
 
 @bp.route("/requests/<int:request_id>")
@@ -129,6 +183,7 @@ def request_detail(request_id: int):
             "field/request_detail.html",
             item=found,
             action_forms=request_action_forms(found),
+            related=_related_requests(found),
             revealed=revealed,
             can_reveal=may_reveal and personal_data.has_personal_data(found),
         )
@@ -136,6 +191,14 @@ def request_detail(request_id: int):
     if revealed:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _related_requests(found: ServiceRequest) -> list[tuple[str, ServiceRequest]]:
+    """関連する要望: the request this one was linked to, and those linked to it, as far as
+    the user may see them."""
+    linked = [("original", found.duplicate_of)] if found.duplicate_of is not None else []
+    linked += [("duplicate", other) for other in found.duplicates]
+    return [(kind, other) for kind, other in linked if access.can_view_request(current_user, other)]
 
 
 REVEAL_KEY = "reveal_personal_data"

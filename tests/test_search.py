@@ -1,0 +1,406 @@
+"""Search (tracker/search.py, /search) and similar open requests (tracker/similar.py), on the
+database the run uses: FTS5 trigram on SQLite, pg_trgm on PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from tracker import personal_data, search, similar, workflow
+from tracker.extensions import db
+from tracker.models import ServiceRequest, WardIssue
+from tracker.states import IssueState, RequestState
+
+from .factories import TODAY
+
+ANSWER = {"answer_kind": "resolved", "answer_text": "対応しました", "answered_on": TODAY}
+
+
+def found(session, model, q: str, where=None) -> set[int]:
+    statement = select(model.id).where(search.matching(model, q))
+    if where is not None:
+        statement = statement.where(where)
+    return set(session.execute(statement).scalars())
+
+
+# --- normalising -----------------------------------------------------------------------------
+
+
+def test_normalize_folds_width_case_and_spaces():
+    assert search.normalize("ｶﾞｲﾄｳ") == "ガイトウ"
+    assert search.normalize("ＬＥＤ　Ｌight\n\t２号") == "led light 2号"
+    assert search.normalize(None) == "" and search.normalize("  ") == ""
+
+
+def test_terms_split_on_full_width_spaces_drop_repeats_and_are_capped():
+    assert search.terms("街灯　防犯灯  街灯 ") == ["街灯", "防犯灯"]
+    assert search.terms("") == [] and search.terms("　 ") == []
+    assert len(search.terms(" ".join(f"w{i}" for i in range(20)))) == search.MAX_TERMS
+    assert search.matching(ServiceRequest, "　") is None
+
+
+# --- finding ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lamp(make):
+    return make.request(
+        title="防犯灯と街灯の設置",
+        description="通学路の安全が心配です。ＬＥＤ照明を希望",
+        location_text="ｶﾞｲﾄｳ通り 3丁目",
+        organisation="大江町内自治会",
+    )
+
+
+@pytest.mark.parametrize("word", ["街灯", "防犯灯", "通学路の安全", "通学路の安全が心配", "灯"])
+def test_japanese_words_of_two_three_and_more_characters_are_found(session, lamp, make, word):
+    other = make.request(title="道路の陥没", description="穴があいている")
+    hits = found(session, ServiceRequest, word)
+    assert lamp.id in hits and other.id not in hits
+
+
+def test_half_width_katakana_and_full_width_alphanumerics_match_both_ways(session, lamp, make):
+    assert lamp.id in found(session, ServiceRequest, "ガイトウ")  # stored half-width, asked full
+    kana = make.request(title="ガイトウの修理", description="")
+    assert kana.id in found(session, ServiceRequest, "ｶﾞｲﾄｳ")  # stored full-width, asked half
+    assert lamp.id in found(session, ServiceRequest, "led")  # stored ＬＥＤ
+    latin = make.request(title="LED照明の交換", description="")
+    assert latin.id in found(session, ServiceRequest, "ＬＥＤ")
+    assert latin.id in found(session, ServiceRequest, "Led照明")
+
+
+def test_several_words_must_all_match(session, lamp, make):
+    park = make.request(title="公園の街灯が暗い", description="")
+    assert found(session, ServiceRequest, "街灯　公園") == {park.id}
+    assert {lamp.id, park.id} <= found(session, ServiceRequest, "街灯")
+    assert found(session, ServiceRequest, "街灯 存在しない語") == set()
+
+
+def test_place_organisation_and_reference_number_are_searched(session, lamp):
+    assert lamp.id in found(session, ServiceRequest, "3丁目 大江町内")
+    assert found(session, ServiceRequest, lamp.reference) == {lamp.id}
+    assert found(session, ServiceRequest, lamp.reference.lower()) == {lamp.id}
+
+
+def test_like_wildcards_in_the_query_are_literal(session, make):
+    percent = make.request(title="達成率100%の報告", description="")
+    plain = make.request(title="達成率1000の報告", description="")
+    underscore = make.request(title="file_a の件", description="")
+    backslash = make.request(title="c:\\temp の件", description="")
+    assert found(session, ServiceRequest, "100%") == {percent.id}
+    assert found(session, ServiceRequest, "%") == {percent.id}
+    assert plain.id not in found(session, ServiceRequest, "率1_0")
+    assert found(session, ServiceRequest, "_") == {underscore.id}
+    assert found(session, ServiceRequest, "e_a") == {underscore.id}
+    assert found(session, ServiceRequest, "\\") == {backslash.id}
+    assert found(session, ServiceRequest, ":\\t") == {backslash.id}
+    assert found(session, ServiceRequest, '"') == set()  # a quote cannot break the FTS query
+    assert found(session, ServiceRequest, '達成"率') == set()
+
+
+def test_issues_are_searched_by_title_situation_proposal_and_reference(session, make):
+    issue = make.issue(
+        IssueState.DRAFT
+    )  # 公園の街灯の老朽化 / 校区内の街灯の多くが老朽化している / LED街灯に更新する
+    assert issue.id in found(session, WardIssue, "老朽化 led街灯")
+    assert found(session, WardIssue, issue.reference) == {issue.id}
+    assert issue.id not in found(session, WardIssue, "大江町内自治会")
+
+
+def test_every_write_keeps_search_text_current(session, lamp):
+    lamp.title = "カーブミラーが曲がっている"
+    session.commit()
+    assert lamp.id in found(session, ServiceRequest, "カーブミラー")
+    assert lamp.id not in found(session, ServiceRequest, "防犯灯")
+    assert lamp.search_text == search.search_text_of(lamp)
+
+
+def test_personal_data_is_never_searchable_and_erasure_keeps_search_text_right(session, make):
+    request = make.request(title="側溝のふた", description="")  # requester 熊本 太郎, 096-000-0000
+    assert "太郎" not in request.search_text and "096" not in request.search_text
+    assert request.id not in found(session, ServiceRequest, "太郎")
+    assert request.id not in found(session, ServiceRequest, "096-000-0000")
+    before = request.search_text
+    workflow.apply(session, make.liaison(), request, "answer", ANSWER, today=TODAY)
+    assert personal_data.erase(session, request, 1095) is not None
+    session.commit()
+    session.refresh(request)
+    assert request.requester_name == "" and request.search_text == before
+    assert request.search_text == search.search_text_of(request)
+    assert request.id in found(session, ServiceRequest, "側溝")
+
+
+def test_search_text_column_matches_normalize_for_every_row(session, lamp, make):
+    make.issue(IssueState.DRAFT)
+    for row in session.execute(select(ServiceRequest)).scalars():
+        assert row.search_text == search.search_text_of(row)
+    for row in session.execute(select(WardIssue)).scalars():
+        assert row.search_text == search.search_text_of(row)
+
+
+def test_sqlite_full_text_index_follows_the_table(session, lamp, make):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 tables only")
+    triggers = set(
+        session.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()
+    )
+    for table in ("requests", "ward_issues"):
+        assert {f"{table}_fts_ai", f"{table}_fts_ad", f"{table}_fts_au"} <= triggers
+        session.execute(sa.text(f"INSERT INTO {table}_fts({table}_fts) VALUES ('integrity-check')"))
+    fts_count = session.execute(sa.text("SELECT count(*) FROM requests_fts")).scalar_one()
+    assert fts_count == session.execute(select(func.count(ServiceRequest.id))).scalar_one()
+
+
+def test_postgresql_uses_a_trigram_index_for_japanese(session, lamp):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    fatal, warnings = search.database_problems(session.connection())
+    assert fatal == [] and warnings == []
+    assert session.execute(sa.text("SELECT cardinality(show_trgm('防犯灯'))")).scalar() > 0
+    session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(
+        session.execute(
+            sa.text("EXPLAIN SELECT id FROM requests WHERE search_text LIKE :p"), {"p": "%防犯灯%"}
+        ).scalars()
+    )
+    assert "ix_requests_search_text_trgm" in plan
+
+
+# --- the start-up check ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ctype", ["C.UTF-8", "en_US.UTF-8", "ja_JP.utf8", "ja_JP.UTF-8", "C.utf8"])
+def test_utf8_ctypes_are_accepted(ctype):
+    assert search.ctype_problem(ctype) is None
+
+
+@pytest.mark.parametrize("ctype", ["C", "POSIX", "ja_JP.eucJP", "", None])
+def test_other_ctypes_are_refused_with_a_clear_message(ctype):
+    assert "UTF-8" in search.ctype_problem(ctype)
+
+
+def test_production_refuses_to_start_and_other_envs_warn(app, monkeypatch, caplog):
+    monkeypatch.setattr(search, "database_problems", lambda c: ([search.ctype_problem("C")], ["no pg_trgm"]))
+    monkeypatch.setattr(search.log, "disabled", False)  # Alembic's fileConfig turns it off in tests
+    with app.app_context():
+        with pytest.raises(RuntimeError, match=r"Refusing to start.*LC_CTYPE is 'C'"):
+            search.check_database(db.engine, production=True)
+        with caplog.at_level(logging.WARNING, logger="tracker.search"):
+            search.check_database(db.engine, production=False)
+    assert "LC_CTYPE is 'C'" in caplog.text and "no pg_trgm" in caplog.text
+
+
+def test_the_test_database_passes_the_check(app):
+    with app.app_context(), db.engine.connect() as connection:
+        assert search.database_problems(connection)[0] == []
+
+
+# --- /search ---------------------------------------------------------------------------------
+
+
+def test_search_page_shows_matches_of_the_users_ward_only(make, login_as):
+    own = make.request(title="防犯灯が切れている", description="")
+    other = make.request(ward="東区", title="防犯灯が切れている (東区)", description="")
+    page = login_as(make.liaison()).get("/search?q=防犯灯").get_data(as_text=True)
+    assert own.reference in page and other.reference not in page
+    page = login_as(make.manager("東区")).get("/search?q=防犯灯").get_data(as_text=True)
+    assert other.reference in page and own.reference not in page
+    page = login_as(make.admin()).get("/search?q=防犯灯").get_data(as_text=True)
+    assert own.reference in page and other.reference in page
+
+
+def test_bureau_staff_find_only_issues_sent_to_them_and_their_requests(make, login_as):
+    draft = make.issue(IssueState.REGISTERED)  # not sent yet
+    sent = make.issue(IssueState.CONSULTING)
+    other_bureau = make.issue(IssueState.CONSULTING, lead="消防局")
+    loose = make.request(title="公園の街灯の老朽化について", description="")
+    page = login_as(make.staff("環境局")).get("/search?q=街灯").get_data(as_text=True)
+    assert sent.reference in page and sent.requests[0].reference in page
+    assert draft.reference not in page and draft.requests[0].reference not in page
+    assert other_bureau.reference not in page and loose.reference not in page
+    assert "熊本 太郎" not in page and "096-000-0000" not in page
+
+
+def test_empty_and_blank_queries_show_no_results(make, login_as):
+    make.request()
+    client = login_as(make.liaison())
+    for q in ("", "　 "):
+        response = client.get(f"/search?q={q}")
+        assert response.status_code == 200
+        assert "該当する要望はありません" not in response.get_data(as_text=True)
+
+
+def test_search_page_runs_a_fixed_number_of_queries(make, login_as, count_queries):
+    liaison, manager, staff = make.liaison(), make.manager(), make.staff("環境局")
+    client = login_as(make.admin())
+
+    def add_rows(count):
+        for number in range(count):
+            make.request(liaison, title=f"街灯の修理 {number}")
+            make.issue(IssueState.BUDGETED, manager=manager, staff=staff)
+
+    def queries_for_page():
+        count_queries.clear()
+        response = client.get("/search?q=街灯")
+        assert response.status_code == 200 and "街灯の修理 1" in response.get_data(as_text=True)
+        return len(count_queries)
+
+    add_rows(2)
+    few = queries_for_page()
+    add_rows(8)
+    assert queries_for_page() == few
+
+
+# --- similar open requests -------------------------------------------------------------------
+
+
+def test_scores():
+    assert similar.score("街灯が切れている", "", "公園の街灯が切れています", "") >= similar.THRESHOLD
+    assert similar.score("街灯が切れている", "", "道路の陥没", "") < similar.THRESHOLD
+    assert similar.score("街灯", "", "街灯", "") == 1.0
+    assert similar.grams("ａ") == {"a"} and similar.grams("") == set()
+
+
+def test_a_near_duplicate_is_suggested_but_not_answered_ones_nor_other_wards(session, make):
+    liaison = make.liaison()
+    near = make.request(liaison, title="公園の街灯が切れています", description="")
+    answered = make.request(liaison, title="公園の街灯が切れている", description="")
+    workflow.apply(session, liaison, answered, "answer", ANSWER, today=TODAY)
+    withdrawn = make.request(liaison, title="公園の街灯が切れている!", description="")
+    workflow.apply(session, liaison, withdrawn, "withdraw", {"comment": "重複"}, today=TODAY)
+    other_ward = make.request(ward="東区", title="公園の街灯が切れている", description="")
+    unrelated = make.request(liaison, title="道路の陥没", description="")
+    session.commit()
+    found_ids = [
+        s.id for s in similar.similar_open_requests(session, liaison.ward_id, "街灯が切れている", "")
+    ]
+    assert near.id in found_ids
+    assert not {answered.id, withdrawn.id, other_ward.id, unrelated.id} & set(found_ids)
+    assert similar.similar_open_requests(session, liaison.ward_id, "街", "") == []
+
+
+def test_older_open_requests_are_found_through_the_index(session, make, monkeypatch):
+    liaison = make.liaison()
+    old = make.request(liaison, title="防犯灯の球切れ", description="")
+    for number in range(3):
+        make.request(liaison, title=f"別件 {number}", description="")
+    monkeypatch.setattr(similar, "RECENT_CANDIDATES", 2)  # the old one is past the recent ones
+    found_ids = [s.id for s in similar.similar_open_requests(session, liaison.ward_id, "防犯灯が球切れ", "")]
+    assert found_ids == [old.id]
+
+
+def _new_request_form(make, **extra):
+    return {
+        "title": "公園の街灯が切れている",
+        "description": "夜が暗い",
+        "category_id": make.category().id,
+        "source": "counter",
+        "received_on": "2024-06-03",
+        **extra,
+    }
+
+
+def _count(session) -> int:
+    return session.execute(select(func.count(ServiceRequest.id))).scalar_one()
+
+
+def test_without_javascript_the_form_comes_back_with_suggestions_and_saves_nothing(session, make, login_as):
+    liaison = make.liaison()
+    original = make.request(liaison, title="公園の街灯が切れています")
+    client = login_as(liaison)
+    before = _count(session)
+    response = client.post("/requests/new", data=_new_request_form(make), content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert original.reference in page
+    assert "この要望に関連付けて登録" in page and "別の要望として登録" in page
+    assert 'value="公園の街灯が切れている"' in page  # what was typed is kept
+    assert _count(session) == before
+
+    separate = client.post(
+        "/requests/new",
+        data=_new_request_form(make, similar_choice="separate"),
+        content_type="multipart/form-data",
+    )
+    assert separate.status_code == 302
+    created = session.execute(select(ServiceRequest).order_by(ServiceRequest.id.desc())).scalars().first()
+    assert created.title == "公園の街灯が切れている" and created.duplicate_of_id is None
+    assert _count(session) == before + 1
+
+
+def test_linking_sets_duplicate_of_and_shows_on_both_detail_pages(session, make, login_as):
+    liaison = make.liaison()
+    original = make.request(liaison, title="公園の街灯が切れています")
+    client = login_as(liaison)
+    response = client.post(
+        "/requests/new",
+        data=_new_request_form(make, duplicate_of=str(original.id)),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    created = session.execute(select(ServiceRequest).order_by(ServiceRequest.id.desc())).scalars().first()
+    assert created.duplicate_of_id == original.id
+    new_page = client.get(f"/requests/{created.id}").get_data(as_text=True)
+    assert "関連する要望" in new_page and original.reference in new_page
+    old_page = client.get(f"/requests/{original.id}").get_data(as_text=True)
+    assert "関連する要望" in old_page and created.reference in old_page
+
+
+def test_a_request_of_another_ward_cannot_be_linked(session, make, login_as):
+    other = make.request(ward="東区", title="公園の街灯が切れています")
+    client = login_as(make.liaison())
+    before = _count(session)
+    response = client.post(
+        "/requests/new",
+        data=_new_request_form(make, duplicate_of=str(other.id)),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and "関連付ける要望が見つかりません" in response.get_data(as_text=True)
+    assert _count(session) == before
+
+
+def test_no_suggestion_step_without_a_real_match(session, make, login_as):
+    liaison = make.liaison()
+    make.request(liaison, title="道路の陥没")
+    response = login_as(liaison).post(
+        "/requests/new", data=_new_request_form(make), content_type="multipart/form-data"
+    )
+    assert response.status_code == 302
+
+
+def test_suggestions_while_typing_are_an_html_fragment_of_the_own_ward(make, login_as):
+    liaison = make.liaison()
+    own = make.request(liaison, title="公園の街灯が切れています")
+    other = make.request(ward="東区", title="公園の街灯が切れています")
+    client = login_as(liaison)
+    response = client.get("/requests/similar?title=街灯が切れている")
+    fragment = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert own.reference in fragment and other.reference not in fragment
+    assert "<html" not in fragment and "この要望に関連付けて登録" in fragment
+    assert client.get("/requests/similar?title=全く別の話題").get_data(as_text=True).strip() == ""
+    assert login_as(make.staff()).get("/requests/similar?title=街灯").status_code == 403
+
+
+def test_new_request_page_loads_the_suggestion_script(make, login_as):
+    page = login_as(make.liaison()).get("/requests/new").get_data(as_text=True)
+    assert "js/similar.js" in page and 'id="similar-requests"' in page
+
+
+def test_answered_state_is_not_open():
+    assert RequestState.ANSWERED not in similar.OPEN_REQUEST_STATES
+
+
+def test_imported_requests_are_searchable(make, session, login_as):
+    from .test_import import import_file, requests_of, row, xlsx
+
+    liaison = make.liaison()
+    batch = import_file(login_as(liaison), session, xlsx([row(件名="ｶﾞｲﾄｳの球切れ（ＬＥＤ）")]))
+    [imported] = requests_of(session, liaison.center)
+    assert batch.imported_count == 1
+    assert imported.search_text == search.search_text_of(imported)
+    assert "太郎" not in imported.search_text
+    assert found(session, ServiceRequest, "ガイトウ led") == {imported.id}
