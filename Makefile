@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run worker test lint browser setup translations migrate seed clean stress
+.PHONY: run worker test lint browser setup translations migrate seed clean stress bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: $(VENV)/.dev translations browser lint
 ## make stress: a bounded load-and-fault run on loopback (not part of `make test`); see scripts/stress.py
 stress: setup
 	$(BIN)/python scripts/stress.py
+
+## make bench: keyset vs OFFSET paging and export memory on 200,000 requests (SQLite, and PostgreSQL
+## when reachable); prints ratios, asserts nothing, not part of `make test`; see scripts/bench.py
+bench: setup
+	$(BIN)/python scripts/bench.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .

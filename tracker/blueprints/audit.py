@@ -1,4 +1,4 @@
-"""The admin's audit pages: the log of every showing of residents' personal data."""
+"""The admin's audit pages: the log of every showing of residents' personal data, and of exports."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from .. import personal_data
+from .. import exports, personal_data
 from ..extensions import db
-from ..models import PersonalDataAccess, ServiceRequest, User
+from ..forms import MAX_ROW_ID, row_id
+from ..models import HistoryEvent, PersonalDataAccess, ServiceRequest, User
 from ..states import Role
 from .common import roles_required
 
@@ -19,12 +20,12 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 @roles_required(Role.ADMIN)
 def accesses():
     """個人情報の閲覧記録: newest first, by user and/or request (reference number or id)."""
-    user_id = request.args.get("user", type=int)
+    user_id = request.args.get("user", type=row_id)
     wanted = (request.args.get("request") or "").strip()
     request_id = None
     if wanted:
         match = ServiceRequest.reference == wanted
-        if wanted.isdigit():
+        if wanted.isdecimal() and int(wanted) <= MAX_ROW_ID:
             match = or_(match, ServiceRequest.id == int(wanted))
         request_id = db.session.scalar(select(ServiceRequest.id).where(match).limit(1)) or -1
     statement = personal_data.accesses(user_id, request_id).options(
@@ -39,5 +40,29 @@ def accesses():
         user_id=user_id,
         wanted=wanted,
         action_labels=personal_data.ACTION_LABELS,
+        role_labels={role.value: role.label for role in Role},
+    )
+
+
+@bp.route("/exports")
+@roles_required(Role.ADMIN)
+def exported():
+    """ファイル出力の記録: every export of a list or report, newest first, optionally by user."""
+    user_id = request.args.get("user", type=row_id)
+    statement = (
+        select(HistoryEvent)
+        .options(joinedload(HistoryEvent.actor))
+        .where(HistoryEvent.action == exports.EXPORT_ACTION)
+        .order_by(HistoryEvent.id.desc())
+    )
+    if user_id:
+        statement = statement.where(HistoryEvent.actor_id == user_id)
+    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    users = db.session.execute(select(User.id, User.login, User.display_name).order_by(User.login)).all()
+    return render_template(
+        "audit/exports.html",
+        page=page,
+        users=users,
+        user_id=user_id,
         role_labels={role.value: role.label for role in Role},
     )

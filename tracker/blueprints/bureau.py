@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, request, url_for
 from flask_login import current_user
 
-from .. import queries
-from ..extensions import db
+from .. import list_pages, listing, queries
 from ..states import Role
 from .common import roles_required, run_action, visible_issue
 from .detail import build_form
@@ -29,12 +28,17 @@ def inbox():
     tab = request.args.get("tab", "consulting")
     if tab not in TAB_LABELS:
         tab = "consulting"
-    page = db.paginate(
+    return list_pages.show(
+        listing.INBOX,
         queries.bureau_issues(current_user, tab),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
+        template="bureau/inbox.html",
+        endpoint="bureau.inbox",
+        what=f"担当の区重要課題 ({TAB_LABELS[tab]})",
+        filename=f"担当の区重要課題_{TAB_LABELS[tab]}",
+        extra={"tab": tab},
+        tab=tab,
+        tabs=TAB_LABELS,
     )
-    return render_template("bureau/inbox.html", page=page, tab=tab, tabs=TAB_LABELS)
 
 
 def _issue_action(issue_id: int, action: str, success: str):

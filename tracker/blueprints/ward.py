@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import funds, queries, workflow
+from .. import funds, list_pages, listing, queries, workflow
 from ..extensions import db
 from ..formatting import today_in_tokyo
 from ..forms import IssueForm, options
-from ..models import WardIssue
-from ..states import IssueState, Role
+from ..models import ServiceRequest, WardIssue
+from ..states import Role
 from ..workflow import WorkflowError
 from .common import conflict_page, is_stale, roles_required, run_action, visible_issue, visible_request
 from .detail import build_form, bureau_choices, issue_action_forms, stamp_version
@@ -23,7 +23,10 @@ MANAGER = (Role.WARD_MANAGER,)
 @bp.route("/ward/")
 @roles_required(*MANAGER)
 def triage():
-    rows = db.session.execute(queries.triage_requests(current_user)).scalars().all()
+    statement = queries.triage_requests(current_user)
+    if list_pages.wanted_format():
+        return list_pages.export_fixed(statement, ServiceRequest, "要望の振り分け", "要望の振り分け")
+    rows = db.session.execute(statement).scalars().all()
     return render_template("ward/triage.html", rows=rows)
 
 
@@ -79,15 +82,15 @@ def reopen(request_id: int):
 @bp.route("/issues/")
 @roles_required(Role.LIAISON, Role.WARD_MANAGER, Role.ADMIN)
 def issues():
-    state = request.args.get("state") or None
-    if state and state not in IssueState._value2member_map_:
-        state = None
-    page = db.paginate(
-        queries.issues_for(current_user, state=state),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
+    """区重要課題: filtered, sorted, keyset-paged; ``?format=`` exports."""
+    return list_pages.show(
+        listing.ISSUES,
+        queries.issues_for(current_user),
+        template="ward/issues.html",
+        endpoint="ward.issues",
+        what="区重要課題一覧",
+        filename="区重要課題一覧",
     )
-    return render_template("ward/issues.html", page=page, state=state, states=list(IssueState))
 
 
 def _issue_form(issue: WardIssue | None = None) -> IssueForm:

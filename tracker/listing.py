@@ -1,0 +1,562 @@
+"""Filtered, sorted, keyset-paged lists: the requests list, the ward issues list, the bureau inbox.
+
+- The filters come from the URL (a GET form), so a list can be bookmarked and shared. Every
+  value is checked against what the user may choose (the wards, centers, bureaus and users in
+  the user's scope, the enum values); anything else is dropped with a Japanese notice, never
+  an error.
+- The filters are added ON TOP of the scope of ``tracker.queries`` (``requests_for``,
+  ``issues_for``, ``bureau_issues``): whatever the URL says, a ward-scoped user only ever gets
+  rows of the ward, and bureau staff only issues sent to their bureau.
+- Pages are cut by keyset, never OFFSET: the rows after (or before) the sort values and id of
+  a row, so page 2,000 costs what page 1 costs. The cursor (``after`` / ``before``) is the
+  base64url of ``[sort, direction, value, id]``: readable, and rejected (first page, with a
+  notice) when it does not fit the list's sort.
+- One page runs a fixed number of queries: the choices of the filter form, one COUNT, the rows
+  (eager-loaded, ``tracker.queries``). The COUNT stops at ``COUNT_CAP`` + 1 rows (the page then
+  says 「10,000件以上」), so it costs no more on a million rows than on ten thousand; an export
+  counts exactly (it reads every row anyway).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from . import search
+from .formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
+from .models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue, issue_related_bureaus
+from .states import OPEN_REQUEST_STATES, Decision, IssueState, RequestState, Role, Source
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000  # a page counts its matches up to here ("10,000件以上"): bounded cost
+FIRST_FISCAL_YEAR = 2013  # 平成25年度: the first year of the ward offices' local-needs budget
+MAX_QUERY_LENGTH = 100
+MAX_CURSOR_LENGTH = 400
+ASC, DESC = "asc", "desc"
+DIRECTION_LABELS = {ASC: "昇順 (古い順)", DESC: "降順 (新しい順)"}
+
+# --- what each list offers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortKey:
+    label: str
+    column: Any  # the mapped attribute
+    kind: str  # date, datetime, int, str: how a cursor value is read back
+    nullable: bool = False  # NULLs come last in both directions
+
+    @property
+    def attr(self) -> str:
+        return self.column.key
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    name: str
+    model: Any
+    filters: tuple[str, ...]
+    sorts: dict[str, SortKey]
+    default_sort: str
+    default_direction: str
+
+
+REQUEST_SORTS = {
+    "received": SortKey("受付日", ServiceRequest.received_on, "date"),
+    "due": SortKey("回答期限", ServiceRequest.answer_due_on, "date"),
+    "reference": SortKey("受付番号", ServiceRequest.reference, "str"),
+    "updated": SortKey("更新日時", ServiceRequest.updated_at, "datetime"),
+}
+ISSUE_SORTS = {
+    "fiscal_year": SortKey("年度", WardIssue.fiscal_year, "int"),
+    "updated": SortKey("更新日時", WardIssue.updated_at, "datetime"),
+    "decided": SortKey("協議結果の日", WardIssue.decided_on, "date", nullable=True),
+    "reference": SortKey("番号", WardIssue.reference, "str"),
+    "sent": SortKey("局へ送付した日時", WardIssue.sent_at, "datetime", nullable=True),
+}
+
+REQUESTS = ListSpec(
+    "requests",
+    ServiceRequest,
+    ("ward", "center", "category", "state", "source", "fiscal_year", "overdue", "logged_by", "q"),
+    REQUEST_SORTS,
+    "received",
+    DESC,
+)
+ISSUES = ListSpec(
+    "issues",
+    WardIssue,
+    ("ward", "state", "fiscal_year", "bureau", "decision", "q"),
+    ISSUE_SORTS,
+    "updated",
+    DESC,
+)
+# The bureau inbox: its tabs choose the states; oldest sent first, as before.
+INBOX = replace(ISSUES, name="inbox", filters=("ward", "fiscal_year", "bureau", "decision", "q"))
+INBOX = replace(INBOX, default_sort="sent", default_direction=ASC)
+
+FILTER_LABELS = {
+    "ward": "区",
+    "center": "センター",
+    "category": "分野",
+    "state": "状態",
+    "source": "要望元",
+    "fiscal_year": "年度",
+    "bureau": "局",
+    "decision": "協議結果",
+    "overdue": "期限超過",
+    "logged_by": "登録者",
+    "q": "キーワード",
+    "sort": "並び順",
+    "direction": "順序",
+    "after": "ページ位置",
+    "before": "ページ位置",
+}
+ID_FILTERS = ("ward", "center", "category", "bureau", "logged_by")
+
+# --- choices the user may pick from ----------------------------------------------------------
+
+
+def _enum_choices(enum_cls) -> dict[str, str]:
+    return {member.value: member.label for member in enum_cls}
+
+
+def fiscal_years(today: dt.date | None = None) -> dict[int, str]:
+    current = fiscal_year_of(today or today_in_tokyo())
+    return {year: fiscal_year_label(year) for year in range(current + 1, FIRST_FISCAL_YEAR - 1, -1)}
+
+
+def choices_for(session: Session, user: User, spec: ListSpec) -> dict[str, dict]:
+    """For each filter of ``spec``: the values ``user`` may choose, with their labels.
+
+    One small query per master table offered; a ward-scoped user gets only their own ward, its
+    centers and its staff, so a value from another ward is not a choice and is dropped.
+    """
+    wanted = set(spec.filters)
+    ward_scoped = user.role in (Role.LIAISON, Role.WARD_MANAGER)
+    out: dict[str, dict] = {}
+    if "ward" in wanted:
+        statement = select(Ward.id, Ward.name).order_by(Ward.sort_order, Ward.id)
+        if ward_scoped:
+            statement = statement.where(Ward.id == user.ward_id)
+        out["ward"] = dict(session.execute(statement).all())
+    if "center" in wanted:
+        statement = select(Center.id, Center.name).order_by(Center.ward_id, Center.sort_order, Center.id)
+        if user.role != Role.ADMIN:
+            statement = statement.where(Center.ward_id == user.ward_id)
+        out["center"] = dict(session.execute(statement).all())
+    if "category" in wanted:
+        statement = select(Category.id, Category.name).order_by(Category.sort_order, Category.id)
+        out["category"] = dict(session.execute(statement).all())
+    if "bureau" in wanted:
+        statement = select(Bureau.id, Bureau.name).order_by(Bureau.sort_order, Bureau.id)
+        out["bureau"] = dict(session.execute(statement).all())
+    if "logged_by" in wanted:
+        statement = (
+            select(User.id, User.display_name)
+            .where(User.role.in_((Role.LIAISON, Role.WARD_MANAGER)))
+            .order_by(User.display_name, User.id)
+        )
+        if user.role != Role.ADMIN:
+            statement = statement.where(User.ward_id == user.ward_id)
+        out["logged_by"] = dict(session.execute(statement).all())
+    if "state" in wanted:
+        out["state"] = _enum_choices(RequestState if spec.model is ServiceRequest else IssueState)
+    if "source" in wanted:
+        out["source"] = _enum_choices(Source)
+    if "decision" in wanted:
+        out["decision"] = _enum_choices(Decision)
+    if "fiscal_year" in wanted:
+        out["fiscal_year"] = fiscal_years()
+    return out
+
+
+# --- the cursor ------------------------------------------------------------------------------
+
+
+def encode_cursor(sort: str, direction: str, value: Any, ident: int) -> str:
+    if isinstance(value, dt.date | dt.datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort, direction, value, ident], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_value(key: SortKey, value: Any) -> Any:
+    """The cursor's sort value as the column's Python type; ValueError when it is not one."""
+    if value is None:
+        if key.nullable:
+            return None
+        raise ValueError("null")
+    if key.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("int")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("str")
+    if key.kind == "str":
+        return value
+    if key.kind == "date":
+        return dt.date.fromisoformat(value)
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("naive")
+    return moment
+
+
+def decode_cursor(raw: str, sort: str, direction: str, key: SortKey) -> tuple[Any, int]:
+    """``(value, id)`` of a cursor made for this sort; ValueError for anything else."""
+    if len(raw) > MAX_CURSOR_LENGTH:
+        raise ValueError("long")
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode())
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError("undecodable") from error
+    if not isinstance(decoded, list) or len(decoded) != 4:
+        raise ValueError("shape")
+    got_sort, got_direction, value, ident = decoded
+    if (got_sort, got_direction) != (sort, direction):
+        raise ValueError("another sort")
+    if isinstance(ident, bool) or not isinstance(ident, int) or not 0 < ident < 2**63:
+        raise ValueError("id")
+    return _cursor_value(key, value), ident
+
+
+# --- the filter, parsed from the URL ---------------------------------------------------------
+
+
+def _shown(raw: str) -> str:
+    raw = " ".join(raw.split())
+    return raw if len(raw) <= 20 else raw[:20] + "…"
+
+
+@dataclass
+class ListFilter:
+    """What the URL asks of a list, every value checked; ``notices`` says what was dropped."""
+
+    spec: ListSpec
+    ward: int | None = None
+    center: int | None = None
+    category: int | None = None
+    state: tuple[str, ...] = ()
+    source: str | None = None
+    fiscal_year: int | None = None
+    bureau: int | None = None
+    decision: str | None = None
+    overdue: bool = False
+    logged_by: int | None = None
+    q: str = ""
+    sort: str = ""
+    direction: str = ""
+    after: tuple[Any, int] | None = None
+    before: tuple[Any, int] | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> SortKey:
+        return self.spec.sorts[self.sort]
+
+    @property
+    def is_default_sort(self) -> bool:
+        return (self.sort, self.direction) == (self.spec.default_sort, self.spec.default_direction)
+
+    def params(self) -> dict[str, Any]:
+        """The URL arguments of the filters and sort (no cursor), defaults left out."""
+        out: dict[str, Any] = {}
+        for name in self.spec.filters:
+            value = getattr(self, name)
+            if name == "state":
+                if value:
+                    out["state"] = list(value)
+            elif name == "overdue":
+                if value:
+                    out["overdue"] = "1"
+            elif value not in (None, ""):
+                out[name] = value
+        if not self.is_default_sort:
+            out["sort"], out["direction"] = self.sort, self.direction
+        return out
+
+    def as_record(self) -> dict[str, Any]:
+        """The filters, for the export's history event."""
+        record = self.params()
+        record.setdefault("sort", self.sort)
+        record.setdefault("direction", self.direction)
+        return record
+
+    @property
+    def active(self) -> bool:
+        return any(name not in ("sort", "direction") for name in self.params())
+
+    def chips(self, choices: Mapping[str, Mapping]) -> list[tuple[str, dict[str, Any]]]:
+        """One ``(label, params without it)`` per filter in force: a link that removes it."""
+        params = self.params()
+        out = []
+        for name in self.spec.filters:
+            if name not in params:
+                continue
+            values = params[name] if name == "state" else [params[name]]
+            for value in values:
+                rest = dict(params)
+                if name == "state":
+                    rest["state"] = [v for v in params["state"] if v != value]
+                else:
+                    del rest[name]
+                if name == "overdue":
+                    shown = "あり"
+                elif name == "q":
+                    shown = f"「{value}」"
+                else:
+                    shown = choices.get(name, {}).get(value, value)
+                out.append((f"{FILTER_LABELS[name]}: {shown}", rest))
+        return out
+
+
+def _one(args: Mapping, name: str) -> str:
+    getlist = getattr(args, "getlist", None)
+    values = getlist(name) if getlist else ([args[name]] if name in args else [])
+    return (values[-1] if values else "") or ""
+
+
+def parse(args: Mapping, spec: ListSpec, choices: Mapping[str, Mapping]) -> ListFilter:
+    """The filter that ``args`` (``request.args``) ask for; invalid values dropped with a notice."""
+    flt = ListFilter(spec=spec, sort=spec.default_sort, direction=spec.default_direction)
+
+    def drop(name: str, raw: str, why: str = "は選べないため、条件から外しました") -> None:
+        flt.notices.append(f"{FILTER_LABELS[name]}「{_shown(raw)}」{why}。")
+
+    for name in spec.filters:
+        if name == "state":
+            picked = []
+            getlist = getattr(args, "getlist", None)
+            raws = getlist("state") if getlist else [args.get("state", "")]
+            for raw in raws:
+                if not raw:
+                    continue
+                if raw in choices["state"] and raw not in picked:
+                    picked.append(raw)
+                elif raw not in picked:
+                    drop(name, raw)
+            flt.state = tuple(picked)
+            continue
+        raw = _one(args, name).strip()
+        if not raw:
+            continue
+        if name in ID_FILTERS or name == "fiscal_year":
+            number = int(raw) if raw.isascii() and raw.isdecimal() and len(raw) <= 10 else None
+            if number is None or number not in choices[name]:
+                drop(name, raw)
+            else:
+                setattr(flt, name, number)
+        elif name in ("source", "decision"):
+            if raw in choices[name]:
+                setattr(flt, name, raw)
+            else:
+                drop(name, raw)
+        elif name == "overdue":
+            if raw in ("1", "on", "true", "yes"):
+                flt.overdue = True
+            elif raw not in ("0", "off", "false", "no"):
+                drop(name, raw, "は指定できないため、条件から外しました")
+        elif name == "q":
+            if len(raw) > MAX_QUERY_LENGTH:
+                flt.notices.append(f"キーワードが長すぎるため、先頭の{MAX_QUERY_LENGTH}文字で検索しました。")
+                raw = raw[:MAX_QUERY_LENGTH]
+            flt.q = raw
+    sort = _one(args, "sort").strip()
+    if sort:
+        if sort in spec.sorts:
+            flt.sort = sort
+        else:
+            drop("sort", sort, "は指定できないため、既定の並び順にしました")
+    direction = _one(args, "direction").strip()
+    if direction:
+        if direction in (ASC, DESC):
+            flt.direction = direction
+        else:
+            drop("direction", direction, "は指定できないため、既定の順序にしました")
+    for name in ("after", "before"):
+        raw = _one(args, name).strip()
+        if not raw:
+            continue
+        try:
+            setattr(flt, name, decode_cursor(raw, flt.sort, flt.direction, flt.key))
+        except ValueError:
+            flt.notices.append("ページの位置が読み取れないため、最初のページを表示しています。")
+    if flt.after and flt.before:
+        flt.before = None
+    return flt
+
+
+# --- the SQL ---------------------------------------------------------------------------------
+
+
+def _text_match(model, q: str) -> ColumnElement[bool]:
+    clause = search.matching(model, q)  # NFKC, every word, trigram-indexed
+    return true() if clause is None else clause
+
+
+def conditions(flt: ListFilter, today: dt.date | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the filters (the scope is the base statement's)."""
+    model = flt.spec.model
+    out: list[ColumnElement[bool]] = []
+    if flt.ward is not None:
+        out.append(model.ward_id == flt.ward)
+    if flt.fiscal_year is not None:
+        out.append(model.fiscal_year == flt.fiscal_year)
+    if flt.q:
+        out.append(_text_match(model, flt.q))
+    if model is ServiceRequest:
+        if flt.center is not None:
+            out.append(ServiceRequest.center_id == flt.center)
+        if flt.category is not None:
+            out.append(ServiceRequest.category_id == flt.category)
+        if flt.state:
+            out.append(ServiceRequest.state.in_([RequestState(s) for s in flt.state]))
+        if flt.source:
+            out.append(ServiceRequest.source == Source(flt.source))
+        if flt.logged_by is not None:
+            out.append(ServiceRequest.logged_by_id == flt.logged_by)
+        if flt.overdue:
+            out.append(ServiceRequest.state.in_(OPEN_REQUEST_STATES))
+            out.append(ServiceRequest.answer_due_on < (today or today_in_tokyo()))
+    else:
+        if flt.state:
+            out.append(WardIssue.state.in_([IssueState(s) for s in flt.state]))
+        if flt.decision:
+            out.append(WardIssue.decision == Decision(flt.decision))
+        if flt.bureau is not None:
+            related = exists().where(
+                issue_related_bureaus.c.ward_issue_id == WardIssue.id,
+                issue_related_bureaus.c.bureau_id == flt.bureau,
+            )
+            out.append(or_(WardIssue.lead_bureau_id == flt.bureau, related))
+    return out
+
+
+def _beyond(flt: ListFilter, value: Any, ident: int, forward: bool) -> ColumnElement[bool]:
+    """The rows after (``forward``) or before the row with sort value ``value`` and id ``ident``."""
+    key, model = flt.key, flt.spec.model
+    column, id_column = key.column, model.id
+    greater = (flt.direction == ASC) == forward
+
+    def cmp(left, right):
+        return left > right if greater else left < right
+
+    if value is None:
+        id_beyond = cmp(id_column, literal(ident, id_column.type))
+        # NULLs come after every dated row.
+        if forward:
+            return and_(column.is_(None), id_beyond)
+        return or_(column.is_not(None), and_(column.is_(None), id_beyond))
+    pair = cmp(
+        tuple_(column, id_column),
+        tuple_(literal(value, column.type), literal(ident, id_column.type)),
+    )
+    if not key.nullable:
+        return pair
+    if forward:
+        return or_(and_(column.is_not(None), pair), column.is_(None))
+    return and_(column.is_not(None), pair)
+
+
+def _ordering(flt: ListFilter, forward: bool) -> list:
+    key, model = flt.key, flt.spec.model
+    ascending = (flt.direction == ASC) == forward
+    order = []
+    if key.nullable:
+        nulls = key.column.is_(None)
+        order.append(nulls if forward else nulls.desc())
+    for column in (key.column, model.id):
+        order.append(column.asc() if ascending else column.desc())
+    return order
+
+
+def ordered(base: Select, flt: ListFilter, today: dt.date | None = None) -> Select:
+    """Every matching row in the list's order (for exports): scope, filters, sort, id."""
+    return base.order_by(None).where(*conditions(flt, today)).order_by(*_ordering(flt, True))
+
+
+def count_statement(
+    base: Select, flt: ListFilter, today: dt.date | None = None, cap: int | None = None
+) -> Select:
+    """The COUNT of the matching rows (the base statement's scope and the filters); with ``cap``,
+    of at most ``cap + 1`` of them, so a page of a list of a million rows counts no more."""
+    scope = base.whereclause if base.whereclause is not None else true()
+    model = flt.spec.model
+    if cap is None:
+        return select(func.count(model.id)).where(scope, *conditions(flt, today))
+    matching = select(model.id).where(scope, *conditions(flt, today)).limit(cap + 1).subquery()
+    return select(func.count()).select_from(matching)
+
+
+@dataclass
+class Page:
+    items: list
+    total: int  # at most COUNT_CAP + 1: see ``total_capped``
+    has_next: bool
+    has_prev: bool
+    next_cursor: str | None
+    prev_cursor: str | None
+    size: int
+
+    @property
+    def is_first(self) -> bool:
+        return not self.has_prev
+
+    @property
+    def total_capped(self) -> bool:
+        """More rows match than were counted: show ``COUNT_CAP`` 件以上."""
+        return self.total > COUNT_CAP
+
+
+def page(
+    session: Session, base: Select, flt: ListFilter, size: int = PAGE_SIZE, today: dt.date | None = None
+) -> Page:
+    """One page of the list: two queries (the COUNT, then the rows) plus the eager loads."""
+    today = today or today_in_tokyo()
+    total = session.execute(count_statement(base, flt, today, cap=COUNT_CAP)).scalar_one()
+    statement = base.order_by(None).where(*conditions(flt, today))
+    forward = flt.before is None
+    cursor = flt.after if forward else flt.before
+    if cursor is not None:
+        statement = statement.where(_beyond(flt, cursor[0], cursor[1], forward))
+    statement = statement.order_by(*_ordering(flt, forward)).limit(size + 1)
+    rows = list(session.execute(statement).unique().scalars())
+    more = len(rows) > size
+    rows = rows[:size]
+    if forward:
+        has_next, has_prev = more, flt.after is not None
+    else:
+        rows.reverse()
+        has_next, has_prev = True, more
+
+    def cursor_of(row) -> str:
+        return encode_cursor(flt.sort, flt.direction, getattr(row, flt.key.attr), row.id)
+
+    return Page(
+        items=rows,
+        total=total,
+        has_next=has_next and bool(rows),
+        has_prev=has_prev and bool(rows),
+        next_cursor=cursor_of(rows[-1]) if rows else None,
+        prev_cursor=cursor_of(rows[0]) if rows else None,
+        size=size,
+    )
