@@ -11,6 +11,7 @@ a ward manager of 東区, a 環境局 staff member, a 消防局 staff member and
 route looks up by id exists twice: on side A (中央区, lead bureau 環境局) and on side B (東区, lead
 bureau 消防局), so each scoped route is tried on the actor's own object and on another ward's or
 bureau's. Notifications and report jobs are tried as the actor's own and as somebody else's.
+``tests/route_world.py`` builds them (``test_fuzz_forms`` acts in the same world).
 
 The product's answers:
 - allow: anything but 401/403/404, a 5xx, or a redirect to the login page (a POST with an empty
@@ -27,23 +28,16 @@ act, not about what the action needs.
 
 from __future__ import annotations
 
-import io
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import scoped_session, sessionmaker
 
-from tracker import jobs, reports, workflow
 from tracker.extensions import db
-from tracker.models import Category, ImportBatch, Notification, OutboxJob, utcnow
-from tracker.states import ImportState, IssueState, JobState, Role
+from tracker.states import Role
 
-from .factories import TODAY, Factory, png_bytes
+from .route_world import ACTORS, Actor, Target, World, changed_tables, open_world, snapshot
 
 LIAISON, MANAGER, STAFF, ADMIN = Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN
 ANY_ROLE = frozenset(Role)
@@ -93,6 +87,7 @@ RULES: dict[str, Rule] = {
     "field.queue": only(LIAISON),
     "field.ward_requests": only(LIAISON, MANAGER, ADMIN),
     "field.new_request": only(*FIELD_STAFF),
+    "field.similar_requests": only(*FIELD_STAFF),  # suggestions of the user's own ward only
     "field.request_detail": only(*Role, scope=SEES_REQUEST, on=("received", "escalated")),
     "field.answer": only(*FIELD_STAFF, scope=SAME_WARD, on="received"),
     "field.withdraw": only(*FIELD_STAFF, scope=SAME_WARD, on="received"),
@@ -143,6 +138,7 @@ RULES: dict[str, Rule] = {
     "admin.retry_job": only(ADMIN, on="job"),
     "admin.relay_jobs": only(ADMIN),
     "audit.accesses": only(ADMIN),
+    "audit.exported": only(ADMIN),
     # notifications: everyone, their own only
     "notifications.index": Rule(ANY_ROLE),
     "notifications.open_notification": Rule(ANY_ROLE, OWN, ("notification",)),
@@ -159,45 +155,20 @@ RULES: dict[str, Rule] = {
     "imports.status": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
     "imports.template_xlsx": only(*FIELD_STAFF),
     "imports.template_csv": only(*FIELD_STAFF),
+    # search: everyone logged in; the results are scoped by access (see tests/test_search.py)
+    "search.index": Rule(ANY_ROLE),
+    # dashboards: everyone logged in (the city dashboard shows aggregates only)
+    "dashboard.personal": Rule(ANY_ROLE),
+    "dashboard.city": Rule(ANY_ROLE),
+    "reports.fiscal_year": only(*READERS),
+    # public pages: anyone, logged in or not; an unpublished issue is a 404 (see test_public.py)
+    "public.index": Rule(PUBLIC),
+    "public.issue": Rule(PUBLIC, targets=("published",)),
+    "public.feed": Rule(PUBLIC),
 }
 
 SKIPPED_ENDPOINTS = {"static"}
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
-
-
-# --- actors and objects ----------------------------------------------------------------------
-
-SIDES = {"A": ("中央区", "環境局"), "B": ("東区", "消防局")}
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    role: Role | None  # None: anonymous
-    side: str | None = None  # their ward (liaison, manager) or bureau (staff)
-
-
-ACTORS = (
-    Actor("anonymous", None),
-    Actor("liaison", LIAISON, "A"),
-    Actor("other_liaison", LIAISON, "B"),
-    Actor("manager", MANAGER, "A"),
-    Actor("other_manager", MANAGER, "B"),
-    Actor("staff", STAFF, "A"),
-    Actor("other_staff", STAFF, "B"),
-    Actor("admin", ADMIN),
-)
-
-
-@dataclass(frozen=True)
-class Target:
-    """One object to try a route on: its URL values and the facts the scope rules look at."""
-
-    label: str
-    values: dict
-    side: str | None = None  # the ward and the lead bureau of the object
-    sent: bool = False  # an issue (or a request bundled in one) that was sent to its bureau
-    owner: str | None = None  # the actor owning a notification or a report job
 
 
 def expected(rule: Rule, actor: Actor, target: Target | None) -> str:
@@ -236,193 +207,29 @@ def in_scope(scope: str, actor: Actor, target: Target | None) -> bool:
     raise AssertionError(f"unknown scope {scope}")
 
 
-@dataclass
-class World:
-    """The objects of both sides, the actors' users and their logged-in session cookies."""
-
-    app: object
-    connection: object
-    users: dict = field(default_factory=dict)  # actor name -> user id
-    cookies: dict = field(default_factory=dict)  # actor name -> session cookie value
-    objects: dict = field(default_factory=dict)  # (target name, side or owner) -> Target
-
-    def targets(self, name: str, actor: Actor) -> list[Target]:
-        if name in ("notification", "report"):
-            return [
-                self.objects[(name, actor.name if actor.role else "manager")],
-                self.objects[(name, "other")],
-            ]
-        return [target for (kind, _key), target in self.objects.items() if kind == name]
-
-
-def _issue_in_state(make: Factory, state: IssueState, side: str, people: dict):
-    ward, lead = SIDES[side]
-    return make.issue(state, ward=ward, lead=lead, manager=people["manager"], staff=people["staff"])
-
-
-def _build_world(app, connection) -> World:
-    world = World(app, connection)
-    session = db.session
-    make = Factory(session)
-    people = {}
-    for side, (ward, bureau) in SIDES.items():
-        people[side] = {
-            "liaison": make.liaison(ward),
-            "manager": make.manager(ward),
-            "staff": make.staff(bureau),
-        }
-    admin = make.admin()
-    bystander = make.manager("西区")  # owns "somebody else's" notification and report job
-    names = {
-        "liaison": people["A"]["liaison"],
-        "other_liaison": people["B"]["liaison"],
-        "manager": people["A"]["manager"],
-        "other_manager": people["B"]["manager"],
-        "staff": people["A"]["staff"],
-        "other_staff": people["B"]["staff"],
-        "admin": admin,
-    }
-    world.users = {name: user.id for name, user in names.items()}
-
-    def add(kind: str, key: str, values: dict, **facts) -> None:
-        world.objects[(kind, key)] = Target(f"{kind}[{key}]", values, **facts)
-
-    for side, (ward, lead) in SIDES.items():
-        own = people[side]
-        received = make.request(own["liaison"], ward=ward)
-        add("received", side, {"request_id": received.id}, side=side)
-        withdrawn = make.request(own["liaison"], ward=ward)
-        workflow.apply(session, own["manager"], withdrawn, "withdraw", {"comment": "重複"}, today=TODAY)
-        session.commit()
-        add("withdrawn", side, {"request_id": withdrawn.id}, side=side)
-        # A request with a photo, bundled in an issue sent to the lead bureau (局協議中).
-        pictured = make.request(own["liaison"], ward=ward, photos=[(io.BytesIO(png_bytes()), "現場.png")])
-        escalate = {"title": "公園の街灯の老朽化", "situation": "老朽化", "proposal": "LED化"}
-        escalate["lead_bureau"] = make.bureau(lead).id
-        workflow.apply(session, own["manager"], pictured, "escalate", escalate, today=TODAY)
-        consulting = pictured.ward_issue
-        workflow.apply(session, own["manager"], consulting, "approve", {}, today=TODAY)
-        workflow.apply(session, own["manager"], consulting, "send", {}, today=TODAY)
-        session.commit()
-        add("escalated", side, {"request_id": pictured.id}, side=side, sent=True)
-        add("photo", side, {"photo_id": pictured.photos[0].id}, side=side, sent=True)
-        add("consulting", side, {"issue_id": consulting.id}, side=side, sent=True)
-        for state in (IssueState.DRAFT, IssueState.REGISTERED):
-            issue = _issue_in_state(make, state, side, own)
-            add(state.value, side, {"issue_id": issue.id}, side=side)
-        for state in (IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING):
-            issue = _issue_in_state(make, state, side, own)
-            add(state.value, side, {"issue_id": issue.id}, side=side, sent=True)
-        batch = ImportBatch(
-            center_id=own["liaison"].center_id,
-            uploaded_by_id=own["liaison"].id,
-            original_name="要望一覧.xlsx",
-            stored_name=f"{secrets.token_hex(16)}.xlsx",
-            sha256="0" * 64,
-            state=ImportState.DONE,
-        )
-        session.add(batch)
-        session.flush()
-        add("batch", side, {"batch_id": batch.id}, side=side)
-        target_user = make.liaison(ward)
-        add("user", side, {"user_id": target_user.id}, side=side)
-        ward_row = make.ward(ward)
-        add("ward", side, {"ward_id": ward_row.id}, side=side)
-        add("center", side, {"center_id": own["liaison"].center_id}, side=side)
-        add("entry", f"bureau-{side}", {"kind": "bureaus", "entry_id": make.bureau(lead).id})
-        add("switchable", f"center-{side}", {"kind": "centers", "entry_id": ward_row.centers[-1].id})
-        add("switchable", f"bureau-{side}", {"kind": "bureaus", "entry_id": make.bureau(lead).id})
-    category = session.execute(select(Category).order_by(Category.id)).scalars().first()
-    add("entry", "category", {"kind": "categories", "entry_id": category.id})
-    add("switchable", "category", {"kind": "categories", "entry_id": category.id})
-    add("entry_kind", "bureaus", {"kind": "bureaus"})
-    add("entry_kind", "categories", {"kind": "categories"})
-
-    # Each actor's own notification and finished report (with its file); and the bystander's.
-    report_dir = reports.report_dir()
-    report_dir.mkdir(parents=True, exist_ok=True)
-    for name, user in [*names.items(), ("other", bystander)]:
-        note = Notification(
-            user_id=user.id,
-            kind="issue.decide",
-            title="協議結果が登録されました",
-            url="/issues/",
-            dedupe_key=f"matrix:{user.id}",
-            created_at=utcnow(),
-        )
-        file_name = f"matrix-{secrets.token_hex(8)}.xlsx"
-        (report_dir / file_name).write_bytes(b"PK\x03\x04 not really a workbook")
-        job = OutboxJob(
-            name="report_xlsx",
-            kwargs={"fiscal_year": 2024},
-            state=JobState.DONE,
-            result={"file": file_name, "fiscal_year": 2024},
-            requested_by_id=user.id,
-            finished_at=utcnow(),
-        )
-        session.add_all([note, job])
-        session.flush()
-        add("notification", name, {"notification_id": note.id}, owner=name)
-        add("report", name, {"outbox_id": job.id}, owner=name)
-        if name in ("manager", "other"):
-            add("job", name, {"outbox_id": job.id})
-    session.commit()
-
-    for name in world.users:
-        client = app.test_client()
-        login = names[name].login
-        response = client.post("/login", data={"login": login, "password": Factory.PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
-        world.cookies[name] = cookie.value
-    return world
+# --- the world (built by tests/route_world.py) ----------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def world(app) -> Iterator[World]:
     """The objects and logged-in actors, built once for the module in one rolled-back transaction."""
-    with app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        )
-        csrf = app.config["WTF_CSRF_ENABLED"]
-        app.config["WTF_CSRF_ENABLED"] = False
-        files_before = set(Path(reports.report_dir()).glob("matrix-*.xlsx"))
-        try:
-            yield _build_world(app, connection)
-        finally:
-            app.config["WTF_CSRF_ENABLED"] = csrf
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
-            for path in set(Path(reports.report_dir()).glob("matrix-*.xlsx")) - files_before:
-                path.unlink()
+    with open_world(app) as built:
+        _publish(built)
+        yield built
 
 
-@pytest.fixture(autouse=True)
-def _no_relay_on_other_connections(monkeypatch):
-    """The relay reads the outbox on a connection of its own, which would wait for this test's
-    open transaction on SQLite; the matrix is about who may press the button, so it is stubbed."""
-    monkeypatch.setattr(jobs, "relay_outbox", lambda **_: {"handed_over": 0, "restarted": 0, "failed": 0})
+def _publish(world: World) -> None:
+    """The public pages need published issues: the budgeted issue of each side is made public."""
+    from tracker.models import WardIssue
+
+    for side in ("A", "B"):
+        values = dict(world.objects[("budgeted", side)].values)
+        db.session.get(WardIssue, values["issue_id"]).is_public = True
+        world.objects[("published", side)] = Target(f"published[{side}]", values, side=side, sent=True)
+    db.session.commit()
 
 
 # --- running one cell --------------------------------------------------------------------------
-
-
-def snapshot() -> dict[str, list]:
-    """Every row of every table: what a denied request must leave exactly as it was."""
-    return {
-        table.name: sorted(map(tuple, db.session.execute(select(table)).all()), key=repr)
-        for table in db.metadata.sorted_tables
-    }
-
-
-def changed_tables(before: dict, after: dict) -> list[str]:
-    return [name for name in before if before[name] != after[name]]
 
 
 @dataclass
@@ -456,10 +263,7 @@ def run_cell(world: World, endpoint: str, method: str, rule: Rule, actor: Actor,
     try:
         before = snapshot()
         db.session.remove()
-        client = app.test_client()
-        if actor.role:
-            client.set_cookie(app.config.get("SESSION_COOKIE_NAME", "session"), world.cookies[actor.name])
-        response = client.open(url, method=method, data={})
+        response = world.client(actor).open(url, method=method, data={})
         after = snapshot()
         outcome = classify(response, rule, actor)
         answer = Answer(outcome, response.status_code, changed=changed_tables(before, after))
@@ -538,6 +342,7 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
         "bureau.decide": "staff",
         "notifications.open_notification": "manager",
         "reports.job": "manager",
+        "public.issue": "anonymous",
         "imports.batch": "manager",
         "admin.edit_user": "admin",
         "admin.edit_center": "admin",

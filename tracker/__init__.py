@@ -47,10 +47,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.before_request(flask_babel.refresh)  # the language is chosen per request, never cached
     _init_login(app)
     _register_blueprints(app)
+    app.before_request(_refuse_nul_characters)  # after the session and language are known
     _register_template_helpers(app)
     _register_error_handlers(app)
 
     _import_job_modules()
+    _check_search(app)
     from .cli import register_cli
 
     register_cli(app)
@@ -136,6 +138,31 @@ def _init_security_headers(app: Flask) -> None:
         session_cookie_http_only=app.config["SESSION_COOKIE_HTTPONLY"],
         session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
     )
+    app.after_request(_no_store_for_staff)
+
+
+def _no_store_for_staff(response):
+    """Pages for logged-in staff carry residents' data: no browser or proxy may keep a copy.
+
+    Responses that set their own caching (static files, public pages) keep it.
+    """
+    if current_user.is_authenticated and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refuse_nul_characters():
+    """A query string, form or file name with a NUL character is refused whole (400).
+
+    No input of the app has a use for it, and PostgreSQL cannot store it in a text column: it
+    would fail the request with a 500 wherever the value reaches the database.
+    """
+    pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    pairs += [(key, upload.filename or "") for key, upload in request.files.items(multi=True)]
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        message = _("使えない文字 (NUL) が含まれているため受け付けませんでした。入力し直してください。")
+        return render_template("error.html", status=400, title=_("正しくない送信です"), message=message), 400
+    return None
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -150,11 +177,47 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+def _check_search(app: Flask) -> None:
+    """PostgreSQL: search needs a UTF-8 LC_CTYPE (and pg_trgm); production refuses to start
+    without it, elsewhere a warning is logged. One short connection at start-up."""
+    from . import search
+
+    if app.config.get("SEARCH_STARTUP_CHECK", True):
+        with app.app_context():
+            search.check_database(db.engine, production=app.config["APP_ENV"] == "production")
+
+
 def _register_blueprints(app: Flask) -> None:
-    from .blueprints import admin, audit, auth, bureau, field, imports, notifications, reports, ward
+    from .blueprints import (
+        admin,
+        audit,
+        auth,
+        bureau,
+        dashboard,
+        field,
+        imports,
+        notifications,
+        public,
+        reports,
+        search,
+        ward,
+    )
 
     app.url_map.converters["int"] = DatabaseIdConverter
-    for module in (auth, field, ward, bureau, admin, notifications, reports, imports, audit):
+    for module in (
+        auth,
+        field,
+        ward,
+        bureau,
+        admin,
+        notifications,
+        reports,
+        imports,
+        audit,
+        search,
+        dashboard,
+        public,
+    ):
         app.register_blueprint(module.bp)
 
 

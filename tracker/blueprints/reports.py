@@ -3,17 +3,21 @@
 The file is made in the background (``tracker.reports``); the request is recorded in the same
 transaction as nothing else, committed, and the user is sent to the job's page, which reloads
 itself until the file is ready.
+
+``/reports/fiscal-year?year=YYYY`` shows the same figures at once as the city's own table (by
+ward, by bureau, with totals, and the budgeted projects); ``&format=csv|xlsx`` downloads it,
+recorded as an export (committed before the first byte is sent).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import SelectField
 
-from .. import jobs, reports
+from .. import exports, jobs, reports
 from ..extensions import db
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from ..forms import options
@@ -99,3 +103,73 @@ def download(outbox_id: int):
         as_attachment=True,
         download_name=reports.download_name(row.result["fiscal_year"]),
     )
+
+
+# --- the fiscal-year table ----------------------------------------------------------------
+
+
+def _chosen_year(choices: list[int]) -> int:
+    raw = request.args.get("year", "")
+    if raw.isdecimal() and len(raw) == 4 and int(raw) in choices:
+        return int(raw)
+    return choices[0]
+
+
+# One CSV/XLSX of the table: a row per ward, then per bureau, then the budgeted projects; each row
+# says which part it belongs to, so that the file is one flat table that sorts and filters.
+def _table_rows(report: reports.FiscalYearReport) -> list[tuple]:
+    rows: list[tuple] = []
+    for part, figures in (("区別", report.wards), ("局別", report.bureaus)):
+        for row in [*figures, report.total]:
+            rows.append((part, row.name, *row.counts(), None, None, None))
+    for project in report.projects:
+        rows.append(
+            (
+                "予算化事業",
+                project.ward,
+                None,
+                None,
+                None,
+                None,
+                None,
+                project.allocated_yen,
+                project.project_name,
+                project.bureau,
+                project.executed_yen,
+            )
+        )
+    return rows
+
+
+TABLE_COLUMNS = [
+    exports.Column("区分", lambda row: row[0]),
+    exports.Column("区・局", lambda row: row[1]),
+    *(
+        exports.Column(header, lambda row, i=i: row[2 + i])
+        for i, header in enumerate(reports.FIGURE_HEADERS[:5])
+    ),
+    exports.Column("予算額 (円)", lambda row: row[7]),
+    exports.Column("事業名", lambda row: row[8]),
+    exports.Column("主管局", lambda row: row[9]),
+    exports.Column("決算額 (円)", lambda row: row[10]),
+]
+
+
+@bp.route("/fiscal-year")
+@roles_required(*READERS)
+def fiscal_year():
+    years = _fiscal_years()
+    year = _chosen_year(years)
+    report = reports.fiscal_year_report(db.session, year)
+    fmt = request.args.get("format")
+    if fmt:
+        if fmt not in exports.FORMATS:
+            abort(404)
+        rows = _table_rows(report)
+        exports.record_export(
+            db.session, current_user, "年度別 区重要課題報告", fmt, len(rows), {"year": year}
+        )
+        db.session.commit()
+        filename = f"区重要課題報告_{fiscal_year_label(year).split(' ')[0]}"
+        return exports.response(fmt, filename, TABLE_COLUMNS, rows, f"区重要課題 {year}")
+    return render_template("reports/fiscal_year.html", report=report, year=year, years=years)

@@ -1,0 +1,80 @@
+"""Dashboards: each user's own start page, and the city's figures for a fiscal year as charts.
+
+``/dashboard/`` shows what the user's role should look at first, within their own scope
+(``tracker.personal_dashboard``). ``/dashboard/city`` shows the city dashboard
+(``tracker.dashboards``): aggregates only, no personal data, for every logged-in user; each
+chart has its table beside it, and each table can be downloaded as CSV (the download is
+recorded like every export).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from .. import dashboard_charts, dashboards, exports, personal_dashboard
+from ..extensions import db
+from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
+from ..models import ServiceRequest, WardIssue
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+OLDEST_YEAR = 2000
+
+
+def fiscal_years() -> list[int]:
+    """From the first fiscal year with a request or an issue to the current one, newest first."""
+    current = fiscal_year_of(today_in_tokyo())
+    first = db.session.execute(
+        select(func.min(ServiceRequest.fiscal_year)).union_all(select(func.min(WardIssue.fiscal_year)))
+    ).scalars()
+    first = min([year for year in first if year is not None], default=current)
+    return list(range(max(current, first), min(first, current) - 1, -1))
+
+
+def chosen_year(choices: list[int]) -> int:
+    """``?year=`` when it is one of ``choices`` (or any sane year), else the current fiscal year."""
+    current = fiscal_year_of(today_in_tokyo())
+    raw = request.args.get("year", "")
+    if raw.isdecimal() and len(raw) == 4 and OLDEST_YEAR <= int(raw) <= current + 1:
+        return int(raw)
+    return current
+
+
+@bp.route("/")
+@login_required
+def personal():
+    board = personal_dashboard.dashboard_for(db.session, current_user, today_in_tokyo())
+    return render_template("dashboard/personal.html", board=board)
+
+
+def _chart_columns(chart) -> list[exports.Column]:
+    columns = [exports.Column("項目", lambda row: row[0])]
+    for index, series in enumerate(chart.series):
+        columns.append(exports.Column(series.name, lambda row, i=index: row[1][i]))
+    return columns
+
+
+@bp.route("/city")
+@login_required
+def city():
+    years = fiscal_years()
+    year = chosen_year(years)
+    figures = dashboards.city_figures(db.session, year, today_in_tokyo())
+    panels = dashboard_charts.city_panels(figures)
+    fmt = request.args.get("format")
+    if fmt:
+        wanted = request.args.get("table", "")
+        panel = next((p for p in panels if p.chart.key == wanted), None)
+        if fmt != "csv" or panel is None:
+            abort(404)
+        rows = panel.chart.rows()
+        what = f"ダッシュボード: {panel.chart.title}"
+        exports.record_export(db.session, current_user, what, fmt, len(rows), {"year": year, "table": wanted})
+        db.session.commit()
+        filename = f"{panel.chart.title}_{fiscal_year_label(year).split(' ')[0]}"
+        return exports.response(fmt, filename, _chart_columns(panel.chart), rows, panel.chart.title)
+    if year not in years:
+        years = sorted({*years, year}, reverse=True)
+    return render_template("dashboard/city.html", figures=figures, panels=panels, year=year, years=years)

@@ -1,0 +1,183 @@
+"""The public pages (no login): the ward issues each ward has chosen to publish, and their feed.
+
+Shown: what the city itself publishes of an issue: ward, fiscal year, title, proposed response,
+lead and related bureaus, state, decision and its reason, budget lines (事業名 and amounts),
+progress notes (text and date), outcome, and how many requests it bundles. Never shown: any
+request's text or requester, the 現状と課題 (often copied from a request), any staff member's
+name (the author of a note is not named; a bureau is named by the bureau's name).
+
+Public is an issue with ``is_public`` set by its ward that is neither a draft nor withdrawn;
+any other id answers 404, exactly like an id that does not exist, so that ids of unpublished
+issues do not leak. Pages for anonymous visitors may be kept by caches for a few minutes; a
+page seen by a logged-in user carries the user's name in its header and is never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..extensions import db
+from ..formatting import fiscal_year_label, thousand_yen
+from ..models import ServiceRequest, Ward, WardIssue, utcnow
+from ..states import IssueState
+
+bp = Blueprint("public", __name__, url_prefix="/public")
+
+PUBLIC_STATES = tuple(s for s in IssueState if s not in (IssueState.DRAFT, IssueState.WITHDRAWN))
+FEED_ENTRIES = 50
+CACHE_SECONDS = 300
+ATOM = "http://www.w3.org/2005/Atom"
+ATOM_MIMETYPE = "application/atom+xml"
+TAG_DATE = "2024"  # the date in the tag: URIs of the feed and its entries; never change it
+_LOADS = (
+    joinedload(WardIssue.ward),
+    joinedload(WardIssue.lead_bureau),
+    selectinload(WardIssue.related_bureaus),
+    selectinload(WardIssue.budget_lines),
+    selectinload(WardIssue.progress_notes),
+)
+
+
+def is_published():
+    return WardIssue.is_public.is_(True) & WardIssue.state.in_(PUBLIC_STATES)
+
+
+def request_counts(issue_ids: list[int]) -> dict[int, int]:
+    """How many requests each issue bundles: one query for the whole page."""
+    if not issue_ids:
+        return {}
+    rows = db.session.execute(
+        select(ServiceRequest.ward_issue_id, func.count())
+        .where(ServiceRequest.ward_issue_id.in_(issue_ids))
+        .group_by(ServiceRequest.ward_issue_id)
+    ).all()
+    return {issue_id: int(count) for issue_id, count in rows}
+
+
+def _cacheable(response: Response) -> Response:
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    response.vary.add("Cookie")
+    return response
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+
+
+@bp.route("/")
+def index():
+    ward_id, year = _int_arg("ward"), _int_arg("year")
+    statement = select(WardIssue).options(*_LOADS).where(is_published())
+    if ward_id:
+        statement = statement.where(WardIssue.ward_id == ward_id)
+    if year:
+        statement = statement.where(WardIssue.fiscal_year == year)
+    page = db.paginate(
+        statement.order_by(WardIssue.fiscal_year.desc(), WardIssue.updated_at.desc(), WardIssue.id.desc()),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    wards = db.session.execute(select(Ward.id, Ward.name).order_by(Ward.sort_order, Ward.id)).all()
+    years = db.session.scalars(
+        select(WardIssue.fiscal_year).where(is_published()).distinct().order_by(WardIssue.fiscal_year.desc())
+    ).all()
+    counts = request_counts([issue.id for issue in page.items])
+    html = render_template(
+        "public/index.html", page=page, wards=wards, years=years, ward_id=ward_id, year=year, counts=counts
+    )
+    return _cacheable(Response(html))
+
+
+@bp.route("/issues/<int:issue_id>")
+def issue(issue_id: int):
+    found = db.session.execute(
+        select(WardIssue).options(*_LOADS).where(WardIssue.id == issue_id, is_published())
+    ).scalar_one_or_none()
+    if found is None:
+        abort(404)
+    counts = request_counts([found.id])
+    return _cacheable(
+        Response(render_template("public/issue.html", issue=found, count=counts.get(found.id, 0)))
+    )
+
+
+def _tag(specific: str) -> str:
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    return f"tag:{host},{TAG_DATE}:{specific}"
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _summary(issue: WardIssue, count: int) -> str:
+    parts = [f"{issue.ward.name}・{fiscal_year_label(issue.fiscal_year)}", f"状態: {issue.state.label}"]
+    if issue.lead_bureau:
+        parts.append(f"主管局: {issue.lead_bureau.name}")
+    if issue.decision:
+        parts.append(f"協議結果: {issue.decision.label}")
+    if issue.budget_lines:
+        parts.append(f"予算額: {thousand_yen(sum(line.allocated_yen for line in issue.budget_lines))}")
+    elif issue.within_existing_budget:
+        parts.append("既存予算内で対応")
+    if count:
+        parts.append(f"まとめた要望: {count}件")
+    return "。".join(parts) + "。"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
+    if text is not None:
+        element.text = text
+    return element
+
+
+@bp.route("/feed.atom")
+def feed():
+    """Atom 1.0 (RFC 4287): the latest published issues, newest change first."""
+    issues = (
+        db.session.execute(
+            select(WardIssue)
+            .options(*_LOADS)
+            .where(is_published())
+            .order_by(WardIssue.updated_at.desc(), WardIssue.id.desc())
+            .limit(FEED_ENTRIES)
+        )
+        .scalars()
+        .all()
+    )
+    counts = request_counts([issue.id for issue in issues])
+    city = current_app.config["CITY_NAME"]
+    ET.register_namespace("", ATOM)
+    root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "ja"})
+    _sub(root, "id", _tag("ward-issues"))
+    _sub(root, "title", f"{city} 区重要課題 (公開分)")
+    _sub(root, "subtitle", f"{city}の各区が公開した区重要課題と、その協議結果・予算化・進捗")
+    _sub(root, "updated", _stamp(issues[0].updated_at if issues else utcnow()))
+    _sub(root, "link", rel="self", type=ATOM_MIMETYPE, href=url_for("public.feed", _external=True))
+    _sub(root, "link", rel="alternate", type="text/html", href=url_for("public.index", _external=True))
+    author = _sub(root, "author")
+    _sub(author, "name", city)
+    for issue in issues:
+        entry = _sub(root, "entry")
+        _sub(entry, "id", _tag(f"ward-issue/{issue.id}"))
+        _sub(entry, "title", f"{issue.reference} {issue.title}")
+        _sub(entry, "updated", _stamp(issue.updated_at))
+        _sub(entry, "published", _stamp(issue.created_at))
+        href = url_for("public.issue", issue_id=issue.id, _external=True)
+        _sub(entry, "link", rel="alternate", type="text/html", href=href)
+        _sub(entry, "summary", _summary(issue, counts.get(issue.id, 0)), type="text")
+        _sub(entry, "category", term=issue.ward.name)
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return _cacheable(Response(body, mimetype=ATOM_MIMETYPE))
