@@ -3,8 +3,9 @@
 import click
 from flask import Flask, current_app
 
-from . import audit, backup, jobs, masterdata, personal_data, reminders, worker
+from . import audit, backup, demo_requests, jobs, masterdata, personal_data, reminders, worker
 from .extensions import db
+from .formatting import today_in_tokyo
 
 
 def register_cli(app: Flask) -> None:
@@ -20,6 +21,7 @@ def register_cli(app: Flask) -> None:
         if demo:
             masterdata.load_demo_users(db.session)
             masterdata.load_demo_issues(db.session, current_app.config["PHOTO_DIR"])
+            demo_requests.load_demo_requests(db.session, current_app.config["PHOTO_DIR"], today_in_tokyo())
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
 
