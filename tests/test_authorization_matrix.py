@@ -139,6 +139,7 @@ RULES: dict[str, Rule] = {
     "admin.relay_jobs": only(ADMIN),
     "audit.accesses": only(ADMIN),
     "audit.exported": only(ADMIN),
+    "audit.admin_changes": only(ADMIN),
     # notifications: everyone, their own only
     "notifications.index": Rule(ANY_ROLE),
     "notifications.open_notification": Rule(ANY_ROLE, OWN, ("notification",)),

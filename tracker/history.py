@@ -13,6 +13,7 @@ EXTRA_LABELS = {
     "issue_withdrawn": "区重要課題の取下げにより受付に戻る",
     "erase_personal_data": "個人情報の消去",
     "export": "出力",
+    "admin_change": "管理操作",
 }
 
 

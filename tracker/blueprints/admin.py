@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import accounts, job_board, jobs, masterdata_admin
+from .. import accounts, admin_log, job_board, jobs, masterdata_admin
 from ..extensions import db
 from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_in_tokyo
 from ..forms import CenterForm, NameForm, ResetPasswordForm, UserForm, WardForm, WardFundForm, options
@@ -33,9 +33,11 @@ NONE_CHOSEN = (0, "—")
 
 
 def _commit(change: Callable[[], object], success: str) -> bool:
-    """Run one service call and commit; on a broken rule roll back and flash the reason."""
+    """Run one service call and commit it with its record in the admin change log
+    (``tracker.admin_log``); on a broken rule roll back and flash the reason."""
     try:
-        change()
+        with admin_log.recording(db.session, current_user, success):
+            change()
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()

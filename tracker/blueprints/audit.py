@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from .. import exports, personal_data
+from .. import admin_log, exports, personal_data
 from ..extensions import db
 from ..forms import MAX_ROW_ID, row_id
 from ..models import HistoryEvent, PersonalDataAccess, ServiceRequest, User
@@ -65,4 +65,31 @@ def exported():
         users=users,
         user_id=user_id,
         role_labels={role.value: role.label for role in Role},
+    )
+
+
+@bp.route("/changes")
+@roles_required(Role.ADMIN)
+def admin_changes():
+    """管理操作の記録: accounts, roles, master data and ward funds changed by the admin."""
+    user_id = request.args.get("user", type=row_id)
+    statement = (
+        select(HistoryEvent)
+        .options(joinedload(HistoryEvent.actor))
+        .where(HistoryEvent.action == admin_log.ACTION)
+        .order_by(HistoryEvent.id.desc())
+    )
+    if user_id:
+        statement = statement.where(HistoryEvent.actor_id == user_id)
+    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    users = db.session.execute(
+        select(User.id, User.login, User.display_name).where(User.role == Role.ADMIN).order_by(User.login)
+    ).all()
+    return render_template(
+        "audit/changes.html",
+        page=page,
+        users=users,
+        user_id=user_id,
+        table_labels=admin_log.TABLE_LABELS,
+        field_labels=admin_log.FIELD_LABELS,
     )
