@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from tracker import personal_data, search, similar, workflow
+from tracker import intake, personal_data, search, similar, workflow
 from tracker.extensions import db
 from tracker.models import ServiceRequest, WardIssue
 from tracker.states import IssueState, RequestState
+from tracker.workflow import WorkflowError
 
 from .factories import TODAY
 
@@ -343,6 +344,8 @@ def test_linking_sets_duplicate_of_and_shows_on_both_detail_pages(session, make,
     assert response.status_code == 302
     created = session.execute(select(ServiceRequest).order_by(ServiceRequest.id.desc())).scalars().first()
     assert created.duplicate_of_id == original.id
+    assert created.version == 1  # linked as it is logged: one write, one 'create' event
+    assert [(e.action, e.data.get("linked_to")) for e in created.events] == [("create", original.reference)]
     new_page = client.get(f"/requests/{created.id}").get_data(as_text=True)
     assert "関連する要望" in new_page and original.reference in new_page
     old_page = client.get(f"/requests/{original.id}").get_data(as_text=True)
@@ -359,6 +362,26 @@ def test_a_request_of_another_ward_cannot_be_linked(session, make, login_as):
         content_type="multipart/form-data",
     )
     assert response.status_code == 200 and "関連付ける要望が見つかりません" in response.get_data(as_text=True)
+    assert _count(session) == before
+
+
+def test_the_intake_service_itself_refuses_a_link_to_another_ward(session, make):
+    other = make.request(ward="東区")
+    liaison = make.liaison()
+    before = _count(session)
+    fields = {"title": "街灯", "category_id": other.category_id, "source": "phone"}
+    with pytest.raises(WorkflowError, match="同じ区の要望だけ"):
+        intake.log_request(
+            session,
+            liaison,
+            fields,
+            photo_dir="/nonexistent",
+            photo_max_bytes=1,
+            photo_max_count=0,
+            answer_due_days=14,
+            today=TODAY,
+            duplicate_of=other,
+        )
     assert _count(session) == before
 
 

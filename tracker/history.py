@@ -45,6 +45,8 @@ def event_details(event: HistoryEvent) -> str:
         parts.append(f"回付先: {data['referred_to']}")
     if "ward_issue_reference" in data:
         parts.append(f"区重要課題: {data['ward_issue_reference']}")
+    if "linked_to" in data:
+        parts.append(f"関連する要望: {data['linked_to']}")
     if "request_reference" in data:
         parts.append(f"要望: {data['request_reference']}")
     if "decision" in data:

@@ -94,11 +94,13 @@ def log_request(
     photo_max_count: int,
     answer_due_days: int,
     today: dt.date,
+    duplicate_of: ServiceRequest | None = None,
 ) -> ServiceRequest:
     """Create a request in 受付 with its photos and 'create' event; flush; return it.
 
     ``uploads`` are (binary stream, original file name) pairs. Every check runs before any
-    row is added or any file is written.
+    row is added or any file is written. ``duplicate_of`` links it to a similar request of the
+    same ward (関連する要望), recorded in the 'create' event.
     """
     if not actor.active:
         raise WorkflowError("このアカウントは無効です。")
@@ -120,6 +122,8 @@ def log_request(
     if len(uploads) > photo_max_count:
         raise WorkflowError(f"写真は{photo_max_count}枚までです。")
     checked = [photos.check_photo(stream, name, photo_max_bytes) for stream, name in uploads]
+    if duplicate_of is not None and duplicate_of.ward_id != center.ward_id:
+        raise WorkflowError("関連付けられるのは同じ区の要望だけです。")
 
     fiscal_year = fiscal_year_of(received_on)
     request = ServiceRequest(
@@ -141,6 +145,7 @@ def log_request(
         answer_due_on=due_on,
         state=RequestState.RECEIVED,
         logged_by=actor,
+        duplicate_of=duplicate_of,
     )
     session.add(request)
     for photo in checked:
@@ -162,7 +167,11 @@ def log_request(
         "create",
         None,
         RequestState.RECEIVED,
-        data={"photos": len(checked), "source": source.value},
+        data={
+            "photos": len(checked),
+            "source": source.value,
+            **({"linked_to": duplicate_of.reference} if duplicate_of is not None else {}),
+        },
     )
     session.flush()
     return request

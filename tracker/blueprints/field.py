@@ -150,9 +150,8 @@ def _log_new_request(form, original: ServiceRequest | None):
             photo_max_count=current_app.config["PHOTO_MAX_COUNT"],
             answer_due_days=current_app.config["ANSWER_DUE_DAYS"],
             today=today_in_tokyo(),
+            duplicate_of=original,
         )
-        if original is not None:
-            created.duplicate_of = original
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()
