@@ -23,7 +23,7 @@ from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, literal, or_, select, true
 
-from . import exports, listing, personal_data
+from . import exports, list_choices, listing, personal_data
 from .extensions import db
 from .formatting import TOKYO, today_in_tokyo
 from .models import PersonalDataAccess, ServiceRequest, User, UTCDateTime, utcnow
@@ -213,7 +213,7 @@ def show(
     """A list page (one keyset page of the filtered rows) or, with ``?format=``, its export."""
     extra = extra or {}
     user = current_user._get_current_object()
-    choices = listing.choices_for(db.session, user, spec)
+    choices = list_choices.choices_for(db.session, user, spec)
     flt = listing.parse(request.args, spec, choices)
     fmt = request.args.get("format")
     if fmt and fmt not in exports.FORMATS:
