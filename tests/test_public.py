@@ -66,6 +66,7 @@ def test_anonymous_visitors_see_only_the_published_issues(published, client):
     assert "まとめた要望</dt><dd>1件" in text
     _no_personal_data(text, published["people"])
     assert "ログアウト" not in text
+    assert 'href="/login">職員ログイン</a>' in text  # staff find their way in from the public page
     assert page.headers["Cache-Control"] == "public, max-age=300"
     assert "Cookie" in page.headers["Vary"]
 
