@@ -44,52 +44,46 @@ def accesses():
     )
 
 
-@bp.route("/exports")
-@roles_required(Role.ADMIN)
-def exported():
-    """ファイル出力の記録: every export of a list or report, newest first, optionally by user."""
+def _events_page(template: str, action: str, actor_roles: tuple[Role, ...] = (), **context):
+    """The history events of one ``action`` (no subject), newest first, optionally by actor."""
     user_id = request.args.get("user", type=row_id)
     statement = (
         select(HistoryEvent)
         .options(joinedload(HistoryEvent.actor))
-        .where(HistoryEvent.action == exports.EXPORT_ACTION)
+        .where(HistoryEvent.action == action)
         .order_by(HistoryEvent.id.desc())
     )
     if user_id:
         statement = statement.where(HistoryEvent.actor_id == user_id)
     page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    users = db.session.execute(select(User.id, User.login, User.display_name).order_by(User.login)).all()
+    actors = select(User.id, User.login, User.display_name).order_by(User.login)
+    if actor_roles:
+        actors = actors.where(User.role.in_(actor_roles))
     return render_template(
-        "audit/exports.html",
+        template,
         page=page,
-        users=users,
+        users=db.session.execute(actors).all(),
         user_id=user_id,
         role_labels={role.value: role.label for role in Role},
+        **context,
     )
+
+
+@bp.route("/exports")
+@roles_required(Role.ADMIN)
+def exported():
+    """ファイル出力の記録: every export of a list or report, newest first, optionally by user."""
+    return _events_page("audit/exports.html", exports.EXPORT_ACTION)
 
 
 @bp.route("/changes")
 @roles_required(Role.ADMIN)
 def admin_changes():
     """管理操作の記録: accounts, roles, master data and ward funds changed by the admin."""
-    user_id = request.args.get("user", type=row_id)
-    statement = (
-        select(HistoryEvent)
-        .options(joinedload(HistoryEvent.actor))
-        .where(HistoryEvent.action == admin_log.ACTION)
-        .order_by(HistoryEvent.id.desc())
-    )
-    if user_id:
-        statement = statement.where(HistoryEvent.actor_id == user_id)
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    users = db.session.execute(
-        select(User.id, User.login, User.display_name).where(User.role == Role.ADMIN).order_by(User.login)
-    ).all()
-    return render_template(
+    return _events_page(
         "audit/changes.html",
-        page=page,
-        users=users,
-        user_id=user_id,
+        admin_log.ACTION,
+        (Role.ADMIN,),
         table_labels=admin_log.TABLE_LABELS,
         field_labels=admin_log.FIELD_LABELS,
     )
