@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -12,8 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,65 +18,22 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .model_types import UTCDateTime, enum_column, utcnow
 from .states import (
     AnswerKind,
     Decision,
     Funding,
-    ImportState,
     IssueState,
-    JobState,
     RequestState,
     Role,
     Source,
 )
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back as an aware UTC datetime.
-
-    SQLite keeps no time zone, so without this a value read back would be naive.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None:
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given; use an aware UTC datetime")
-            value = value.astimezone(dt.UTC)
-        return value
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value
-
-
-def enum_column(enum_cls, **kwargs) -> Any:
-    """A portable enum column that stores the member's value (not its name) as text."""
-    return mapped_column(
-        Enum(
-            enum_cls,
-            native_enum=False,
-            length=32,
-            validate_strings=True,
-            values_callable=lambda cls: [member.value for member in cls],
-            name=enum_cls.__name__.lower(),
-        ),
-        **kwargs,
-    )
 
 
 class Ward(db.Model):
@@ -438,150 +392,39 @@ class HistoryEvent(db.Model):
     ward_issue: Mapped[WardIssue | None] = relationship(back_populates="events")
 
 
-class OutboxJob(db.Model):
-    """A background job, recorded in the transaction that asked for it (see ``tracker.jobs``).
-
-    The row is also the job's record for people: its state, attempts, progress, last error
-    and result, shown on the admin page and on the page that started it.
-    """
-
-    __tablename__ = "job_outbox"
-    __table_args__ = (Index("ix_job_outbox_state_created", "state", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), index=True)
-    kwargs: Mapped[dict] = mapped_column(JSON, default=dict)
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    state: Mapped[JobState] = enum_column(JobState, default=JobState.PENDING)
-    rq_job_id: Mapped[str | None] = mapped_column(String(80))
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    progress_done: Mapped[int] = mapped_column(default=0)
-    progress_total: Mapped[int | None] = mapped_column(Integer)
-    result: Mapped[dict] = mapped_column(JSON, default=dict)
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-    requested_by: Mapped[User | None] = relationship()
-
-
-class Notification(db.Model):
-    """One message to one user (of a history event, or a reminder): shown in the app, maybe e-mailed.
-
-    ``dedupe_key`` (e.g. ``event:42``) is unique per user, so a job that runs again adds nothing.
-    """
-
-    __tablename__ = "notifications"
-    __table_args__ = (
-        UniqueConstraint("user_id", "dedupe_key"),
-        Index("ix_notifications_user_read", "user_id", "read_at"),
-        Index("ix_notifications_user_created", "user_id", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, default="")
-    url: Mapped[str] = mapped_column(String(300))
-    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
-    ward_issue_id: Mapped[int | None] = mapped_column(ForeignKey("ward_issues.id"))
-    history_event_id: Mapped[int | None] = mapped_column(ForeignKey("history_events.id"))
-    dedupe_key: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-    user: Mapped[User] = relationship()
-
-
-class ReminderDigest(db.Model):
-    """One person's daily digest of overdue work (``tracker.reminders``): at most one per day."""
-
-    __tablename__ = "reminder_digests"
-    __table_args__ = (UniqueConstraint("user_id", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    day: Mapped[dt.date] = mapped_column(Date, index=True)
-    overdue_requests: Mapped[int] = mapped_column(default=0)
-    overdue_consultations: Mapped[int] = mapped_column(default=0)
-    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    user: Mapped[User] = relationship()
-
-
-class ImportBatch(db.Model):
-    """一括取込: one uploaded spreadsheet of a center's field log, imported by a background job.
-
-    ``imported_key`` (center and file digest) is set in the transaction that imports the rows;
-    being unique, it lets a file be imported into a center once only.
-    """
-
-    __tablename__ = "import_batches"
-    __table_args__ = (Index("ix_import_batches_center_created", "center_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    center_id: Mapped[int] = mapped_column(ForeignKey("centers.id"))
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    original_name: Mapped[str] = mapped_column(String(200))
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    imported_key: Mapped[str | None] = mapped_column(String(100), unique=True)
-    outbox_job_id: Mapped[int | None] = mapped_column(ForeignKey("job_outbox.id"), index=True)
-    state: Mapped[ImportState] = enum_column(ImportState, default=ImportState.PENDING)
-    row_count: Mapped[int] = mapped_column(default=0)
-    imported_count: Mapped[int] = mapped_column(default=0)
-    errors: Mapped[list] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-    center: Mapped[Center] = relationship()
-    uploaded_by: Mapped[User] = relationship()
-    outbox_job: Mapped[OutboxJob | None] = relationship()
-
-
-class AuditChainHead(db.Model):
-    """The one row (id 1) that ends the history's hash chain (``tracker.audit``).
-
-    Locked (SELECT ... FOR UPDATE) by every transaction that appends events, so appends are
-    serialised and event ids follow the chain's order.
-    """
-
-    __tablename__ = "audit_chain_head"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    last_event_id: Mapped[int | None] = mapped_column(Integer)
-    last_hash: Mapped[str | None] = mapped_column(String(64))
-
-
-class PersonalDataAccess(db.Model):
-    """One showing of a resident's unmasked personal data (or its leaving the app in an export).
-
-    Holds who, in which role, which request, when and from where: never the data itself.
-    """
-
-    __tablename__ = "personal_data_accesses"
-    __table_args__ = (
-        Index("ix_personal_data_accesses_user_created", "user_id", "created_at"),
-        Index("ix_personal_data_accesses_request_created", "request_id", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    role: Mapped[str] = mapped_column(String(32))
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
-    action: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    ip: Mapped[str] = mapped_column(String(45), default="")
-
-    user: Mapped[User] = relationship()
-    service_request: Mapped[ServiceRequest] = relationship()
-
-
 # ``search_text`` is kept current by a before_flush listener: registered whenever models are used.
 from . import search as _search  # noqa: E402, F401
+from .ops_models import (  # noqa: E402  (after the models they refer to)
+    AuditChainHead,
+    ImportBatch,
+    Notification,
+    OutboxJob,
+    PersonalDataAccess,
+    ReminderDigest,
+)
+
+__all__ = [
+    "AuditChainHead",
+    "BudgetLine",
+    "Bureau",
+    "Category",
+    "Center",
+    "HistoryEvent",
+    "ImportBatch",
+    "Notification",
+    "OutboxJob",
+    "PersonalDataAccess",
+    "Photo",
+    "ProgressNote",
+    "ReferenceCounter",
+    "ReminderDigest",
+    "ServiceRequest",
+    "UTCDateTime",
+    "User",
+    "Ward",
+    "WardFund",
+    "WardIssue",
+    "enum_column",
+    "issue_related_bureaus",
+    "utcnow",
+]
