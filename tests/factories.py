@@ -48,6 +48,28 @@ def png_bytes(size=(8, 8), color=(200, 30, 30)) -> bytes:
     return buffer.getvalue()
 
 
+def committed_liaisons(session, count: int, display_name: str) -> list[User]:
+    """``count`` liaisons of 中央区まちづくりセンター, committed, for threads that log in parallel.
+
+    No password: they never log in, and argon2 would only slow the set-up.
+    """
+    center = session.scalars(select(Center).filter_by(name="中央区まちづくりセンター")).one()
+    users = [
+        User(
+            login=f"{display_name}-{number}",
+            display_name=display_name,
+            password_hash="!",
+            role=Role.LIAISON,
+            center=center,
+            ward_id=center.ward_id,
+        )
+        for number in range(count)
+    ]
+    session.add_all(users)
+    session.commit()
+    return users
+
+
 class Factory:
     """Creates rows the way the app would, and commits them (a savepoint inside the test's
     transaction), so that a view's rollback of its own work cannot take them away."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import uuid
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
@@ -15,15 +14,14 @@ from tracker.extensions import db
 from tracker.models import (
     AuditChainHead,
     Category,
-    Center,
     HistoryEvent,
     Notification,
     OutboxJob,
     User,
 )
-from tracker.states import IssueState, Role, Source
+from tracker.states import IssueState, Source
 
-from .factories import TODAY
+from .factories import TODAY, committed_liaisons
 from .test_import import import_file, row, xlsx
 
 
@@ -282,21 +280,8 @@ def test_events_committed_by_concurrent_transactions_form_one_chain(committing_a
     with Session(engine) as session:
         head = session.get(AuditChainHead, audit.HEAD_ID)
         head_before = (head.last_event_id, head.last_hash)
-        center = session.scalars(select(Center).filter_by(name="中央区まちづくりセンター")).one()
         category_id = session.scalars(select(Category.id).order_by(Category.id)).first()
-        users = [
-            User(
-                login=f"chain-{uuid.uuid4().hex[:16]}",
-                display_name="同時記録テスト",
-                password_hash="!",
-                role=Role.LIAISON,
-                center=center,
-                ward_id=center.ward_id,
-            )
-            for _ in range(2)
-        ]
-        session.add_all(users)
-        session.commit()
+        users = committed_liaisons(session, 2, "同時記録テスト")
         user_ids = [user.id for user in users]
 
     errors: list[BaseException] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -13,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from tracker import intake, workflow
 from tracker.extensions import db
-from tracker.models import Category, Center, HistoryEvent, ReferenceCounter, ServiceRequest, User
-from tracker.states import Role, Source
+from tracker.models import Category, HistoryEvent, ReferenceCounter, ServiceRequest, User
+from tracker.states import Source
 
-from .factories import TODAY
+from .factories import TODAY, committed_liaisons
 
 
 def counter(session, key: str) -> int:
@@ -134,21 +133,8 @@ def test_reference_numbers_are_unique_when_logged_at_the_same_moment(committing_
         engine = db.engine
     with Session(engine) as session:
         assert counter(session, key) == 0, "leftover rows from an earlier run"
-        center = session.scalars(select(Center).filter_by(name="中央区まちづくりセンター")).one()
         category_id = session.scalars(select(Category.id).order_by(Category.id)).first()
-        liaisons = [
-            User(
-                login=f"concurrent-{uuid.uuid4().hex[:16]}",
-                display_name="同時登録テスト",
-                password_hash="!",
-                role=Role.LIAISON,
-                center=center,
-                ward_id=center.ward_id,
-            )
-            for _ in range(2)
-        ]
-        session.add_all(liaisons)
-        session.commit()
+        liaisons = committed_liaisons(session, 2, "同時登録テスト")
         user_ids = [user.id for user in liaisons]
 
     logged: list[tuple[int, str]] = []
