@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
-from tracker import search
+from tracker.finding import search
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

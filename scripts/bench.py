@@ -36,16 +36,18 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from tracker import create_app, exports, list_pages, listing, masterdata, queries  # noqa: E402
+from tracker import create_app  # noqa: E402
+from tracker.city import masterdata  # noqa: E402
 from tracker.extensions import db  # noqa: E402
+from tracker.finding import exports, keyset, list_pages, listing, queries  # noqa: E402
+from tracker.finding.search import normalize  # noqa: E402
 from tracker.models import Category, Center, ServiceRequest, User, utcnow  # noqa: E402
-from tracker.search import normalize  # noqa: E402
 from tracker.states import RequestState, Role, Source  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/tracker_bench"
 BATCH = 10_000
 REPEATS = 5
-PAGE = listing.PAGE_SIZE
+PAGE = keyset.PAGE_SIZE
 SOURCES = list(Source)
 STATES = [RequestState.RECEIVED, RequestState.ANSWERED, RequestState.ANSWERED, RequestState.REFERRED]
 TITLES = ["街灯が切れている", "公園の遊具の破損", "ごみステーションの移設", "道路の陥没", "防犯灯の増設"]
@@ -189,9 +191,9 @@ def bulk_insert(rows: int) -> float:
 def paging(user: User, who: str) -> None:
     base = queries.requests_for(user)
     flt = listing.parse({}, listing.REQUESTS, {"state": {}})
-    total = db.session.execute(listing.count_statement(base, flt)).scalar_one()
+    total = db.session.execute(keyset.count_statement(base, flt)).scalar_one()
     deep = max(0, total - PAGE)  # the last page
-    order = listing.ordered(base, flt)
+    order = keyset.ordered(base, flt)
     before = db.session.execute(
         order.with_only_columns(ServiceRequest.received_on, ServiceRequest.id).offset(deep - 1).limit(1)
     ).one()
@@ -206,21 +208,21 @@ def paging(user: User, who: str) -> None:
 
     def keyset_deep():
         statement = base.order_by(None).where(
-            listing._beyond(deep_flt, deep_flt.after[0], deep_flt.after[1], True)
+            keyset._beyond(deep_flt, deep_flt.after[0], deep_flt.after[1], True)
         )
-        return rows_of(statement.order_by(*listing._ordering(deep_flt, True)).limit(PAGE))
+        return rows_of(statement.order_by(*keyset._ordering(deep_flt, True)).limit(PAGE))
 
     def offset_deep():
         return rows_of(order.offset(deep).limit(PAGE))
 
     def count():
-        return db.session.execute(listing.count_statement(base, flt)).scalar_one()
+        return db.session.execute(keyset.count_statement(base, flt)).scalar_one()
 
     def capped_count():
-        return db.session.execute(listing.count_statement(base, flt, cap=listing.COUNT_CAP)).scalar_one()
+        return db.session.execute(keyset.count_statement(base, flt, cap=keyset.COUNT_CAP)).scalar_one()
 
     def whole_page():
-        return listing.page(db.session, base, deep_flt)
+        return keyset.page(db.session, base, deep_flt)
 
     same = keyset_deep() == offset_deep()
     t_first, t_keyset, t_offset = (median_seconds(f) for f in (first_page, keyset_deep, offset_deep))
@@ -231,7 +233,7 @@ def paging(user: User, who: str) -> None:
     say(f"    last page by keyset           {ms(t_keyset)}   {ratio(t_keyset, t_first)} the first page")
     say(f"    last page by OFFSET           {ms(t_offset)}   {ratio(t_offset, t_keyset)} the keyset page")
     say(f"    exact COUNT (an export's)     {ms(t_count)}")
-    capped = f"COUNT capped at {listing.COUNT_CAP:,} (a page's)"
+    capped = f"COUNT capped at {keyset.COUNT_CAP:,} (a page's)"
     say(f"    {capped}{ms(t_capped)}   {ratio(t_count, t_capped)} faster")
     say(f"    a whole deep page (COUNT+rows){ms(t_page)}")
 
@@ -242,7 +244,7 @@ def export_memory(user: User) -> None:
     columns = list_pages.request_columns(True, user)
     results = {}
     for rows in (10_000, 100_000):
-        statement = listing.ordered(base, flt).limit(rows)
+        statement = keyset.ordered(base, flt).limit(rows)
         db.session.expunge_all()
         tracemalloc.start()
         start = time.perf_counter()

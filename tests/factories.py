@@ -10,9 +10,10 @@ from flask import current_app
 from PIL import Image
 from sqlalchemy import select
 
-from tracker import intake, workflow
-from tracker.accounts import hash_password
+from tracker import workflow
+from tracker.effects import intake
 from tracker.models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
+from tracker.safeguards.accounts import hash_password
 from tracker.states import IssueState, Role, Source
 
 _counter = itertools.count(1)

@@ -22,9 +22,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from tracker import jobs, reports, workflow
+from tracker import workflow
+from tracker.background import jobs
 from tracker.extensions import db
-from tracker.models import Category, ImportBatch, Notification, OutboxJob, utcnow
+from tracker.models import Category, utcnow
+from tracker.ops_models import ImportBatch, Notification, OutboxJob
+from tracker.reporting import reports
 from tracker.states import ImportState, IssueState, JobState, Role
 
 from .factories import TODAY, Factory, png_bytes

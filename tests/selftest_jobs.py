@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tracker import create_app, jobs
+from tracker import create_app
+from tracker.background import jobs
 
 
 def marker_lines(path: str) -> list[str]:

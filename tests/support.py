@@ -11,7 +11,8 @@ from flask_migrate import upgrade
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
-from tracker import create_app, masterdata
+from tracker import create_app
+from tracker.city import masterdata
 from tracker.extensions import db
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/tracker_test"

@@ -11,9 +11,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tracker import masterdata_admin
-from tracker.accounts import check_password
+from tracker.city import masterdata_admin
 from tracker.models import BudgetLine, Bureau, Category, Center, User, WardFund
+from tracker.safeguards.accounts import check_password
 from tracker.states import Funding, Role
 from tracker.workflow import WorkflowError
 

@@ -10,8 +10,9 @@ import datetime as dt
 
 import pytest
 
-from tracker import jobs
-from tracker.models import OutboxJob, utcnow
+from tracker.background import jobs
+from tracker.models import utcnow
+from tracker.ops_models import OutboxJob
 from tracker.states import JobState
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tracker import audit
-from tracker.admin_log import ACTION
 from tracker.models import HistoryEvent, WardFund
+from tracker.safeguards import audit
+from tracker.safeguards.admin_log import ACTION
 
 from .test_admin import NEW_PASSWORD, text_of, user_data
 

@@ -9,16 +9,12 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tracker import audit, intake, workflow
+from tracker import workflow
+from tracker.effects import intake
 from tracker.extensions import db
-from tracker.models import (
-    AuditChainHead,
-    Category,
-    HistoryEvent,
-    Notification,
-    OutboxJob,
-    User,
-)
+from tracker.models import Category, HistoryEvent, User
+from tracker.ops_models import AuditChainHead, Notification, OutboxJob
+from tracker.safeguards import audit
 from tracker.states import IssueState, Source
 
 from .factories import TODAY, committed_liaisons
@@ -218,7 +214,7 @@ def test_flask_audit_verify_exit_codes(app, make, session, fresh_chain):
 
 def test_the_daily_verify_job_fails_on_a_break(make, session, fresh_chain):
     events = some_history(make)
-    from tracker import jobs
+    from tracker.background import jobs
 
     row_ok = jobs.request_job(session, "verify_audit_chain")
     session.commit()  # runs inline after the commit

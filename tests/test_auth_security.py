@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from tracker import PROJECT_ROOT, accounts, create_app
+from tracker import PROJECT_ROOT, create_app
 from tracker.blueprints.auth import LAST_SEEN_KEY
 from tracker.config import load_config
 from tracker.models import ServiceRequest, User
+from tracker.safeguards import accounts
 from tracker.states import IssueState, Role
 from tracker.workflow import WorkflowError
 

@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tracker import backup, create_app, workflow
+from tracker import create_app, workflow
 from tracker.extensions import db
-from tracker.models import Bureau, HistoryEvent, Notification, Photo, WardFund
+from tracker.models import Bureau, HistoryEvent, Photo, WardFund
+from tracker.ops_models import Notification
+from tracker.safeguards.archive import decode, encode
 from tracker.states import IssueState, Role
 
 from .factories import TODAY, Factory, png_bytes
@@ -229,7 +231,7 @@ def test_restored_history_still_verifies(target):
 
 def test_restored_search_finds_what_the_source_found(source, target):
     """The FTS tables (SQLite) are an index, not data: restore refills them through triggers."""
-    from tracker import search
+    from tracker.finding import search
     from tracker.models import ServiceRequest
 
     def hits(app):
@@ -351,8 +353,8 @@ def test_force_replaces_everything_and_new_rows_get_fresh_ids(source, target, ar
     ],
 )
 def test_values_round_trip_exactly(kind, value):
-    written = json.loads(json.dumps(backup.encode(kind, value), ensure_ascii=False))
-    restored = backup.decode(kind, written)
+    written = json.loads(json.dumps(encode(kind, value), ensure_ascii=False))
+    restored = decode(kind, written)
     assert restored == value and type(restored) is type(value)
     if isinstance(value, dt.datetime):
         assert restored.utcoffset() == value.utcoffset()

@@ -15,9 +15,12 @@ import pytest
 from flask import current_app
 from markupsafe import Markup
 
-from tracker import charts, dashboards, intake, personal_dashboard, workflow
-from tracker.charts import Chart, Series
-from tracker.models import BudgetLine, HistoryEvent, OutboxJob, WardFund
+from tracker import workflow
+from tracker.effects import intake
+from tracker.models import BudgetLine, HistoryEvent, WardFund
+from tracker.ops_models import OutboxJob
+from tracker.reporting import charts, dashboards, personal_dashboard
+from tracker.reporting.charts import Chart, Series
 from tracker.states import Funding, IssueState, JobState, Role
 
 from .factories import TODAY

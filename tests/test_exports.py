@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tracker.models import HistoryEvent, PersonalDataAccess
+from tracker.models import HistoryEvent
+from tracker.ops_models import PersonalDataAccess
 from tracker.states import IssueState, RequestState
 
 from .test_lists import bulk_requests, selects

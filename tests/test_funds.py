@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker import funds, workflow
+from tracker import workflow
+from tracker.effects import funds
 from tracker.extensions import db
 from tracker.models import BudgetLine, HistoryEvent, ServiceRequest, User, WardFund
 from tracker.states import Funding

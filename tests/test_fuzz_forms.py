@@ -22,7 +22,7 @@ What each example proves, in a savepoint rolled back afterwards:
 - a refusal changes nothing: a 4xx, a 200 (every route redirects after it acted, so a page
   shown again is a refused form) or an "error" flash leaves every row of every table as it was;
 - a request or ward issue whose row changed has a new history event;
-- after any change the history's hash chain still verifies (``tracker.audit.verify``).
+- after any change the history's hash chain still verifies (``tracker.safeguards.audit.verify``).
 No table is left out of the comparison: no request changes a row merely by being made.
 
 ``FOUND`` keeps the inputs that gave a 500 before their fixes, sent as they were found.
@@ -60,9 +60,9 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import NumberRange
 
 import tracker.blueprints
-from tracker import audit
 from tracker.extensions import db
 from tracker.models import User
+from tracker.safeguards import audit
 from tracker.states import Role
 
 from .factories import TODAY, Factory, png_bytes
@@ -264,8 +264,9 @@ def hostile_values(field, wild: st.SearchStrategy) -> st.SearchStrategy:
 
 
 def app_form_classes() -> list[type[FlaskForm]]:
-    """Every WTForms form the app defines: in ``tracker.forms`` and in the blueprint modules."""
-    modules = ["tracker.forms"] + [
+    """Every WTForms form the app defines: in ``tracker.blueprints.forms`` and the other blueprint
+    modules."""
+    modules = [
         f"tracker.blueprints.{info.name}" for info in pkgutil.iter_modules(tracker.blueprints.__path__)
     ]
     return [

@@ -11,10 +11,11 @@ import openpyxl
 import pytest
 from sqlalchemy import func, insert, select
 
-from tracker import import_format, importer, jobs
+from tracker.background import import_format, importer, jobs
+from tracker.background.import_format import COLUMNS
 from tracker.formatting import today_in_tokyo
-from tracker.import_format import COLUMNS
-from tracker.models import HistoryEvent, ImportBatch, OutboxJob, ReferenceCounter, ServiceRequest
+from tracker.models import HistoryEvent, ReferenceCounter, ServiceRequest
+from tracker.ops_models import ImportBatch, OutboxJob
 from tracker.states import ImportState, JobState, RequestState, Source
 from tracker.workflow import WorkflowError
 

@@ -25,9 +25,11 @@ from rq.scheduler import RQScheduler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker import PROJECT_ROOT, jobs, workflow
+from tracker import PROJECT_ROOT, workflow
+from tracker.background import jobs
 from tracker.extensions import db
-from tracker.models import Notification, OutboxJob, utcnow
+from tracker.models import utcnow
+from tracker.ops_models import Notification, OutboxJob
 from tracker.states import JobState, RequestState
 
 from . import selftest_jobs

@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from tracker import listing
 from tracker.extensions import db
+from tracker.finding import keyset, listing
 from tracker.formatting import today_in_tokyo
 from tracker.models import Center, ServiceRequest, User, Ward
 from tracker.states import IssueState, RequestState, Source
@@ -425,10 +425,10 @@ def test_page_runs_count_and_rows_only(make, session, count_queries):
     liaison = make.liaison()
     bulk_requests(session, liaison, 5)
     flt = listing.parse({}, listing.REQUESTS, {"state": {}})
-    from tracker import queries
+    from tracker.finding import queries
 
     count_queries.clear()
-    page = listing.page(db.session, queries.requests_for(liaison), flt, size=2)
+    page = keyset.page(db.session, queries.requests_for(liaison), flt, size=2)
     assert len(selects(count_queries)) == 2
     assert page.total == 5 and page.has_next and not page.has_prev and len(page.items) == 2
 
@@ -450,7 +450,7 @@ def test_cursor_round_trip_and_rejection():
 
 
 def test_the_count_stops_at_the_cap(make, session, login_as, monkeypatch):
-    monkeypatch.setattr(listing, "COUNT_CAP", 20)
+    monkeypatch.setattr(keyset, "COUNT_CAP", 20)
     liaison = make.liaison()
     bulk_requests(session, liaison, 20)
     bulk_requests(session, liaison, 5, state=RequestState.ANSWERED)

@@ -11,9 +11,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate.cli import db as db_command
 
-from tracker import PROJECT_ROOT, create_app, search
+from tracker import PROJECT_ROOT, create_app
 from tracker import models as _models  # noqa: F401  (registers every table on db.metadata)
 from tracker.extensions import db
+from tracker.finding import search
 
 from .support import database_url_for_tests, drop_database, empty_schema
 

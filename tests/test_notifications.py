@@ -13,9 +13,11 @@ from unittest.mock import MagicMock
 import pytest
 from sqlalchemy import func, select
 
-from tracker import jobs, workflow
-from tracker.models import Notification, OutboxJob, User, utcnow
-from tracker.notifications import ANSWER_RESIDENTS, RULES
+from tracker import workflow
+from tracker.background import jobs
+from tracker.background.notifications import ANSWER_RESIDENTS, RULES
+from tracker.models import User, utcnow
+from tracker.ops_models import Notification, OutboxJob
 from tracker.states import IssueState, JobState, Role
 
 from .factories import PATH_TO_STATE, TODAY
@@ -245,7 +247,7 @@ def test_smtp_settings_send_through_smtp(make, session, app, mail_dir, monkeypat
     smtp = MagicMock()
     smtp.__enter__.return_value = smtp
     connect = MagicMock(return_value=smtp)
-    monkeypatch.setattr("tracker.notifications.smtplib.SMTP", connect)
+    monkeypatch.setattr("tracker.background.notifications.smtplib.SMTP", connect)
     for key, value in {"MAIL_SERVER": "smtp.example.jp", "MAIL_USERNAME": "u", "MAIL_PASSWORD": "p"}.items():
         monkeypatch.setitem(app.config, key, value)
     decided_issue(make, session, on=("on@example.jp", True))

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import workflow
+from tracker.effects.support import CONFLICT_MESSAGE
 from tracker.models import HistoryEvent, ServiceRequest, WardIssue
 from tracker.states import Decision, IssueState, RequestState
 from tracker.workflow import WorkflowConflict, WorkflowError
 from tracker.workflow import apply as real_apply  # the rival below uses it, not a patched one
-from tracker.workflow_support import CONFLICT_MESSAGE
 
 from .factories import PATH_TO_STATE, TODAY, Factory
 

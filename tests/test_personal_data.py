@@ -12,9 +12,13 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from tracker import personal_data, reminders, reports, workflow
+from tracker import workflow
+from tracker.background import reminders
 from tracker.formatting import today_in_tokyo
-from tracker.models import HistoryEvent, ImportBatch, Notification, PersonalDataAccess, ServiceRequest
+from tracker.models import HistoryEvent, ServiceRequest
+from tracker.ops_models import ImportBatch, Notification, PersonalDataAccess
+from tracker.reporting import reports
+from tracker.safeguards import personal_data
 from tracker.states import ImportState, IssueState, RequestState, Role
 
 from .factories import TODAY
@@ -457,7 +461,7 @@ def test_the_erasure_reads_on_the_timeline(closed, session, make, login_as):
 
 
 def test_the_daily_job_and_the_cli_erase_and_report(closed, session, app, tmp_path, monkeypatch):
-    from tracker import jobs, worker
+    from tracker.background import jobs, worker
 
     assert ("erase_personal_data", dt.time(2, 0)) in worker.DAILY_JOBS
     assert app.config["PERSONAL_DATA_RETENTION_DAYS"] == RETENTION

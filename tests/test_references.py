@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker import intake, workflow
+from tracker import workflow
+from tracker.effects import intake
 from tracker.extensions import db
 from tracker.models import Category, HistoryEvent, ReferenceCounter, ServiceRequest, User
 from tracker.states import Source

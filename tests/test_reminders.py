@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tracker import jobs, reminders, worker, workflow
+from tracker import workflow
+from tracker.background import jobs, reminders, worker
 from tracker.formatting import today_in_tokyo
-from tracker.models import Notification, OutboxJob, ReminderDigest
+from tracker.ops_models import Notification, OutboxJob, ReminderDigest
 from tracker.states import IssueState, JobState
 
 from .factories import TODAY

@@ -12,9 +12,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from tracker import jobs, reports, workflow
-from tracker.models import OutboxJob
-from tracker.reports import Figures
+from tracker import workflow
+from tracker.background import jobs
+from tracker.ops_models import OutboxJob
+from tracker.reporting import reports
+from tracker.reporting.reports import Figures
 from tracker.states import IssueState, JobState
 
 from .factories import TODAY

@@ -1,4 +1,4 @@
-"""Search (tracker/search.py, /search) and similar open requests (tracker/similar.py), on the
+"""Search (tracker/finding/search.py, /search) and similar open requests (tracker/finding/similar.py), on the
 database the run uses: FTS5 trigram on SQLite, pg_trgm on PostgreSQL."""
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from tracker import intake, personal_data, search, similar, workflow
+from tracker import workflow
+from tracker.effects import intake
 from tracker.extensions import db
+from tracker.finding import search, similar
 from tracker.models import ServiceRequest, WardIssue
+from tracker.safeguards import personal_data
 from tracker.states import IssueState, RequestState
 from tracker.workflow import WorkflowError
 
@@ -189,7 +192,7 @@ def test_production_refuses_to_start_and_other_envs_warn(app, monkeypatch, caplo
     with app.app_context():
         with pytest.raises(RuntimeError, match=r"Refusing to start.*LC_CTYPE is 'C'"):
             search.check_database(db.engine, production=True)
-        with caplog.at_level(logging.WARNING, logger="tracker.search"):
+        with caplog.at_level(logging.WARNING, logger="tracker.finding.search"):
             search.check_database(db.engine, production=False)
     assert "LC_CTYPE is 'C'" in caplog.text and "no pg_trgm" in caplog.text
 

@@ -3,7 +3,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tracker import demo_requests, masterdata
+from tracker.city import demo_requests, masterdata
 from tracker.models import ServiceRequest, WardFund, WardIssue
 from tracker.states import IssueState, RequestState, Role
 

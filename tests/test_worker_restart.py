@@ -10,7 +10,7 @@ import threading
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tracker import worker
+from tracker.background import worker
 
 
 class FakeWorker:

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from tracker import workflow
+from tracker.effects.support import MAX_YEN
 from tracker.models import BudgetLine, ProgressNote, WardIssue
 from tracker.states import Decision, IssueState, RequestState
 from tracker.workflow import ISSUE_ACTIONS
-from tracker.workflow_support import MAX_YEN
 
 from .factories import TODAY
 from .test_workflow_requests import (

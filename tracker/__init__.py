@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from pathlib import Path
@@ -51,7 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_handlers(app)
 
-    _import_job_modules()
+    _wire_listeners()
     _check_search(app)
     from .cli import register_cli
 
@@ -82,13 +81,22 @@ def _sqlite_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# Modules that register background jobs (``@jobs.job``): imported so every process knows them.
-JOB_MODULES: tuple[str, ...] = ("notifications", "reminders", "reports", "importer", "audit", "personal_data")
+def _wire_listeners() -> None:
+    """Hang the side effects on the layers below, once per process however many apps are made.
 
+    The search text and the history's hash chain are kept by ORM listeners; notifications hear
+    of the workflow's events; and the modules that define background jobs (``@jobs.job``) are
+    imported so that every process, a worker's included, knows them all.
+    """
+    from .background import importer, notifications, reminders  # noqa: F401  (they define jobs)
+    from .effects import events
+    from .finding import search
+    from .reporting import reports  # noqa: F401  (defines a job)
+    from .safeguards import audit, personal_data  # noqa: F401  (personal_data defines a job)
 
-def _import_job_modules() -> None:
-    for name in JOB_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
+    search.register()
+    audit.register()
+    events.subscribe("notifications", notifications.after_event)
 
 
 def _select_locale() -> str:
@@ -99,8 +107,8 @@ def _select_locale() -> str:
 
 
 def _init_login(app: Flask) -> None:
-    from . import accounts
     from .models import User
+    from .safeguards import accounts
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -180,7 +188,7 @@ class DatabaseIdConverter(IntegerConverter):
 def _check_search(app: Flask) -> None:
     """PostgreSQL: search needs a UTF-8 LC_CTYPE (and pg_trgm); production refuses to start
     without it, elsewhere a warning is logged. One short connection at start-up."""
-    from . import search
+    from .finding import search
 
     if app.config.get("SEARCH_STARTUP_CHECK", True):
         with app.app_context():
@@ -222,7 +230,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from . import access, history
+    from .effects import history
+    from .safeguards import access
     from .states import Role
 
     app.jinja_env.filters.update(

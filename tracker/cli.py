@@ -3,9 +3,11 @@
 import click
 from flask import Flask, current_app
 
-from . import audit, backup, demo_requests, jobs, masterdata, personal_data, reminders, worker
+from .background import jobs, reminders, worker
+from .city import demo_requests, masterdata
 from .extensions import db
 from .formatting import today_in_tokyo
+from .safeguards import audit, backup, personal_data
 
 
 def register_cli(app: Flask) -> None:

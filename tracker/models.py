@@ -25,15 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .model_types import UTCDateTime, enum_column, utcnow
-from .states import (
-    AnswerKind,
-    Decision,
-    Funding,
-    IssueState,
-    RequestState,
-    Role,
-    Source,
-)
+from .states import AnswerKind, Decision, Funding, IssueState, RequestState, Role, Source
 
 
 class Ward(db.Model):
@@ -157,7 +149,7 @@ class ServiceRequest(db.Model):
     __table_args__ = (
         Index("ix_requests_center_state_due", "center_id", "state", "answer_due_on"),
         Index("ix_requests_ward_state_received", "ward_id", "state", "received_on"),
-        # Lists (``tracker.listing``): the filters, and each keyset order (sort column, id).
+        # Lists (``tracker.finding.listing``): the filters, and each keyset order (sort column, id).
         Index("ix_requests_ward_state_due", "ward_id", "state", "answer_due_on"),
         Index("ix_requests_ward_received_id", "ward_id", "received_on", "id"),
         Index("ix_requests_ward_due_id", "ward_id", "answer_due_on", "id"),
@@ -166,7 +158,7 @@ class ServiceRequest(db.Model):
         Index("ix_requests_received_id", "received_on", "id"),
         Index("ix_requests_due_id", "answer_due_on", "id"),
         Index("ix_requests_updated_id", "updated_at", "id"),
-        # Search (``tracker.search``): a trigram index on PostgreSQL; SQLite uses an FTS5 table.
+        # Search (``tracker.finding.search``): a trigram index on PostgreSQL; SQLite uses an FTS5 table.
         Index(
             "ix_requests_search_text_trgm",
             "search_text",
@@ -204,7 +196,7 @@ class ServiceRequest(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
-    # Normalised searchable text, kept by ``tracker.search`` (never personal data).
+    # Normalised searchable text, kept by ``tracker.finding.search`` (never personal data).
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The earlier request this one repeats (関連する要望), chosen when it was logged.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
@@ -235,7 +227,7 @@ class WardIssue(db.Model):
     __tablename__ = "ward_issues"
     __table_args__ = (
         Index("ix_ward_issues_ward_state", "ward_id", "state"),
-        # Lists (``tracker.listing``): each keyset order (sort column, id), and the bureau inbox.
+        # Lists (``tracker.finding.listing``): each keyset order (sort column, id), and the bureau inbox.
         Index("ix_ward_issues_ward_fiscal_year_id", "ward_id", "fiscal_year", "id"),
         Index("ix_ward_issues_ward_updated_id", "ward_id", "updated_at", "id"),
         Index("ix_ward_issues_fiscal_year_id", "fiscal_year", "id"),
@@ -272,7 +264,7 @@ class WardIssue(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
-    # Normalised searchable text, kept by ``tracker.search``.
+    # Normalised searchable text, kept by ``tracker.finding.search``.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __mapper_args__ = {"version_id_col": version}
@@ -383,48 +375,10 @@ class HistoryEvent(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    # The hash chain (``tracker.audit``): set on insert; NULL only on events older than the chain.
+    # The hash chain (``tracker.safeguards.audit``): set on insert; NULL only on events older than the chain.
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
     service_request: Mapped[ServiceRequest | None] = relationship(back_populates="events")
     ward_issue: Mapped[WardIssue | None] = relationship(back_populates="events")
-
-
-# ``search_text`` is kept current by a before_flush listener: registered whenever models are used.
-from . import search as _search  # noqa: E402, F401
-from .ops_models import (  # noqa: E402  (after the models they refer to)
-    AuditChainHead,
-    ImportBatch,
-    Notification,
-    OutboxJob,
-    PersonalDataAccess,
-    ReminderDigest,
-)
-
-__all__ = [
-    "AuditChainHead",
-    "BudgetLine",
-    "Bureau",
-    "Category",
-    "Center",
-    "HistoryEvent",
-    "ImportBatch",
-    "Notification",
-    "OutboxJob",
-    "PersonalDataAccess",
-    "Photo",
-    "ProgressNote",
-    "ReferenceCounter",
-    "ReminderDigest",
-    "ServiceRequest",
-    "UTCDateTime",
-    "User",
-    "Ward",
-    "WardFund",
-    "WardIssue",
-    "enum_column",
-    "issue_related_bureaus",
-    "utcnow",
-]

@@ -1,28 +1,26 @@
 """Models of the system's own operation, beside the city's work in ``tracker.models``.
 
 The background-job outbox, notifications and reminder digests, import batches, the head of the
-history's hash chain and the personal-data access log. Import them from ``tracker.models``,
-which re-exports them, like every other model.
+history's hash chain and the personal-data access log. They refer to the city's models (users,
+centers, requests); those never refer back, so this module imports ``tracker.models`` and not
+the other way round.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .model_types import UTCDateTime, enum_column, utcnow
+from .models import Center, ServiceRequest, User
 from .states import ImportState, JobState
-
-if TYPE_CHECKING:
-    from .models import Center, ServiceRequest, User
 
 
 class OutboxJob(db.Model):
-    """A background job, recorded in the transaction that asked for it (see ``tracker.jobs``).
+    """A background job, recorded in the transaction that asked for it (see ``tracker.background.jobs``).
 
     The row is also the job's record for people: its state, attempts, progress, last error
     and result, shown on the admin page and on the page that started it.
@@ -82,7 +80,7 @@ class Notification(db.Model):
 
 
 class ReminderDigest(db.Model):
-    """One person's daily digest of overdue work (``tracker.reminders``): at most one per day."""
+    """One person's daily digest of overdue work (``tracker.background.reminders``): at most one per day."""
 
     __tablename__ = "reminder_digests"
     __table_args__ = (UniqueConstraint("user_id", "day"),)
@@ -129,7 +127,7 @@ class ImportBatch(db.Model):
 
 
 class AuditChainHead(db.Model):
-    """The one row (id 1) that ends the history's hash chain (``tracker.audit``).
+    """The one row (id 1) that ends the history's hash chain (``tracker.safeguards.audit``).
 
     Locked (SELECT ... FOR UPDATE) by every transaction that appends events, so appends are
     serialised and event ids follow the chain's order.

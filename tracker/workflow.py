@@ -5,8 +5,8 @@ state, which roles, in which scope (own ward, lead bureau, any party to the issu
 fields are required and which guard must hold. ``apply`` checks all of that *before* it
 changes anything, then runs the action's effect and writes the history event in the same
 transaction (it flushes; the caller commits). Anything illegal raises ``WorkflowError`` with a
-Japanese message, and nothing has changed.
-
+Japanese message, and nothing has changed. ``apply`` then announces the event
+(``tracker.effects.events``): side effects subscribe there, never called from the rules.
 No Flask here: the rules run the same from a view, a job, a CLI command or a test.
 """
 
@@ -20,12 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import issue_effects, notifications, request_effects
-from .formatting import today_in_tokyo
-from .issue_effects import create_issue
-from .models import HistoryEvent, ServiceRequest, User, WardIssue
-from .states import IssueState, RequestState, Role
-from .workflow_support import (
+from .effects import events, issue_effects, request_effects
+from .effects.issue_effects import create_issue
+from .effects.support import (
     FIELD_LABELS,
     Context,
     WorkflowConflict,
@@ -34,6 +31,9 @@ from .workflow_support import (
     record_event,
     touch,
 )
+from .formatting import today_in_tokyo
+from .models import HistoryEvent, ServiceRequest, User, WardIssue
+from .states import IssueState, RequestState, Role
 
 __all__ = [
     "ISSUE_ACTIONS",
@@ -396,5 +396,5 @@ def apply(
         session.flush()
     except StaleDataError as error:  # another transaction updated the row since it was read
         raise WorkflowConflict() from error
-    notifications.after_event(session, event)
+    events.announce(session, event)
     return event

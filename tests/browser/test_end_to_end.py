@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
-from tracker.masterdata import DEMO_PASSWORD
+from tracker.city.masterdata import DEMO_PASSWORD
 
 TITLE = "大江公園のごみステーションが壊れている"
 DESCRIPTION = "大江公園北側のごみステーションの扉が壊れ、カラスがごみを散らかしている。"

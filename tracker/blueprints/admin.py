@@ -13,14 +13,17 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import accounts, admin_log, job_board, jobs, masterdata_admin
+from ..background import job_board, jobs
+from ..city import masterdata_admin
 from ..extensions import db
 from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_in_tokyo
-from ..forms import CenterForm, NameForm, ResetPasswordForm, UserForm, WardForm, WardFundForm, options
-from ..models import Bureau, Category, Center, OutboxJob, User, Ward, WardFund, utcnow
+from ..models import Bureau, Category, Center, User, Ward, WardFund, utcnow
+from ..ops_models import OutboxJob
+from ..safeguards import accounts, admin_log
 from ..states import JobState, Role
 from ..workflow import WorkflowError
 from .common import form_errors, roles_required
+from .forms import CenterForm, NameForm, ResetPasswordForm, UserForm, WardForm, WardFundForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -34,7 +37,7 @@ NONE_CHOSEN = (0, "—")
 
 def _commit(change: Callable[[], object], success: str) -> bool:
     """Run one service call and commit it with its record in the admin change log
-    (``tracker.admin_log``); on a broken rule roll back and flash the reason."""
+    (``tracker.safeguards.admin_log``); on a broken rule roll back and flash the reason."""
     try:
         with admin_log.recording(db.session, current_user, success):
             change()

@@ -6,12 +6,14 @@ from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from .. import admin_log, exports, personal_data
 from ..extensions import db
-from ..forms import MAX_ROW_ID, row_id
-from ..models import HistoryEvent, PersonalDataAccess, ServiceRequest, User
+from ..finding import exports
+from ..models import HistoryEvent, ServiceRequest, User
+from ..ops_models import PersonalDataAccess
+from ..safeguards import admin_log, personal_data
 from ..states import Role
 from .common import roles_required
+from .forms import MAX_ROW_ID, row_id
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 

@@ -15,11 +15,11 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import accounts
 from ..extensions import db, limiter
-from ..forms import LoginForm, PasswordForm
+from ..safeguards import accounts
 from ..states import Role
 from ..workflow import WorkflowError
+from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 from flask_login import current_user
 
-from .. import list_pages, listing, queries
+from ..finding import list_pages, listing, queries
 from ..states import Role
 from .common import roles_required, run_action, visible_issue
 from .detail import build_form

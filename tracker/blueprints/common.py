@@ -10,13 +10,14 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, StringField, TextAreaField
 
-from .. import access, workflow
+from .. import workflow
+from ..effects.support import CONFLICT_MESSAGE
 from ..extensions import db
 from ..formatting import today_in_tokyo
 from ..models import ServiceRequest, WardIssue
+from ..safeguards import access
 from ..states import Role
 from ..workflow import WorkflowConflict, WorkflowError
-from ..workflow_support import CONFLICT_MESSAGE
 
 
 def roles_required(*roles: Role) -> Callable:

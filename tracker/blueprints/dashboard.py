@@ -1,8 +1,8 @@
 """Dashboards: each user's own start page, and the city's figures for a fiscal year as charts.
 
 ``/dashboard/`` shows what the user's role should look at first, within their own scope
-(``tracker.personal_dashboard``). ``/dashboard/city`` shows the city dashboard
-(``tracker.dashboards``): aggregates only, no personal data, for every logged-in user; each
+(``tracker.reporting.personal_dashboard``). ``/dashboard/city`` shows the city dashboard
+(``tracker.reporting.dashboards``): aggregates only, no personal data, for every logged-in user; each
 chart has its table beside it, and each table can be downloaded as CSV (the download is
 recorded like every export).
 """
@@ -13,10 +13,11 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import dashboard_charts, dashboards, exports, personal_dashboard
 from ..extensions import db
+from ..finding import exports
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from ..models import ServiceRequest, WardIssue
+from ..reporting import dashboard_charts, dashboards, personal_dashboard
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

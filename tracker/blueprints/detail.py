@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from .. import workflow
 from ..extensions import db
+from ..finding.queries import open_issues_of_ward
 from ..formatting import fiscal_year_of, today_in_tokyo
-from ..forms import (
+from ..models import Bureau, ServiceRequest, WardIssue
+from .forms import (
     AnswerForm,
     BudgetForm,
     CompleteForm,
@@ -28,8 +30,6 @@ from ..forms import (
     SendForm,
     options,
 )
-from ..models import Bureau, ServiceRequest, WardIssue
-from ..queries import open_issues_of_ward
 
 REQUEST_FORMS = {
     "answer": (AnswerForm, "field.answer"),

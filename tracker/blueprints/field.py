@@ -18,15 +18,17 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import access, intake, list_pages, listing, personal_data, photos, queries, similar
+from ..effects import intake, photos
 from ..extensions import db
+from ..finding import list_pages, listing, queries, similar
 from ..formatting import today_in_tokyo
-from ..forms import RequestForm, options
 from ..models import Category, Center, Photo, ServiceRequest
+from ..safeguards import access, personal_data
 from ..states import Role
 from ..workflow import WorkflowError
 from .common import roles_required, run_action, visible_request
 from .detail import build_form, request_action_forms
+from .forms import RequestForm, options
 
 bp = Blueprint("field", __name__)
 

@@ -12,14 +12,15 @@ from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from .. import import_format, importer
+from ..background import import_format, importer
 from ..extensions import db
 from ..formatting import today_in_tokyo
-from ..forms import options, row_id
-from ..models import Category, Center, ImportBatch
+from ..models import Category, Center
+from ..ops_models import ImportBatch
 from ..states import ImportState, JobState, Role
 from ..workflow import WorkflowError
 from .common import form_errors, roles_required
+from .forms import options, row_id
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 

@@ -10,8 +10,9 @@ from wtforms import RadioField
 from wtforms.validators import InputRequired
 
 from ..extensions import db
-from ..forms import options
-from ..models import Notification, utcnow
+from ..models import utcnow
+from ..ops_models import Notification
+from .forms import options
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 

@@ -1,6 +1,6 @@
 """Reports (報告書): ask for the fiscal-year report of ward issues, follow its job, download it.
 
-The file is made in the background (``tracker.reports``); the request is recorded in the same
+The file is made in the background (``tracker.reporting.reports``); the request is recorded in the same
 transaction as nothing else, committed, and the user is sent to the job's page, which reloads
 itself until the file is ready.
 
@@ -17,13 +17,16 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import SelectField
 
-from .. import exports, jobs, reports
+from ..background import jobs
 from ..extensions import db
+from ..finding import exports
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
-from ..forms import options
-from ..models import OutboxJob, WardIssue
+from ..models import WardIssue
+from ..ops_models import OutboxJob
+from ..reporting import reports
 from ..states import JobState, Role
 from .common import roles_required
+from .forms import options
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

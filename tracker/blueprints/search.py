@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import access, search
 from ..extensions import db
+from ..finding import search
 from ..models import ServiceRequest, WardIssue
+from ..safeguards import access
 from ..states import Role
 
 bp = Blueprint("search", __name__)

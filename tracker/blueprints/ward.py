@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import funds, list_pages, listing, queries, workflow
+from .. import workflow
+from ..effects import funds
 from ..extensions import db
+from ..finding import list_pages, listing, queries
 from ..formatting import today_in_tokyo
-from ..forms import IssueForm, options
 from ..models import ServiceRequest, WardIssue
 from ..states import Role
 from ..workflow import WorkflowError
 from .common import conflict_page, is_stale, roles_required, run_action, visible_issue, visible_request
 from .detail import build_form, bureau_choices, issue_action_forms, stamp_version
+from .forms import IssueForm, options
 
 bp = Blueprint("ward", __name__)
 

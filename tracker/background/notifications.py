@@ -1,0 +1,281 @@
+"""Notifications: who hears of which workflow event, in the app and by e-mail.
+
+``RULES`` is the rule table: for a workflow action, which groups of people hear of it. The
+actor never does, nor a deactivated user, and each person hears once per event.
+
+``workflow.apply`` calls ``after_event``, which records the ``notify`` job in the caller's
+transaction. After the commit that job writes one ``Notification`` per person (unique per user
+and event, so a re-run adds nothing) and asks for one ``send_email`` job per notification of a
+user who wants e-mail. ``send_email`` sends over SMTP, or without ``MAIL_SERVER`` writes an
+``.eml`` file to ``MAIL_DIR``; it marks the notification e-mailed in the transaction that sent
+it, and a re-run after a crash between sending and marking re-sends the same Message-ID.
+
+No Flask request here: the jobs run the same inline, in an RQ worker or from a test.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from ..effects import history
+from ..models import HistoryEvent, ServiceRequest, User, WardIssue, issue_related_bureaus, utcnow
+from ..ops_models import Notification
+from ..states import DECIDED_ISSUE_STATES, Role
+from . import jobs
+
+# --- who hears of what: the rule table ------------------------------------------------------
+
+LOGGED_BY = "logged_by"  # whoever logged the request (a liaison, or a manager who logged it)
+ISSUE_BUREAUS = "issue_bureaus"  # bureau staff of the issue's lead and related bureaus
+WARD_MANAGERS = "ward_managers"  # ward managers of the issue's ward
+BUNDLED_LOGGERS = "bundled_loggers"  # whoever logged a request bundled in the issue
+
+ANSWER_RESIDENTS = "住民への回答をお願いします。"
+
+
+@dataclass(frozen=True)
+class Rule:
+    recipients: tuple[str, ...]
+    headline: str  # the start of the notification's title
+    ask_to_answer: bool = False  # add ANSWER_RESIDENTS once the bureau has decided
+
+
+_RESULT_PARTIES = (WARD_MANAGERS, BUNDLED_LOGGERS)
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("request", "escalate"): Rule((LOGGED_BY,), "要望が区重要課題にまとめられました"),
+    ("request", "refer"): Rule((LOGGED_BY,), "要望が担当課へ回付されました"),
+    ("request", "reopen"): Rule((LOGGED_BY,), "要望が再開されました"),
+    ("issue", "send"): Rule((ISSUE_BUREAUS,), "区重要課題の協議依頼が届きました"),
+    ("issue", "decide"): Rule(_RESULT_PARTIES, "区重要課題の協議結果が登録されました", True),
+    ("issue", "budget"): Rule(_RESULT_PARTIES, "区重要課題が予算化されました", True),
+    ("issue", "add_budget_line"): Rule(_RESULT_PARTIES, "区重要課題の予算が追加されました", True),
+    ("issue", "start"): Rule(_RESULT_PARTIES, "区重要課題の事業に着手しました", True),
+    ("issue", "complete"): Rule(_RESULT_PARTIES, "区重要課題が完了しました", True),
+}
+
+
+def _logged_by(event: HistoryEvent) -> Select:
+    return (
+        select(User)
+        .join(ServiceRequest, ServiceRequest.logged_by_id == User.id)
+        .where(ServiceRequest.id == event.service_request_id)
+    )
+
+
+def _issue_bureaus(event: HistoryEvent) -> Select:
+    lead = select(WardIssue.lead_bureau_id).where(WardIssue.id == event.ward_issue_id)
+    related = select(issue_related_bureaus.c.bureau_id).where(
+        issue_related_bureaus.c.ward_issue_id == event.ward_issue_id
+    )
+    return select(User).where(
+        User.role == Role.BUREAU_STAFF, or_(User.bureau_id.in_(lead), User.bureau_id.in_(related))
+    )
+
+
+def _ward_managers(event: HistoryEvent) -> Select:
+    ward = select(WardIssue.ward_id).where(WardIssue.id == event.ward_issue_id)
+    return select(User).where(User.role == Role.WARD_MANAGER, User.ward_id.in_(ward))
+
+
+def _bundled_loggers(event: HistoryEvent) -> Select:
+    return (
+        select(User)
+        .join(ServiceRequest, ServiceRequest.logged_by_id == User.id)
+        .where(ServiceRequest.ward_issue_id == event.ward_issue_id)
+    )
+
+
+RECIPIENT_QUERIES = {
+    LOGGED_BY: _logged_by,
+    ISSUE_BUREAUS: _issue_bureaus,
+    WARD_MANAGERS: _ward_managers,
+    BUNDLED_LOGGERS: _bundled_loggers,
+}
+
+
+def _kind(event: HistoryEvent) -> tuple[str, str]:
+    return ("request" if event.service_request_id else "issue", event.action)
+
+
+def rule_for(event: HistoryEvent) -> Rule | None:
+    return RULES.get(_kind(event))
+
+
+def recipients(session: Session, event: HistoryEvent) -> list[User]:
+    """The active users the rule names for ``event``, without its actor, each once, by id."""
+    rule = rule_for(event)
+    if rule is None:
+        return []
+    found: dict[int, User] = {}
+    for group in rule.recipients:
+        for user in session.scalars(RECIPIENT_QUERIES[group](event).where(User.active)):
+            if user.id != event.actor_id:
+                found[user.id] = user
+    return [found[user_id] for user_id in sorted(found)]
+
+
+# --- the hook and the notify job ------------------------------------------------------------
+
+
+def after_event(session: Session, event: HistoryEvent) -> None:
+    """Subscribed to the workflow's events (``create_app``): notify after the commit, if anyone is
+    to hear of it."""
+    if rule_for(event) is not None:
+        jobs.request_job(
+            session,
+            "notify",
+            {"event_id": event.id},
+            dedupe_key=f"notify:{event.id}",
+            requested_by_id=event.actor_id,
+        )
+
+
+def _path(endpoint: str, **values) -> str:
+    """A path inside the app, without a request (a job has none)."""
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def compose(event: HistoryEvent, rule: Rule) -> tuple[str, str, str]:
+    """The title, body and path of a notification of ``event``."""
+    subject = event.service_request or event.ward_issue
+    title = f"{rule.headline}: {subject.reference} {subject.title}"[:200]
+    actor = event.actor.display_name if event.actor else "システム"
+    lines = [
+        f"{'要望' if event.service_request else '区重要課題'} {subject.reference}「{subject.title}」",
+        f"操作: {history.action_label(event)} ({actor}・{history.role_label(event.actor_role)})",
+    ]
+    if event.from_state != event.to_state:
+        lines.append(f"状態: {history.state_label(event.from_state)} → {history.state_label(event.to_state)}")
+    details = history.event_details(event)
+    if details:
+        lines.append(details)
+    if event.comment:
+        lines.append(f"コメント: {event.comment}")
+    if rule.ask_to_answer and event.to_state in {state.value for state in DECIDED_ISSUE_STATES}:
+        lines.append(ANSWER_RESIDENTS)
+    if event.service_request:
+        path = _path("field.request_detail", request_id=subject.id)
+    else:
+        path = _path("ward.issue_detail", issue_id=subject.id)
+    return title, "\n".join(lines), path
+
+
+def create_notifications(session: Session, event: HistoryEvent) -> list[Notification]:
+    """Every notification of ``event``: the ones made by an earlier run, and the missing ones."""
+    users = recipients(session, event)
+    if not users:
+        return []
+    key = f"event:{event.id}"
+    existing = session.scalars(
+        select(Notification).where(
+            Notification.dedupe_key == key, Notification.user_id.in_([u.id for u in users])
+        )
+    ).all()
+    done = {n.user_id for n in existing}
+    title, body, url = compose(event, rule_for(event))
+    created = [
+        Notification(
+            user=user,
+            kind=".".join(_kind(event)),
+            title=title,
+            body=body,
+            url=url,
+            service_request_id=event.service_request_id,
+            ward_issue_id=event.ward_issue_id,
+            history_event_id=event.id,
+            dedupe_key=key,
+            created_at=utcnow(),
+        )
+        for user in users
+        if user.id not in done
+    ]
+    session.add_all(created)
+    session.flush()
+    return [*existing, *created]
+
+
+def wants_email(user: User) -> bool:
+    return user.active and user.email_notifications and bool(user.email)
+
+
+@jobs.job("notify", "通知の作成と送信", timeout=120, max_attempts=5, retry_intervals=(10, 60, 300, 900))
+def notify(ctx: jobs.JobContext, event_id: int) -> None:
+    with ctx.session() as session, session.begin():
+        notifications = create_notifications(session, session.get_one(HistoryEvent, event_id))
+        mailed = [n for n in notifications if wants_email(n.user)]
+        for notification in mailed:
+            jobs.request_job(
+                session,
+                "send_email",
+                {"notification_id": notification.id},
+                dedupe_key=f"email:{notification.id}",
+            )
+    ctx.set_result({"notifications": len(notifications), "emails": len(mailed)})
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+
+def build_email(notification: Notification) -> EmailMessage:
+    """The notification as an RFC 5322 message; the same notification gives the same message."""
+    config = current_app.config
+    base = config["BASE_URL"].rstrip("/")
+    user = notification.user
+    sender_domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    message = EmailMessage()
+    message["Subject"] = f"[{config['CITY_NAME']} 要望・区重要課題] {notification.title}"
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = formataddr((user.display_name, user.email))
+    message["Date"] = format_datetime(notification.created_at)
+    message["Message-ID"] = f"<notification-{notification.id}@{sender_domain}>"
+    message.set_content(
+        f"{user.display_name} 様\n\n"
+        f"{notification.title}\n\n"
+        f"{notification.body}\n\n"
+        f"詳しくは次のページをご覧ください。\n{base}{notification.url}\n\n"
+        "-- \n"
+        f"このメールは{config['CITY_NAME']} 要望・区重要課題管理システムから自動で送信しています。\n"
+        f"メール通知の停止: {base}{_path('notifications.settings')}\n"
+    )
+    return message
+
+
+def deliver(message: EmailMessage, notification_id: int) -> None:
+    """Send over SMTP, or without ``MAIL_SERVER`` write the file ``MAIL_DIR/notification-<id>.eml``."""
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        folder = Path(config["MAIL_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"notification-{notification_id}.eml"
+        partial = target.with_suffix(".eml.part")
+        partial.write_bytes(message.as_bytes(policy=policy.SMTP))
+        partial.replace(target)  # a re-run overwrites; a reader never sees half a file
+        return
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(message)
+
+
+@jobs.job("send_email", "通知メールの送信", timeout=60, max_attempts=5, retry_intervals=(30, 120, 600, 1800))
+def send_email(ctx: jobs.JobContext, notification_id: int) -> None:
+    """Send once: the row is locked, checked, sent and marked in one transaction."""
+    with ctx.session() as session, session.begin():
+        notification = session.get(Notification, notification_id, with_for_update=True)
+        if notification is None or notification.emailed_at is not None or not wants_email(notification.user):
+            return
+        deliver(build_email(notification), notification.id)
+        notification.emailed_at = utcnow()

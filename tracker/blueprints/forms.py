@@ -1,0 +1,217 @@
+"""WTForms for every page that takes input. Choices are filled in by the view."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..states import AnswerKind, Decision, Role, Source
+
+REQUIRED = "入力してください。"
+
+
+MAX_ROW_ID = 2**31 - 1  # id columns are INTEGER (as DatabaseIdConverter bounds ids in URLs)
+
+
+def row_id(value) -> int:
+    """``coerce`` for a choice that names a row by id: a number an id column can hold.
+
+    For a field whose value is looked up before it is checked against the choices, or never
+    is: a larger number would fail the look-up on PostgreSQL ("integer out of range", a 500).
+    Anything else is an invalid choice, and the form is refused.
+    """
+    number = int(value)
+    if not 0 <= number <= MAX_ROW_ID:
+        raise ValueError("not a row id")
+    return number
+
+
+class FiniteDecimalField(DecimalField):
+    """A DecimalField that refuses NaN and Infinity like any other value that is not a number.
+
+    (WTForms' NumberRange fails with a ValueError, a 500, on a signaling NaN such as "sNaN".)
+    """
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class VersionedForm(FlaskForm):
+    """A form that acts on a request or a ward issue: it carries the version the user saw.
+
+    ``detail.stamp_version`` fills it in; ``common.run_action`` compares it (optimistic locking).
+    """
+
+    version = HiddenField()
+
+
+class LoginForm(FlaskForm):
+    login = StringField("ログインID", validators=[DataRequired(REQUIRED), Length(max=64)])
+    password = PasswordField("パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
+    next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("現在のパスワード", validators=[DataRequired(REQUIRED)])
+    new = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
+    confirm = PasswordField("新しいパスワード (確認)", validators=[DataRequired(REQUIRED)])
+
+
+class RequestForm(FlaskForm):
+    title = StringField("件名", validators=[DataRequired(REQUIRED), Length(max=200)])
+    description = TextAreaField("内容", validators=[Length(max=5000)])
+    category_id = SelectField("分野", coerce=int, validators=[InputRequired(REQUIRED)])
+    center_id = SelectField("まちづくりセンター", coerce=int, validators=[Optional()])
+    location_text = StringField("場所 (住所・目印)", validators=[Length(max=200)])
+    latitude = FiniteDecimalField("緯度", places=6, validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FiniteDecimalField("経度", places=6, validators=[Optional(), NumberRange(-180, 180)])
+    source = SelectField("受付の経路", choices=options(Source.choices()), validators=[DataRequired(REQUIRED)])
+    organisation = StringField("団体名 (自治会など)", validators=[Length(max=200)])
+    requester_name = StringField("要望者氏名 (任意)", validators=[Length(max=100)])
+    requester_contact = StringField("連絡先 (任意)", validators=[Length(max=200)])
+    received_on = DateField("受付日", validators=[Optional()])
+    answer_due_on = DateField("回答期限", validators=[Optional()])
+    photos = MultipleFileField("写真")
+
+
+class AnswerForm(VersionedForm):
+    answer_kind = RadioField(
+        "回答区分", choices=options(AnswerKind.choices()), validators=[DataRequired(REQUIRED)]
+    )
+    answer_text = TextAreaField("回答内容", validators=[DataRequired(REQUIRED), Length(max=5000)])
+    answered_on = DateField("回答日", validators=[DataRequired(REQUIRED)])
+
+
+class ReferForm(VersionedForm):
+    referred_to = StringField("回付先 (担当課)", validators=[DataRequired(REQUIRED), Length(max=120)])
+    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+
+
+class ReasonForm(VersionedForm):
+    comment = TextAreaField("理由", validators=[DataRequired(REQUIRED), Length(max=2000)])
+
+
+class EscalateForm(VersionedForm):
+    ward_issue_id = SelectField("まとめる区重要課題", coerce=row_id, validators=[Optional()])
+    title = StringField("新しい区重要課題の件名", validators=[Length(max=200)])
+    proposal = TextAreaField("対応案", validators=[Length(max=5000)])
+    lead_bureau_id = SelectField("主管局", coerce=int, validators=[Optional()])
+    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+
+
+class IssueForm(VersionedForm):
+    title = StringField("件名", validators=[DataRequired(REQUIRED), Length(max=200)])
+    situation = TextAreaField("現状と課題", validators=[Length(max=10000)])
+    proposal = TextAreaField("対応案", validators=[Length(max=10000)])
+    lead_bureau_id = SelectField("主管局", coerce=int, validators=[Optional()])
+    related_bureau_ids = SelectMultipleField("関係局", coerce=int, validators=[Optional()])
+
+
+class SendForm(VersionedForm):
+    lead_bureau_id = SelectField("主管局", coerce=int, validators=[InputRequired(REQUIRED)])
+    related_bureau_ids = SelectMultipleField("関係局", coerce=int, validators=[Optional()])
+    comment = TextAreaField("送付メモ", validators=[Length(max=2000)])
+
+
+class ConfirmForm(VersionedForm):
+    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+
+
+class PublicForm(VersionedForm):
+    is_public = BooleanField("公開ページに掲載する")
+
+
+class DecideForm(VersionedForm):
+    decision = RadioField(
+        "協議結果", choices=options(Decision.choices()), validators=[DataRequired(REQUIRED)]
+    )
+    decision_reason = TextAreaField("理由・協議内容", validators=[Length(max=5000)])
+    next_review_on = DateField("次回協議予定日 (継続協議のとき)", validators=[Optional()])
+
+
+class BudgetForm(VersionedForm):
+    within_existing_budget = BooleanField("既存予算内で対応 (新たな予算化なし)")
+    fiscal_year = IntegerField("年度 (西暦)", validators=[Optional(), NumberRange(1989, 2200)])
+    project_name = StringField("事業名", validators=[Length(max=200)])
+    allocated_yen = IntegerField("予算額 (円)", validators=[Optional(), NumberRange(1, 10**13)])
+    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+
+
+class FundForm(VersionedForm):
+    fiscal_year = IntegerField("年度 (西暦)", validators=[DataRequired(REQUIRED), NumberRange(1989, 2200)])
+    project_name = StringField("事業名", validators=[DataRequired(REQUIRED), Length(max=200)])
+    allocated_yen = IntegerField("充当額 (円)", validators=[DataRequired(REQUIRED), NumberRange(1, 10**13)])
+    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+
+
+class NoteForm(VersionedForm):
+    body = TextAreaField("進捗", validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class CompleteForm(VersionedForm):
+    """The executed amount per budget line comes as ``executed_<line id>`` fields."""
+
+    outcome = TextAreaField("成果", validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class UserForm(FlaskForm):
+    login = StringField("ログインID", validators=[DataRequired(REQUIRED), Length(max=64)])
+    display_name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=80)])
+    email = EmailField("メールアドレス", validators=[Optional(), Length(max=254)])
+    role = SelectField("役割", choices=options(Role.choices()), validators=[DataRequired(REQUIRED)])
+    ward_id = SelectField("区 (区役所 管理職)", coerce=int, validators=[Optional()])
+    center_id = SelectField("まちづくりセンター (地域担当職員)", coerce=int, validators=[Optional()])
+    bureau_id = SelectField("局 (局 担当者)", coerce=int, validators=[Optional()])
+    password = PasswordField("初期パスワード", validators=[Optional(), Length(max=200)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("新しい初期パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class NameForm(FlaskForm):
+    name = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=80)])
+    sort_order = IntegerField("表示順", default=0, validators=[Optional()])
+    active = BooleanField("有効", default=True)
+
+
+class CenterForm(NameForm):
+    ward_id = SelectField("区", coerce=int, validators=[InputRequired(REQUIRED)])
+    note = StringField("備考", validators=[Length(max=200)])
+
+
+class WardForm(FlaskForm):
+    name = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=40)])
+    population = IntegerField("人口", validators=[Optional(), NumberRange(0)])
+    households = IntegerField("世帯数", validators=[Optional(), NumberRange(0)])
+    area_km2 = FiniteDecimalField("面積 (km²)", places=2, validators=[Optional(), NumberRange(0)])
+
+
+class WardFundForm(FlaskForm):
+    ward_id = SelectField("区", coerce=int, validators=[InputRequired(REQUIRED)])
+    fiscal_year = IntegerField("年度 (西暦)", validators=[InputRequired(REQUIRED), NumberRange(1989, 2200)])
+    allocated_yen = IntegerField("配分額 (円)", validators=[InputRequired(REQUIRED), NumberRange(0, 10**13)])

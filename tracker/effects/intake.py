@@ -1,0 +1,177 @@
+"""Logging a resident's request: validation, the reference number, photos, the first event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..formatting import fiscal_year_of
+from ..models import Category, Center, Photo, ServiceRequest, User
+from ..states import RequestState, Role, Source
+from . import photos, references
+from .support import WorkflowError, record_event
+
+LIMITS = {
+    "title": 200,
+    "location_text": 200,
+    "organisation": 200,
+    "requester_name": 100,
+    "requester_contact": 200,
+}
+
+
+def _coordinate(value: Any, low: int, high: int, label: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.000001"))
+    except InvalidOperation:
+        raise WorkflowError(f"{label}が正しくありません。") from None
+    if not low <= number <= high:
+        raise WorkflowError(f"{label}が正しくありません。")
+    return number
+
+
+def clean_text(value: Any, key: str) -> str:
+    """A text field of a request, stripped; refused when longer than its column."""
+    text = (value or "").strip()
+    limit = LIMITS.get(key)
+    if limit is not None and len(text) > limit:
+        raise WorkflowError(f"入力が長すぎます ({limit}文字まで)。")
+    return text
+
+
+def clean_title(value: Any) -> str:
+    if not (value or "").strip():
+        raise WorkflowError("件名を入力してください。")
+    return clean_text(value, "title")
+
+
+def check_received_on(received_on: dt.date, today: dt.date) -> dt.date:
+    if received_on > today:
+        raise WorkflowError("受付日に未来の日付は指定できません。")
+    return received_on
+
+
+def answer_due_on(received_on: dt.date, due_on: dt.date | None, answer_due_days: int) -> dt.date:
+    """The due date given, or ``answer_due_days`` after receipt; never before receipt."""
+    due_on = due_on or received_on + dt.timedelta(days=answer_due_days)
+    if due_on < received_on:
+        raise WorkflowError("回答期限が受付日より前になっています。")
+    return due_on
+
+
+def center_for(session: Session, actor: User, center_id: Any) -> Center:
+    """The active center ``actor`` may log requests into (``center_id`` for a ward manager)."""
+    if actor.role == Role.LIAISON:
+        center = actor.center
+        if center_id not in (None, "", center.id if center else None):
+            raise WorkflowError("地域担当職員は自分のまちづくりセンターの要望だけを登録できます。")
+    elif actor.role == Role.WARD_MANAGER:
+        center = session.get(Center, center_id) if center_id else None
+        if center is None:
+            raise WorkflowError("まちづくりセンターを選んでください。")
+        if center.ward_id != actor.ward_id:
+            raise WorkflowError("他の区のまちづくりセンターの要望は登録できません。")
+    else:
+        raise WorkflowError("要望の登録は地域担当職員と区役所 管理職だけが行えます。")
+    if center is None or not center.active:
+        raise WorkflowError("所属のまちづくりセンターが設定されていません。管理者に連絡してください。")
+    return center
+
+
+def log_request(
+    session: Session,
+    actor: User,
+    fields: dict[str, Any],
+    uploads: list[tuple[Any, str]] = (),
+    *,
+    photo_dir: str,
+    photo_max_bytes: int,
+    photo_max_count: int,
+    answer_due_days: int,
+    today: dt.date,
+    duplicate_of: ServiceRequest | None = None,
+) -> ServiceRequest:
+    """Create a request in 受付 with its photos and 'create' event; flush; return it.
+
+    ``uploads`` are (binary stream, original file name) pairs. Every check runs before any
+    row is added or any file is written. ``duplicate_of`` links it to a similar request of the
+    same ward (関連する要望), recorded in the 'create' event.
+    """
+    if not actor.active:
+        raise WorkflowError("このアカウントは無効です。")
+    center = center_for(session, actor, fields.get("center_id"))
+    title = clean_title(fields.get("title"))
+    texts = {key: clean_text(fields.get(key), key) for key in LIMITS}
+    category = session.get(Category, fields.get("category_id")) if fields.get("category_id") else None
+    if category is None or not category.active:
+        raise WorkflowError("分野を選んでください。")
+    try:
+        source = Source(fields.get("source"))
+    except ValueError:
+        raise WorkflowError("受付の経路を選んでください。") from None
+    received_on = check_received_on(fields.get("received_on") or today, today)
+    due_on = answer_due_on(received_on, fields.get("answer_due_on"), answer_due_days)
+    latitude = _coordinate(fields.get("latitude"), -90, 90, "緯度")
+    longitude = _coordinate(fields.get("longitude"), -180, 180, "経度")
+    uploads = [u for u in uploads if u[1]]
+    if len(uploads) > photo_max_count:
+        raise WorkflowError(f"写真は{photo_max_count}枚までです。")
+    checked = [photos.check_photo(stream, name, photo_max_bytes) for stream, name in uploads]
+    if duplicate_of is not None and duplicate_of.ward_id != center.ward_id:
+        raise WorkflowError("関連付けられるのは同じ区の要望だけです。")
+
+    fiscal_year = fiscal_year_of(received_on)
+    request = ServiceRequest(
+        reference=references.request_reference(session, center.ward_id, fiscal_year),
+        fiscal_year=fiscal_year,
+        title=title,
+        description=(fields.get("description") or "").strip(),
+        category=category,
+        center=center,
+        ward_id=center.ward_id,
+        location_text=texts["location_text"],
+        latitude=latitude,
+        longitude=longitude,
+        source=source,
+        organisation=texts["organisation"],
+        requester_name=texts["requester_name"],
+        requester_contact=texts["requester_contact"],
+        received_on=received_on,
+        answer_due_on=due_on,
+        state=RequestState.RECEIVED,
+        logged_by=actor,
+        duplicate_of=duplicate_of,
+    )
+    session.add(request)
+    for photo in checked:
+        request.photos.append(
+            Photo(
+                stored_name=photos.store_photo(photo, photo_dir),
+                original_name=photo.original_name,
+                content_type=photo.content_type,
+                size_bytes=len(photo.data),
+                width=photo.width,
+                height=photo.height,
+                uploaded_by_id=actor.id,
+            )
+        )
+    record_event(
+        session,
+        actor,
+        request,
+        "create",
+        None,
+        RequestState.RECEIVED,
+        data={
+            "photos": len(checked),
+            "source": source.value,
+            **({"linked_to": duplicate_of.reference} if duplicate_of is not None else {}),
+        },
+    )
+    session.flush()
+    return request

@@ -1,0 +1,66 @@
+"""Photo storage: checked by content with Pillow, stored under the instance folder.
+
+Files get a random name and are served only through a view that checks access, with the
+type found in the content, never the one the browser claimed.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, UnidentifiedImageError
+
+from .support import WorkflowError
+
+ALLOWED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+MAX_PIXELS = 60_000_000
+
+
+@dataclass(frozen=True)
+class CheckedPhoto:
+    data: bytes
+    original_name: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def check_photo(stream: BinaryIO, original_name: str, max_bytes: int) -> CheckedPhoto:
+    """Read and verify one upload; raise WorkflowError with a Japanese message if unfit."""
+    data = stream.read(max_bytes + 1)
+    name = Path(original_name or "photo").name[:200]
+    if len(data) > max_bytes:
+        raise WorkflowError(f"写真「{name}」が大きすぎます ({max_bytes // (1024 * 1024)}MBまで)。")
+    if not data:
+        raise WorkflowError(f"写真「{name}」が空です。")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise WorkflowError(f"写真「{name}」の画素数が大きすぎます。")
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise WorkflowError(f"「{name}」は写真 (JPEG・PNG・WebP) として読み取れません。") from None
+    if image_format not in ALLOWED_FORMATS:
+        raise WorkflowError(f"「{name}」の形式には対応していません (JPEG・PNG・WebPのみ)。")
+    content_type, extension = ALLOWED_FORMATS[image_format]
+    return CheckedPhoto(data, name, content_type, extension, width, height)
+
+
+def store_photo(photo: CheckedPhoto, directory: str) -> str:
+    """Write the file and return its stored name (random, with the extension of its content)."""
+    stored_name = f"{secrets.token_hex(16)}.{photo.extension}"
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / stored_name).write_bytes(photo.data)
+    return stored_name
+
+
+def photo_path(directory: str, stored_name: str) -> Path:
+    return Path(directory) / Path(stored_name).name

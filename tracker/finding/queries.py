@@ -1,0 +1,98 @@
+"""The list queries, scoped by ``access`` and eager-loaded so a page runs a fixed number of queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, case, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..formatting import today_in_tokyo
+from ..models import Center, ServiceRequest, User, WardIssue
+from ..safeguards import access
+from ..states import OPEN_ISSUE_STATES, OPEN_REQUEST_STATES, IssueState, RequestState, Role
+
+_REQUEST_LIST_LOADS = (
+    joinedload(ServiceRequest.category),
+    joinedload(ServiceRequest.center),
+    joinedload(ServiceRequest.ward),
+    joinedload(ServiceRequest.logged_by),
+    joinedload(ServiceRequest.ward_issue),
+)
+_ISSUE_LIST_LOADS = (
+    joinedload(WardIssue.ward),
+    joinedload(WardIssue.lead_bureau),
+    selectinload(WardIssue.related_bureaus),
+    selectinload(WardIssue.budget_lines),
+)
+
+
+def open_requests_of_center(center_id: int | None) -> Select:
+    """A liaison's queue: unanswered requests of the center, overdue first, then by due date."""
+    overdue_first = case((ServiceRequest.answer_due_on < today_in_tokyo(), 0), else_=1)
+    return (
+        select(ServiceRequest)
+        .options(*_REQUEST_LIST_LOADS)
+        .where(ServiceRequest.center_id == center_id, ServiceRequest.state.in_(OPEN_REQUEST_STATES))
+        .order_by(overdue_first, ServiceRequest.answer_due_on, ServiceRequest.id)
+    )
+
+
+def requests_for(user: User, *, state: str | None = None, center_id: int | None = None) -> Select:
+    statement = select(ServiceRequest).options(*_REQUEST_LIST_LOADS).where(access.request_filter(user))
+    if state:
+        statement = statement.where(ServiceRequest.state == RequestState(state))
+    if center_id:
+        statement = statement.where(ServiceRequest.center_id == center_id)
+    return statement.order_by(ServiceRequest.received_on.desc(), ServiceRequest.id.desc())
+
+
+def triage_requests(user: User) -> Select:
+    """A ward manager's triage: requests of the ward still in 受付 or 回付, oldest first."""
+    return (
+        select(ServiceRequest)
+        .options(*_REQUEST_LIST_LOADS)
+        .where(
+            ServiceRequest.ward_id == user.ward_id,
+            ServiceRequest.state.in_((RequestState.RECEIVED, RequestState.REFERRED)),
+        )
+        .order_by(ServiceRequest.answer_due_on, ServiceRequest.id)
+    )
+
+
+def centers_for(user: User) -> Select:
+    statement = select(Center).order_by(Center.sort_order)
+    if user.role != Role.ADMIN:
+        statement = statement.where(Center.ward_id == user.ward_id)
+    return statement
+
+
+def issues_for(user: User, *, state: str | None = None) -> Select:
+    statement = select(WardIssue).options(*_ISSUE_LIST_LOADS).where(access.issue_filter(user))
+    if state:
+        statement = statement.where(WardIssue.state == IssueState(state))
+    return statement.order_by(WardIssue.updated_at.desc(), WardIssue.id.desc())
+
+
+BUREAU_TABS = {
+    "consulting": (IssueState.CONSULTING,),
+    "decided": (IssueState.DECIDED,),
+    "budgeted": (IssueState.BUDGETED,),
+    "implementing": (IssueState.IMPLEMENTING,),
+    "closed": (IssueState.COMPLETED, IssueState.NOT_ADOPTED),
+}
+
+
+def bureau_issues(user: User, tab: str, *, lead_only: bool = False) -> Select:
+    statement = select(WardIssue).options(*_ISSUE_LIST_LOADS).where(access.issue_filter(user))
+    if lead_only:
+        statement = statement.where(WardIssue.lead_bureau_id == user.bureau_id)
+    if tab in BUREAU_TABS:
+        statement = statement.where(WardIssue.state.in_(BUREAU_TABS[tab]))
+    return statement.order_by(WardIssue.sent_at, WardIssue.id)
+
+
+def open_issues_of_ward(ward_id: int) -> Select:
+    return (
+        select(WardIssue)
+        .where(WardIssue.ward_id == ward_id, WardIssue.state.in_(OPEN_ISSUE_STATES))
+        .order_by(WardIssue.id.desc())
+    )

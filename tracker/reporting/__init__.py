@@ -1,0 +1,11 @@
+"""What the city and each person read off the data: dashboards, the fiscal-year report, charts.
+
+Belongs here: the personal dashboard of each role (``personal_dashboard``), the city dashboard's
+figures (``dashboards``) and their charts (``dashboard_charts``), the fiscal-year report of ward
+issues with its XLSX job (``reports``), and SVG charts drawn on the server (``charts``). Figures
+are aggregates computed by a fixed number of queries, never row by row.
+
+May import: the models, ``states``, ``formatting``, ``extensions``, the workflow layer, and of
+the other services ``finding`` (scoped queries, export helpers), ``safeguards`` (access scope)
+and ``background`` (to start a report job). Nothing below imports reporting: it is read-only.
+"""

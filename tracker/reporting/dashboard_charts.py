@@ -1,0 +1,126 @@
+"""The charts of the city dashboard, drawn from ``dashboards.CityFigures`` (``tracker.reporting.charts``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from ..formatting import thousand_yen
+from ..states import OPEN_REQUEST_STATES
+from .charts import Chart, Series, horizontal_bars, vertical_bars
+from .dashboards import DECISION_COLUMNS, CityFigures, Money
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One chart of the dashboard, drawn, with the data its table shows."""
+
+    chart: Chart
+    svg: Markup
+
+
+def _yen_chart(key: str, title: str, description: str, rows: list[Money], names: tuple[str, str]) -> Chart:
+    return Chart(
+        key,
+        title,
+        [row.name for row in rows],
+        [Series(names[0], [r.allocated_yen for r in rows]), Series(names[1], [r.executed_yen for r in rows])],
+        description,
+        formatter=thousand_yen,
+    )
+
+
+def city_panels(figures: CityFigures) -> list[Panel]:
+    """The charts of ``figures``, in the order the page shows them."""
+    names = [ward.name for ward in figures.wards]
+    ids = [ward.id for ward in figures.wards]
+    monthly = Chart(
+        "monthly",
+        "月別の要望受付件数 (区別)",
+        figures.months,
+        [Series(ward.name, figures.monthly.get(ward.id, [0] * 12)) for ward in figures.wards],
+        "年度の4月から3月まで、月ごとに受け付けた要望の件数を区別に積み上げた縦棒グラフ",
+        unit="件",
+    )
+    open_states = Chart(
+        "open-requests",
+        "未回答の要望 (区別・状態別、現在)",
+        names,
+        [
+            Series(state.label, [figures.open_by_state.get(i, {}).get(state, 0) for i in ids])
+            for state in OPEN_REQUEST_STATES
+        ],
+        "現在まだ回答していない要望の件数を、区ごとに状態別に積み上げた横棒グラフ",
+        unit="件",
+    )
+    median = Chart(
+        "median-days",
+        "受付から回答までの日数 (中央値、区別)",
+        names,
+        [
+            Series("中央値 (日)", [figures.median_days[i] for i in ids]),
+            Series("回答件数 (件)", [figures.answered[i] for i in ids]),
+        ],
+        "年度に受け付けて回答した要望について、受付日から回答日までの日数の中央値を区ごとに示す横棒グラフ",
+        formatter=_days_or_count,
+    )
+    centers = figures.overdue_by_center
+    overdue = Chart(
+        "overdue-centers",
+        "回答期限を過ぎた要望 (まちづくりセンター別、現在)",
+        [f"{row.ward} {row.name}" for row in centers],
+        [Series("期限超過", [row.overdue for row in centers])],
+        "回答期限を過ぎてまだ回答していない要望の件数をセンターごとに示す横棒グラフ",
+        unit="件",
+    )
+    decisions = Chart(
+        "decisions",
+        "区重要課題の協議結果 (区別)",
+        names,
+        [
+            Series(label, [figures.decisions.get(i, {}).get(value, 0) for i in ids])
+            for value, label in DECISION_COLUMNS
+        ],
+        "年度の区重要課題 (起案・取下げを除く) の件数を、区ごとに協議結果別に積み上げた横棒グラフ",
+        unit="件",
+    )
+    by_bureau = _yen_chart(
+        "budget-bureaus",
+        "局予算の予算額と決算額 (局別)",
+        "年度の局予算 (区重要課題の予算化) の予算額と決算額を局ごとに並べた横棒グラフ",
+        figures.budget_by_bureau,
+        ("予算額", "決算額"),
+    )
+    by_ward = _yen_chart(
+        "budget-wards",
+        "局予算の予算額と決算額 (区別)",
+        "年度の局予算 (区重要課題の予算化) の予算額と決算額を区ごとに並べた横棒グラフ",
+        figures.budget_by_ward,
+        ("予算額", "決算額"),
+    )
+    funds = [Money(row.ward, row.fund.allocated_yen, row.fund.used_yen) for row in figures.ward_funds]
+    ward_fund = _yen_chart(
+        "ward-funds",
+        "まちづくり推進経費の配分額と充当額 (区別)",
+        "年度のまちづくり推進経費について、区ごとの配分額と充当額を並べた横棒グラフ",
+        funds,
+        ("配分額", "充当額"),
+    )
+    # The median and the count have different units: the chart draws the median only.
+    median_drawn = dataclasses.replace(median, series=median.series[:1])
+    return [
+        Panel(monthly, vertical_bars(monthly, stacked=True)),
+        Panel(open_states, horizontal_bars(open_states, stacked=True)),
+        Panel(median, horizontal_bars(median_drawn)),
+        Panel(overdue, horizontal_bars(overdue)),
+        Panel(decisions, horizontal_bars(decisions, stacked=True)),
+        Panel(by_bureau, horizontal_bars(by_bureau)),
+        Panel(by_ward, horizontal_bars(by_ward)),
+        Panel(ward_fund, horizontal_bars(ward_fund)),
+    ]
+
+
+def _days_or_count(value: int | float) -> str:
+    return f"{value:,g}"

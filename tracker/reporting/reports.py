@@ -1,0 +1,238 @@
+"""The fiscal-year report of ward issues: its figures, and the XLSX file made in the background.
+
+``fiscal_year_report`` computes every figure with a few GROUP BY queries, so a web page can show
+the same numbers; the job ``report_xlsx`` writes them into a workbook under ``REPORT_DIR``.
+
+What the figures mean, for fiscal year Y:
+- 登録: issues of fiscal year Y that were registered (any state but draft and withdrawn);
+- 対応する / 一部対応 / 対応しない: those of them with that decision;
+- 予算化: those of them with at least one bureau budget line (of any year) or "within the
+  existing budget";
+- 予算額合計: the bureau budget lines of fiscal year Y (of issues of any year), so each line is
+  counted in the report of the year it is budgeted for, and once only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..background import jobs
+from ..finding.exports import neutralise
+from ..formatting import datetime_label, fiscal_year_label
+from ..models import BudgetLine, Bureau, Ward, WardIssue, utcnow
+from ..states import Decision, Funding, IssueState
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REGISTERED_STATES = tuple(
+    state for state in IssueState if state not in (IssueState.DRAFT, IssueState.WITHDRAWN)
+)
+NO_LEAD_BUREAU = "主管局未定"
+COUNTED = ("registered", "adopted", "partial", "rejected", "budgeted")  # the counts, in query order
+FIGURE_HEADERS = ("登録", "対応する", "一部対応", "対応しない", "予算化", "予算額合計 (千円)")
+PROJECT_HEADERS = ("事業名", "局", "区", "区重要課題番号", "予算額 (円)", "決算額 (円)")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One row of the report: a ward, a bureau, or the total."""
+
+    name: str
+    registered: int = 0
+    adopted: int = 0
+    partial: int = 0
+    rejected: int = 0
+    budgeted: int = 0
+    allocated_yen: int = 0
+
+    def counts(self) -> tuple[int, ...]:
+        return (self.registered, self.adopted, self.partial, self.rejected, self.budgeted, self.allocated_yen)
+
+
+@dataclass(frozen=True)
+class BudgetedProject:
+    project_name: str
+    bureau: str
+    ward: str
+    issue_reference: str
+    allocated_yen: int
+    executed_yen: int | None
+
+
+@dataclass(frozen=True)
+class FiscalYearReport:
+    fiscal_year: int
+    wards: list[Figures]
+    bureaus: list[Figures]
+    projects: list[BudgetedProject]
+
+    @property
+    def label(self) -> str:
+        return fiscal_year_label(self.fiscal_year)
+
+    @property
+    def total(self) -> Figures:
+        sums = [sum(column) for column in zip(*(row.counts() for row in self.wards), strict=True)]
+        return Figures("合計", *sums) if sums else Figures("合計")
+
+
+def _figures_by(session: Session, key, fiscal_year: int) -> dict[int | None, dict[str, int]]:
+    """The figures per value of ``key`` (an issue's ward or lead bureau), in two queries."""
+    has_budget_line = exists().where(
+        BudgetLine.ward_issue_id == WardIssue.id, BudgetLine.funding == Funding.BUREAU
+    )
+
+    def count_where(condition):
+        return func.count(case((condition, 1)))
+
+    counts = session.execute(
+        select(
+            key,
+            func.count(WardIssue.id),
+            count_where(WardIssue.decision == Decision.ADOPT),
+            count_where(WardIssue.decision == Decision.PARTIAL),
+            count_where(WardIssue.decision == Decision.REJECT),
+            count_where(or_(WardIssue.within_existing_budget, has_budget_line)),
+        )
+        .where(WardIssue.fiscal_year == fiscal_year, WardIssue.state.in_(REGISTERED_STATES))
+        .group_by(key)
+    ).all()
+    amounts = session.execute(
+        select(key, func.sum(BudgetLine.allocated_yen))
+        .join(WardIssue, BudgetLine.ward_issue_id == WardIssue.id)
+        .where(BudgetLine.funding == Funding.BUREAU, BudgetLine.fiscal_year == fiscal_year)
+        .group_by(key)
+    ).all()
+    figures: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for group, *values in counts:
+        figures[group].update(zip(COUNTED, map(int, values), strict=True))
+    for group, amount in amounts:
+        figures[group]["allocated_yen"] = int(amount or 0)
+    return figures
+
+
+def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
+    """The report's figures per ward and per lead bureau, and the list of budgeted projects."""
+    by_ward = _figures_by(session, WardIssue.ward_id, fiscal_year)
+    by_bureau = _figures_by(session, WardIssue.lead_bureau_id, fiscal_year)
+    wards = [
+        Figures(ward.name, **by_ward.get(ward.id, {}))
+        for ward in session.scalars(select(Ward).order_by(Ward.sort_order, Ward.id))
+    ]
+    bureaus = [
+        Figures(bureau.name, **by_bureau.get(bureau.id, {}))
+        for bureau in session.scalars(select(Bureau).order_by(Bureau.sort_order, Bureau.id))
+        if bureau.active or bureau.id in by_bureau
+    ]
+    if None in by_bureau:
+        bureaus.append(Figures(NO_LEAD_BUREAU, **by_bureau[None]))
+    projects = [
+        BudgetedProject(*row)
+        for row in session.execute(
+            select(
+                BudgetLine.project_name,
+                func.coalesce(Bureau.name, NO_LEAD_BUREAU),
+                Ward.name,
+                WardIssue.reference,
+                BudgetLine.allocated_yen,
+                BudgetLine.executed_yen,
+            )
+            .join(WardIssue, BudgetLine.ward_issue_id == WardIssue.id)
+            .join(Ward, WardIssue.ward_id == Ward.id)
+            .outerjoin(Bureau, WardIssue.lead_bureau_id == Bureau.id)
+            .where(BudgetLine.funding == Funding.BUREAU, BudgetLine.fiscal_year == fiscal_year)
+            .order_by(Ward.sort_order, WardIssue.reference, BudgetLine.id)
+        )
+    ]
+    return FiscalYearReport(fiscal_year, wards, bureaus, projects)
+
+
+# --- the XLSX file -------------------------------------------------------------------------
+
+
+def download_name(fiscal_year: int) -> str:
+    """``区重要課題報告書_令和6年度.xlsx``: the name the file is saved under on the user's PC."""
+    return f"区重要課題報告書_{fiscal_year_label(fiscal_year).split(' ')[0]}.xlsx"
+
+
+def report_dir() -> Path:
+    return Path(current_app.config["REPORT_DIR"])
+
+
+def _title(sheet: Worksheet, text: str) -> None:
+    sheet.append([text])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([f"作成日時: {datetime_label(utcnow())}"])
+    sheet.append([])
+
+
+def _header(sheet: Worksheet, headers) -> None:
+    sheet.append(list(headers))
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+
+
+def _figures_sheet(sheet: Worksheet, report: FiscalYearReport, group: str, rows: list[Figures]) -> None:
+    _title(sheet, f"{report.label} 区重要課題 {group}別集計")
+    _header(sheet, (group, *FIGURE_HEADERS))
+    for row in [*rows, report.total]:
+        *counts, allocated_yen = row.counts()
+        sheet.append([row.name, *counts, _thousand_yen(allocated_yen)])
+        sheet.cell(sheet.max_row, len(FIGURE_HEADERS) + 1).number_format = (
+            "#,##0" if allocated_yen % 1000 == 0 else "#,##0.000"
+        )
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 22
+    sheet.column_dimensions["G"].width = 18
+
+
+def _thousand_yen(amount: int) -> int | float:
+    return amount // 1000 if amount % 1000 == 0 else amount / 1000
+
+
+def _projects_sheet(sheet: Worksheet, report: FiscalYearReport) -> None:
+    _title(sheet, f"{report.label} 予算化された事業")
+    _header(sheet, PROJECT_HEADERS)
+    for project in report.projects:
+        sheet.append([neutralise(value) for value in dataclasses.astuple(project)])
+        for column in (5, 6):
+            sheet.cell(sheet.max_row, column).number_format = "#,##0"
+    if not report.projects:
+        sheet.append(["(この年度に予算化された事業はありません)"])
+    for column, width in zip("ABCDEF", (36, 18, 10, 18, 16, 16), strict=True):
+        sheet.column_dimensions[column].width = width
+
+
+def write_workbook(report: FiscalYearReport, path: Path) -> None:
+    """Write the three sheets; the file appears complete or not at all (written, then renamed)."""
+    book = Workbook()
+    _figures_sheet(book.active, report, "区", report.wards)
+    book.active.title = "区別"
+    _figures_sheet(book.create_sheet("局別"), report, "局", report.bureaus)
+    _projects_sheet(book.create_sheet("予算化事業"), report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    book.save(partial)
+    os.replace(partial, path)
+
+
+@jobs.job("report_xlsx", "年度別 区重要課題報告書の作成", timeout=600, max_attempts=2, retry_intervals=(30,))
+def report_xlsx(ctx: jobs.JobContext, fiscal_year: int) -> None:
+    with ctx.session() as session:
+        report = fiscal_year_report(session, fiscal_year)
+    ctx.progress(1, 2)
+    name = f"ward-issues-fy{fiscal_year}-{ctx.outbox_id}.xlsx"
+    write_workbook(report, report_dir() / name)
+    ctx.progress(2, 2)
+    ctx.set_result({"file": name, "fiscal_year": fiscal_year})

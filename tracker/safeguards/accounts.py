@@ -1,0 +1,200 @@
+"""User accounts: creating, changing passwords, deactivating. Only admins manage others."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
+
+from ..models import Bureau, Center, User, Ward
+from ..states import Role
+from ..workflow import WorkflowError
+
+MIN_PASSWORD_LENGTH = 10
+LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile: 64 MiB, 3 passes, 4 lanes).
+_hasher = PasswordHasher()
+_dummy_hash: str | None = None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _verify(stored: str, password: str) -> bool:
+    """argon2id hashes, and the werkzeug hashes (scrypt/pbkdf2) of older rows and demo data."""
+    if stored.startswith("$argon2"):
+        try:
+            return _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    try:
+        return check_password_hash(stored, password)
+    except ValueError:  # not a hash werkzeug knows
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """A legacy (non-argon2) hash, or argon2 with weaker settings than the current ones."""
+    if not stored.startswith("$argon2id$"):
+        return True
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def check_password(user: User, password: str) -> bool:
+    return _verify(user.password_hash, password)
+
+
+def _spend_time_like_a_check(password: str) -> None:
+    """An unknown login costs as much time as a known one, so timing does not reveal login IDs."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("not-a-password-of-anyone")
+    _verify(_dummy_hash, password)
+
+
+def _check_new_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise WorkflowError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+
+
+def authenticate(session: Session, login: str, password: str) -> User | None:
+    user = session.execute(
+        select(User).where(func.lower(User.login) == (login or "").strip().lower())
+    ).scalar_one_or_none()
+    if user is None:
+        _spend_time_like_a_check(password or "")
+        return None
+    if not check_password(user, password or "") or not user.active:
+        return None
+    if needs_rehash(user.password_hash):  # legacy werkzeug hash: upgraded now the password is known
+        user.password_hash = hash_password(password)
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Ends every open login session of ``user``: the session's user id carries this version."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+def load_session_user(session: Session, session_user_id: str) -> User | None:
+    """The user of a login session ("id:session_version"), or None when the session was ended
+    (logout elsewhere, password change or reset, deactivation) or the user is inactive."""
+    user_id, _, version = (session_user_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password(user, current or ""):
+        raise WorkflowError("現在のパスワードが正しくありません。")
+    _check_new_password(new)
+    if current == new:
+        raise WorkflowError("新しいパスワードは現在のものと違うものにしてください。")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    end_sessions(user)  # the view logs the current session in again under the new version
+
+
+def _affiliation(session: Session, role: Role, fields: dict[str, Any]) -> dict[str, Any]:
+    """The ward, center and bureau a role needs, checked against each other."""
+    center = session.get(Center, fields.get("center_id")) if fields.get("center_id") else None
+    ward = session.get(Ward, fields.get("ward_id")) if fields.get("ward_id") else None
+    bureau = session.get(Bureau, fields.get("bureau_id")) if fields.get("bureau_id") else None
+    if role == Role.LIAISON:
+        if center is None:
+            raise WorkflowError("地域担当職員にはまちづくりセンターを選んでください。")
+        return {"center": center, "ward_id": center.ward_id, "bureau": None}
+    if role == Role.WARD_MANAGER:
+        if ward is None:
+            raise WorkflowError("区役所 管理職には区を選んでください。")
+        return {"center": None, "ward_id": ward.id, "bureau": None}
+    if role == Role.BUREAU_STAFF:
+        if bureau is None:
+            raise WorkflowError("局 担当者には局を選んでください。")
+        return {"center": None, "ward_id": None, "bureau": bureau}
+    return {"center": None, "ward_id": None, "bureau": None}
+
+
+def _role(value: Any) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise WorkflowError("役割を選んでください。") from None
+
+
+def create_user(session: Session, fields: dict[str, Any]) -> User:
+    login = (fields.get("login") or "").strip().lower()
+    if not LOGIN_PATTERN.match(login):
+        raise WorkflowError("ログインIDは英小文字・数字・「.」「_」「-」の3文字以上にしてください。")
+    if session.execute(select(User.id).where(func.lower(User.login) == login)).first():
+        raise WorkflowError(f"ログインID「{login}」は既に使われています。")
+    display_name = (fields.get("display_name") or "").strip()
+    if not display_name:
+        raise WorkflowError("氏名を入力してください。")
+    _check_new_password(fields.get("password"))
+    role = _role(fields.get("role"))
+    user = User(
+        login=login,
+        display_name=display_name,
+        email=(fields.get("email") or "").strip(),
+        password_hash=hash_password(fields["password"]),
+        role=role,
+        must_change_password=bool(fields.get("must_change_password", True)),
+        **_affiliation(session, role, fields),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(session: Session, user: User, fields: dict[str, Any]) -> None:
+    display_name = (fields.get("display_name") or "").strip()
+    if not display_name:
+        raise WorkflowError("氏名を入力してください。")
+    role = _role(fields.get("role"))
+    affiliation = _affiliation(session, role, fields)
+    user.display_name, user.role = display_name, role
+    user.email = (fields.get("email") or "").strip()
+    for key, value in affiliation.items():
+        setattr(user, key, value)
+    session.flush()
+
+
+def edit_user(session: Session, actor: User, user: User, fields: dict[str, Any]) -> None:
+    """``update_user`` done by ``actor``, who cannot take the admin role from themselves.
+
+    With the rule of ``set_active`` this keeps at least one admin who can log in.
+    """
+    if user.id == actor.id and _role(fields.get("role")) != actor.role:
+        raise WorkflowError("自分自身の役割は変更できません。")
+    update_user(session, user, fields)
+
+
+def set_active(actor: User, user: User, active: bool) -> None:
+    if user.id == actor.id and not active:
+        raise WorkflowError("自分自身のアカウントは無効にできません。")
+    if user.active and not active:
+        end_sessions(user)
+    user.active = active
+
+
+def reset_password(user: User, new: str) -> None:
+    _check_new_password(new)
+    user.password_hash = hash_password(new)
+    user.must_change_password = True
+    end_sessions(user)

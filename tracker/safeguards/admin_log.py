@@ -1,0 +1,161 @@
+"""The record of the admin's changes: accounts, roles, master data and ward fund allocations.
+
+Workflow actions write their history events through ``workflow.apply``; the admin's changes
+go through the services in ``accounts`` and ``masterdata_admin`` instead, and were invisible
+afterwards (who gave whom the ward manager role, who set a ward's まちづくり推進経費). Before the
+admin's change is committed, ``recording`` collects what each flush writes to these tables
+and appends one history event (no subject, action ``admin_change``) holding, per
+row, the fields changed with their old and new values. Password hashes and session versions
+are never copied: the event only says that they changed. The event is hash-chained like every
+other one, so the record cannot be edited quietly either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import MANYTOONE, Session
+
+from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFund
+
+ACTION = "admin_change"
+RECORDED = (User, Ward, Center, Bureau, Category, WardFund)
+SECRET_FIELDS = frozenset({"password_hash", "session_version"})
+SKIPPED_FIELDS = frozenset({"id", "created_at"})
+PENDING_KEY = "admin_log_pending"
+TABLE_LABELS = {
+    "users": "ユーザー",
+    "wards": "区",
+    "centers": "まちづくりセンター",
+    "bureaus": "局",
+    "categories": "分野",
+    "ward_funds": "まちづくり推進経費",
+}
+FIELD_LABELS = {
+    "login": "ログインID",
+    "display_name": "氏名",
+    "email": "メール",
+    "role": "役割",
+    "ward_id": "区",
+    "center_id": "センター",
+    "bureau_id": "局",
+    "active": "有効",
+    "must_change_password": "初回パスワード変更",
+    "password_hash": "パスワード",
+    "session_version": "ログイン中のセッション",
+    "locale": "言語",
+    "email_notifications": "メール通知",
+    "name": "名称",
+    "code": "コード",
+    "note": "備考",
+    "population": "人口",
+    "households": "世帯数",
+    "area_km2": "面積 (km²)",
+    "sort_order": "表示順",
+    "fiscal_year": "年度",
+    "allocated_yen": "配分額 (円)",
+}
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can hold it."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _changed_fields(entry, new: bool) -> dict[str, list]:
+    """``{field: [old, new]}`` of the columns this flush will write; secrets only as changed.
+
+    A many-to-one set through its relationship (``user.bureau = ...``) only reaches its
+    foreign-key column during the flush, so it is read from the relationship and reported
+    under the column's name.
+    """
+    state = inspect(entry)
+    fields: dict[str, list] = {}
+    for column in state.mapper.column_attrs:
+        name = column.key
+        history = state.attrs[name].history
+        if name in SKIPPED_FIELDS or not (history.has_changes() or new):
+            continue
+        old = None if new or not history.deleted else _plain(history.deleted[0])
+        value = _plain(getattr(entry, name))
+        if value is not None and old != value:
+            fields[name] = ["(変更)", "(変更)"] if name in SECRET_FIELDS else [old, value]
+        elif value is None and old is not None:
+            fields[name] = [old, None]
+    for relation in state.mapper.relationships:
+        history = state.attrs[relation.key].history
+        if relation.direction is not MANYTOONE or not history.has_changes():
+            continue
+        name = next(iter(relation.local_columns)).key
+        old = None if new or not history.deleted or history.deleted[0] is None else history.deleted[0].id
+        target = getattr(entry, relation.key)
+        value = target.id if target is not None else None
+        if old != value:
+            fields[name] = [old, value]
+    return fields
+
+
+@contextmanager
+def recording(session: Session, actor: User, summary: str) -> Iterator[None]:
+    """Record what the block writes to the admin's tables as one history event by ``actor``.
+
+    The services flush as they go (to surface unique-key errors early), so the changes are
+    collected at each flush; the event is appended when the block ends without an error.
+    """
+    session.info[PENDING_KEY] = {}
+    try:
+        yield
+        session.flush()
+        _append_event(session, actor, summary, session.info[PENDING_KEY])
+    finally:
+        session.info.pop(PENDING_KEY, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _collect(session: Session, flush_context, instances) -> None:
+    pending = session.info.get(PENDING_KEY)
+    if pending is None:
+        return
+    for entry in (*session.new, *session.dirty):
+        if not isinstance(entry, RECORDED):
+            continue
+        new = entry in session.new
+        fields = _changed_fields(entry, new)
+        if not fields:
+            continue
+        earlier = pending.setdefault(id(entry), (entry, new, {}))
+        for name, (old, value) in fields.items():
+            first_old = earlier[2][name][0] if name in earlier[2] else old
+            earlier[2][name] = [first_old, value]
+
+
+def _append_event(session: Session, actor: User, summary: str, pending: dict) -> HistoryEvent | None:
+    if not pending:
+        return None
+    changes = [
+        {"table": entry.__tablename__, "id": entry.id, "new": new, "fields": fields}
+        for entry, new, fields in pending.values()
+    ]
+    logged = HistoryEvent(
+        actor=actor,
+        actor_role=actor.role.value,
+        action=ACTION,
+        comment=summary,
+        data={"changes": changes},
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(logged)
+    session.flush()
+    return logged
