@@ -17,7 +17,9 @@ PACKAGE = "tracker"
 
 # Bottom to top. A module may import modules of its own layer and of the layers below it, never
 # above: the web knows the services, the services know the workflow, the workflow knows the
-# models, and nothing looks back up. A module belongs to the longest prefix that names it.
+# models, and nothing looks back up. A module belongs to the longest prefix that names it; the
+# package itself (its ``__init__``, the app factory) is named exactly, so a new module of the
+# package's top level must be given its layer here.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "foundation",
@@ -130,7 +132,8 @@ def layer_of(module: str) -> int | None:
     best, best_length = None, -1
     for level, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best_length:
+            covers = module == prefix or (prefix != PACKAGE and module.startswith(prefix + "."))
+            if covers and len(prefix) > best_length:
                 best, best_length = level, len(prefix)
     return best
 
@@ -168,6 +171,12 @@ def test_the_reader_sees_the_imports_the_code_has(graph_and_outside):
     assert "tracker.background.notifications" in graph[PACKAGE]  # an import inside a function
     assert "flask" in outside["tracker.blueprints.field"]
     assert "sqlalchemy" in outside["tracker.models"]
+
+
+def test_a_top_level_module_without_a_layer_is_not_taken_for_the_app_factory():
+    assert layer_of("tracker.somewhere_new") is None
+    assert layer_of("tracker.finding.somewhere_new") == layer_of("tracker.finding")
+    assert LAYERS[layer_of(PACKAGE)][0] == "web"
 
 
 def test_the_rules_catch_an_upward_import_and_a_circle():
