@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tracker.states",
             "tracker.model_types",
             "tracker.formatting",
+            "tracker.parsing",
         ),
     ),
     ("models", ("tracker.models", "tracker.ops_models")),

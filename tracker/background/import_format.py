@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
-import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -21,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from japanera import EraDate, EraType
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from .. import parsing
 from ..effects import intake
 from ..states import Source
 from ..workflow import WorkflowError
@@ -53,10 +51,6 @@ TEXT_COLUMNS = {
 SOURCES = {source.label: source for source in Source}
 MAX_ROWS = 50_000
 EXTENSIONS = (".xlsx", ".csv")
-
-_WESTERN_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
-# 令和6年5月7日, 令和元年5月7日, 令和六年五月七日, R6.5.7, R6/5/7 (japanera's directives)
-_ERA_FORMATS = ("%-K%-y年%m月%d日", "%-K%-n年%-m月%-d日", "%-h%-y.%m.%d", "%-h%-y/%m/%d")
 
 
 def error(row: int | None, column: str, message: str) -> dict[str, Any]:
@@ -168,36 +162,11 @@ def source_of(value: Any) -> Source:
 
 
 def parse_date(value: Any) -> dt.date | None:
-    """An Excel date cell, 2024/5/7, 2024-05-07, 2024年5月7日, 令和6年5月7日 or R6.5.7; None if empty."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = unicodedata.normalize("NFKC", cell_text(value))
-    return _parse_date_text(text) if text else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_date_text(text: str) -> dt.date:
-    unreadable = WorkflowError(
-        f"「{text}」を日付として読み取れません (例: 2024/5/7、令和6年5月7日、R6.5.7)。"
-    )
-    western = _WESTERN_DATE.fullmatch(text)
-    if western:
-        try:
-            return dt.date(*(int(part) for part in western.groups()))
-        except ValueError:
-            raise unreadable from None
-    for era_format in _ERA_FORMATS:
-        try:
-            candidates = EraDate.strptime(text.replace(" ", "").upper(), era_format)
-        except ValueError:
-            continue
-        # "R" or "S" can also be the initial of a far older era: the latest era is the one meant.
-        modern = [day for day in candidates if day.era.era_type != EraType.COMMON]
-        if modern:
-            return max(modern, key=lambda day: day.era.since).to_date()
-    raise unreadable
+    """A date cell as ``tracker.parsing`` reads it (None if empty), refused as a row problem."""
+    try:
+        return parsing.parse_date(value if isinstance(value, dt.date) else cell_text(value))
+    except parsing.DateError as failure:
+        raise WorkflowError(failure.message) from None
 
 
 def check_row(number: int, values: dict[str, Any], rules: Rules) -> tuple[dict[str, Any], list[dict]]:
