@@ -17,6 +17,11 @@ def fiscal_year_of(day: dt.date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
+def fiscal_years_between(first: int, current: int) -> list[int]:
+    """Every fiscal year from the later of the two to the earlier, both included, newest first."""
+    return list(range(max(current, first), min(first, current) - 1, -1))
+
+
 def era_year(year: int, month: int = 12, day: int = 31) -> tuple[str, int]:
     era_date = EraDate(year, month, day)
     return era_date.era.kanji, year - era_date.era.since.year + 1

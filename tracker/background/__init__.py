@@ -3,8 +3,9 @@
 Belongs here: the one way to start background work (``jobs``: a job is recorded in the caller's
 transaction and handed to RQ after commit, or run inline without Redis), ``flask worker`` and
 its daily schedule (``worker``), the admin's job board (``job_board``), notifications that
-subscribe to the workflow's events (``notifications``), daily reminders (``reminders``) and the
-Excel/CSV import of a center's field log (``import_format``, ``importer``).
+subscribe to the workflow's events and each user's own list of them (``notifications``), daily
+reminders (``reminders``) and the Excel/CSV import of a center's field log (``import_format``,
+``importer``).
 
 May import: the models, ``states``, ``formatting``, ``extensions``, the workflow layer, Flask's
 app context (config, the app factory for a worker), and of the other services ``finding``

@@ -6,7 +6,7 @@ transaction. The job ``import_requests`` reads the file and checks every row
 otherwise it creates every request, with its reference number and 'create' event, in one
 transaction. A file is imported into a center once: ``ImportBatch.imported_key`` is set in
 that same transaction, so the same file again, or the job run again after a crash, imports
-nothing new.
+nothing new. ``status`` and ``results`` are what the batch's page shows of it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,7 +29,7 @@ from ..formatting import date_label, fiscal_year_of, today_in_tokyo
 from ..models import Category, Center, HistoryEvent, ServiceRequest, User, utcnow
 from ..ops_models import ImportBatch
 from ..safeguards import audit
-from ..states import ImportState, RequestState, Role
+from ..states import ImportState, JobState, RequestState, Role
 from ..workflow import WorkflowError
 from . import jobs
 from .import_format import EXTENSIONS, Rules, check_table, error, read_table
@@ -114,6 +115,38 @@ def imported_requests(session: Session, batch: ImportBatch, limit: int) -> list[
         .limit(limit)
     )
     return list(session.scalars(statement))
+
+
+def status(batch: ImportBatch) -> dict:
+    """What the page and its poller show: the state, and the progress kept on the job's row.
+
+    A batch whose job failed for good before it finished shows as failed.
+    """
+    job = batch.outbox_job
+    failed = job is not None and job.state == JobState.FAILED and batch.state not in FINISHED
+    return {
+        "state": batch.state.value,
+        "label": "処理に失敗しました" if failed else batch.state.label,
+        "finished": failed or batch.state in FINISHED,
+        "failed": failed,
+        "done": job.progress_done if job else 0,
+        "total": job.progress_total if job else None,
+    }
+
+
+@dataclass(frozen=True)
+class Results:
+    requests: list[ServiceRequest]  # the first requests a finished import created
+    earlier: ImportBatch | None  # the batch that had already imported a refused duplicate
+
+
+def results(session: Session, batch: ImportBatch, limit: int) -> Results:
+    """What an import came to: the first ``limit`` requests it created if it is done, or the
+    batch that imported the same file before if it was refused as a duplicate."""
+    return Results(
+        imported_requests(session, batch, limit) if batch.state == ImportState.DONE else [],
+        earlier_import(session, batch) if batch.state == ImportState.DUPLICATE else None,
+    )
 
 
 # --- the job ---------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ user who wants e-mail. ``send_email`` sends over SMTP, or without ``MAIL_SERVER`
 ``.eml`` file to ``MAIL_DIR``; it marks the notification e-mailed in the transaction that sent
 it, and a re-run after a crash between sending and marking re-sends the same Message-ID.
 
+A user reads and marks only their own notifications (``belongs_to``); the bell counts the
+unread ones.
+
 No Flask request here: the jobs run the same inline, in an RQ worker or from a test.
 """
 
@@ -24,7 +27,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..effects import history
@@ -222,6 +225,50 @@ def notify(ctx: jobs.JobContext, event_id: int) -> None:
                 dedupe_key=f"email:{notification.id}",
             )
     ctx.set_result({"notifications": len(notifications), "emails": len(mailed)})
+
+
+# --- a user's own notifications: the bell, the list, marking read ---------------------------
+
+
+def unread_count(session: Session, user: User) -> int:
+    """The bell's number: one COUNT on (user_id, read_at)."""
+    return session.execute(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None)
+        )
+    ).scalar_one()
+
+
+def notifications_of(user: User) -> Select:
+    """The user's notifications, newest first."""
+    return (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def belongs_to(notification: Notification, user: User) -> bool:
+    """Only its recipient sees a notification, opens it or marks it read."""
+    return notification.user_id == user.id
+
+
+def mark_read(notification: Notification) -> bool:
+    """Mark it read now, unless it already is; whether anything changed."""
+    if notification.read_at is not None:
+        return False
+    notification.read_at = utcnow()
+    return True
+
+
+def mark_all_read(session: Session, user: User) -> int:
+    """Mark every unread notification of the user read in one UPDATE; how many there were."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount
 
 
 # --- e-mail ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Administration (地域政策課): user accounts, the city's master data, and background work.
 
-The rules live in ``accounts``, ``masterdata_admin`` and ``job_board``; each view parses its
-form, calls one of their functions, commits, and redirects (or shows the form again with the reason).
+The rules live in ``accounts``, ``masterdata_admin`` and ``job_board``, and a form's choices in
+``city.choices``; each view parses its form, calls one of their functions, commits, and
+redirects (or shows the form again with the reason).
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload, selectinload
 
 from ..background import job_board, jobs
-from ..city import masterdata_admin
+from ..city import choices, masterdata_admin
+from ..effects import funds
 from ..extensions import db
 from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_in_tokyo
-from ..models import Bureau, Category, Center, User, Ward, WardFund, utcnow
+from ..models import Bureau, Category, Center, User, Ward, utcnow
 from ..ops_models import OutboxJob
 from ..safeguards import accounts, admin_log
 from ..states import JobState, Role
@@ -60,42 +60,24 @@ def users():
     if role not in Role._value2member_map_:
         role = None
     active = request.args.get("active") if request.args.get("active") in ("1", "0") else ""
-    query = (
-        select(User)
-        .options(joinedload(User.ward), joinedload(User.center), joinedload(User.bureau))
-        .order_by(User.login)
-    )
-    if role:
-        query = query.where(User.role == Role(role))
-    if active:
-        query = query.where(User.active.is_(active == "1"))
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    statement = accounts.users_statement(Role(role) if role else None, active == "1" if active else None)
+    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("admin/users.html", page=page, role=role, active=active, roles=list(Role))
 
 
-def _active_or_own(model, own_id: int | None):
-    """Active rows, and the one the user already belongs to even if it has been deactivated."""
-    return model.active if own_id is None else or_(model.active, model.id == own_id)
+def _ward_choices() -> list[tuple[int, str]]:
+    return [(w.id, w.name) for w in choices.wards(db.session)]
 
 
 def _user_form(user: User | None = None) -> UserForm:
     """The user form with its choices: active centers and bureaus, and the user's own ones."""
     form = UserForm(obj=user) if user and request.method == "GET" else UserForm()
-    wards = db.session.execute(select(Ward).order_by(Ward.sort_order)).scalars()
-    centers = db.session.execute(
-        select(Center)
-        .options(joinedload(Center.ward))
-        .where(_active_or_own(Center, user.center_id if user else None))
-        .order_by(Center.sort_order)
-    ).scalars()
-    bureaus = db.session.execute(
-        select(Bureau)
-        .where(_active_or_own(Bureau, user.bureau_id if user else None))
-        .order_by(Bureau.sort_order)
-    ).scalars()
-    form.ward_id.choices = options([NONE_CHOSEN, *((w.id, w.name) for w in wards)])
-    form.center_id.choices = options([NONE_CHOSEN, *((c.id, f"{c.ward.name} {c.name}") for c in centers)])
-    form.bureau_id.choices = options([NONE_CHOSEN, *((b.id, b.name) for b in bureaus)])
+    places = accounts.assignable_places(db.session, user)
+    form.ward_id.choices = options([NONE_CHOSEN, *_ward_choices()])
+    form.center_id.choices = options(
+        [NONE_CHOSEN, *((c.id, f"{c.ward.name} {c.name}") for c in places.centers)]
+    )
+    form.bureau_id.choices = options([NONE_CHOSEN, *((b.id, b.name) for b in places.bureaus)])
     if user:
         del form.login, form.password
         if request.method == "GET":
@@ -169,10 +151,6 @@ def reset_password(user_id: int):
 # --- master data ---------------------------------------------------------------------------
 
 
-def _ward_choices() -> list[tuple[int, str]]:
-    return [(w.id, w.name) for w in db.session.execute(select(Ward).order_by(Ward.sort_order)).scalars()]
-
-
 def _center_form(center: Center | None = None) -> CenterForm:
     """A center's ward is chosen when it is added and never changed afterwards."""
     form = CenterForm(prefix="center", obj=center if request.method == "GET" else None)
@@ -192,11 +170,8 @@ def _fund_form() -> WardFundForm:
     if request.method == "GET":
         ward_id = request.args.get("ward_id", type=int)
         year = request.args.get("fiscal_year", type=int) or fiscal_year_of(today_in_tokyo())
-        fund = db.session.execute(
-            select(WardFund).where(WardFund.ward_id == ward_id, WardFund.fiscal_year == year)
-        ).scalar_one_or_none()
         form.ward_id.data, form.fiscal_year.data = ward_id, year
-        form.allocated_yen.data = fund.allocated_yen if fund else None
+        form.allocated_yen.data = funds.allocated_yen(db.session, ward_id, year)
     return form
 
 
@@ -207,24 +182,13 @@ def _form_page(form, title: str, fields: list[str], submit: str):
 @bp.route("/master")
 @roles_required(Role.ADMIN)
 def master():
-    wards = (
-        db.session.execute(select(Ward).options(selectinload(Ward.centers)).order_by(Ward.sort_order))
-        .scalars()
-        .all()
-    )
-    entries = {
-        kind: db.session.execute(select(model).order_by(model.sort_order, model.id)).scalars().all()
-        for kind, (model, _label) in ENTRIES.items()
-    }
-    funds: dict[int, dict[int, int]] = {}
-    for fund in db.session.execute(select(WardFund).order_by(WardFund.fiscal_year.desc())).scalars():
-        funds.setdefault(fund.fiscal_year, {})[fund.ward_id] = fund.allocated_yen
+    data = masterdata_admin.overview(db.session, {kind: model for kind, (model, _label) in ENTRIES.items()})
     return render_template(
         "admin/master.html",
-        wards=wards,
-        entries=entries,
+        wards=data.wards,
+        entries=data.entries,
         entry_labels={kind: label for kind, (_model, label) in ENTRIES.items()},
-        funds=funds,
+        funds=data.funds,
         center_form=_center_form(),
         entry_forms={kind: NameForm(prefix=kind) for kind in ENTRIES},
         fund_form=_fund_form(),

@@ -11,27 +11,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from ..extensions import db
 from ..finding import exports
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
-from ..models import ServiceRequest, WardIssue
 from ..reporting import dashboard_charts, dashboards, personal_dashboard
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 OLDEST_YEAR = 2000
-
-
-def fiscal_years() -> list[int]:
-    """From the first fiscal year with a request or an issue to the current one, newest first."""
-    current = fiscal_year_of(today_in_tokyo())
-    first = db.session.execute(
-        select(func.min(ServiceRequest.fiscal_year)).union_all(select(func.min(WardIssue.fiscal_year)))
-    ).scalars()
-    first = min([year for year in first if year is not None], default=current)
-    return list(range(max(current, first), min(first, current) - 1, -1))
 
 
 def chosen_year(choices: list[int]) -> int:
@@ -60,7 +48,7 @@ def _chart_columns(chart) -> list[exports.Column]:
 @bp.route("/city")
 @login_required
 def city():
-    years = fiscal_years()
+    years = dashboards.fiscal_years(db.session, today_in_tokyo())
     year = chosen_year(years)
     figures = dashboards.city_figures(db.session, year, today_in_tokyo())
     panels = dashboard_charts.city_panels(figures)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import workflow
+from ..city import choices
 from ..extensions import db
-from ..finding.queries import open_issues_of_ward
 from ..formatting import fiscal_year_of, today_in_tokyo
-from ..models import Bureau, ServiceRequest, WardIssue
+from ..models import ServiceRequest, WardIssue
 from .forms import (
     AnswerForm,
     BudgetForm,
@@ -56,8 +55,7 @@ ISSUE_FORMS = {
 
 
 def bureau_choices() -> list[tuple[int, str]]:
-    bureaus = db.session.execute(select(Bureau).where(Bureau.active).order_by(Bureau.sort_order)).scalars()
-    return [(b.id, b.name) for b in bureaus]
+    return [(b.id, b.name) for b in choices.active_bureaus(db.session)]
 
 
 def stamp_version(form, subject) -> None:
@@ -78,7 +76,7 @@ def build_form(subject, action: str):
     if isinstance(form, AnswerForm) and form.answered_on.data is None:
         form.answered_on.data = today_in_tokyo()
     if isinstance(form, EscalateForm):
-        issues = db.session.execute(open_issues_of_ward(subject.ward_id)).scalars()
+        issues = choices.open_issues_of_ward(db.session, subject.ward_id)
         form.ward_issue_id.choices = options(
             [(0, "新しい区重要課題を起案する")]
             + [(i.id, f"{i.reference} {i.title} ({i.state.label})") for i in issues]

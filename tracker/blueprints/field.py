@@ -16,14 +16,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
+from ..city import choices
 from ..effects import intake, photos
 from ..extensions import db
 from ..finding import list_pages, listing, queries, similar
 from ..formatting import today_in_tokyo
-from ..models import Category, Center, Photo, ServiceRequest
-from ..safeguards import access, personal_data
+from ..models import Photo, ServiceRequest
+from ..safeguards import personal_data
 from ..states import Role
 from ..workflow import WorkflowError
 from .common import roles_required, run_action, visible_request
@@ -62,16 +62,10 @@ def ward_requests():
 
 def _request_form() -> RequestForm:
     form = RequestForm()
-    categories = db.session.execute(
-        select(Category).where(Category.active).order_by(Category.sort_order)
-    ).scalars()
+    categories = choices.active_categories(db.session)
     form.category_id.choices = options([(c.id, c.name) for c in categories])
     if current_user.role == Role.WARD_MANAGER:
-        centers = db.session.execute(
-            select(Center)
-            .where(Center.ward_id == current_user.ward_id, Center.active)
-            .order_by(Center.sort_order)
-        ).scalars()
+        centers = choices.active_centers_of_ward(db.session, current_user.ward_id)
         form.center_id.choices = options([(c.id, c.name) for c in centers])
     else:
         form.center_id.choices = options(
@@ -80,23 +74,15 @@ def _request_form() -> RequestForm:
     return form
 
 
-def _own_ward_id() -> int | None:
-    """The ward a field user logs requests into: a liaison's center's, a manager's own."""
-    if current_user.role == Role.LIAISON and current_user.center is not None:
-        return current_user.center.ward_id
-    return current_user.ward_id
-
-
 def _chosen_original(ward_id: int | None) -> ServiceRequest | bool | None:
     """The request chosen with 「この要望に関連付けて登録」: None if none was chosen, False
-    if the choice is not a request of the user's ward."""
+    if the choice is not a request the new one may be linked to (``similar.linkable_request``)."""
     raw = request.form.get("duplicate_of", "")
     if not raw:
         return None
-    chosen = db.session.get(ServiceRequest, int(raw)) if raw.isdecimal() and len(raw) <= 9 else None
-    if chosen is None or ward_id is None or chosen.ward_id != ward_id:
-        return False
-    return chosen
+    chosen_id = int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+    chosen = similar.linkable_request(db.session, ward_id, chosen_id)
+    return False if chosen is None else chosen
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -110,7 +96,7 @@ def new_request():
     if request.method == "GET":
         form.received_on.data = today_in_tokyo()
     if form.validate_on_submit():
-        ward_id = _own_ward_id()
+        ward_id = intake.ward_id_of(current_user)
         original = _chosen_original(ward_id)
         if original is None and request.form.get("similar_choice") != "separate":
             suggestions = similar.similar_open_requests(
@@ -168,7 +154,8 @@ def similar_requests():
     """The suggestions for a title being typed (static/js/similar.js): an HTML fragment."""
     title = (request.args.get("title") or "")[:200]
     description = (request.args.get("description") or "")[:2000]
-    suggestions = similar.similar_open_requests(db.session, _own_ward_id(), title, description)
+    ward_id = intake.ward_id_of(current_user)
+    suggestions = similar.similar_open_requests(db.session, ward_id, title, description)
     return render_template("field/_similar.html", suggestions=suggestions, live=True)
 
 
@@ -184,7 +171,7 @@ def request_detail(request_id: int):
             "field/request_detail.html",
             item=found,
             action_forms=request_action_forms(found),
-            related=_related_requests(found),
+            related=similar.related_requests(current_user, found),
             revealed=revealed,
             can_reveal=may_reveal and personal_data.has_personal_data(found),
         )
@@ -192,14 +179,6 @@ def request_detail(request_id: int):
     if revealed:
         response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _related_requests(found: ServiceRequest) -> list[tuple[str, ServiceRequest]]:
-    """関連する要望: the request this one was linked to, and those linked to it, as far as
-    the user may see them."""
-    linked = [("original", found.duplicate_of)] if found.duplicate_of is not None else []
-    linked += [("duplicate", other) for other in found.duplicates]
-    return [(kind, other) for kind, other in linked if access.can_view_request(current_user, other)]
 
 
 REVEAL_KEY = "reveal_personal_data"

@@ -8,16 +8,15 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import Optional
 
 from ..background import import_format, importer
+from ..city import choices
 from ..extensions import db
 from ..formatting import today_in_tokyo
-from ..models import Category, Center
 from ..ops_models import ImportBatch
-from ..states import ImportState, JobState, Role
+from ..states import ImportState, Role
 from ..workflow import WorkflowError
 from .common import form_errors, roles_required
 from .forms import options, row_id
@@ -39,11 +38,7 @@ class ImportForm(FlaskForm):
 def _form() -> ImportForm:
     form = ImportForm()
     if current_user.role == Role.WARD_MANAGER:
-        centers = db.session.scalars(
-            select(Center)
-            .where(Center.ward_id == current_user.ward_id, Center.active)
-            .order_by(Center.sort_order)
-        )
+        centers = choices.active_centers_of_ward(db.session, current_user.ward_id)
         form.center_id.choices = options([(0, "選んでください"), *((c.id, c.name) for c in centers)])
     return form
 
@@ -93,41 +88,25 @@ def _visible_batch(batch_id: int) -> ImportBatch:
     return batch
 
 
-def _status(batch: ImportBatch) -> dict:
-    """What the page and its poller show: the state, and the progress kept on the job's row."""
-    job = batch.outbox_job
-    failed = job is not None and job.state == JobState.FAILED and batch.state not in importer.FINISHED
-    return {
-        "state": batch.state.value,
-        "label": "処理に失敗しました" if failed else batch.state.label,
-        "finished": failed or batch.state in importer.FINISHED,
-        "failed": failed,
-        "done": job.progress_done if job else 0,
-        "total": job.progress_total if job else None,
-    }
-
-
 @bp.route("/<int:batch_id>")
 @roles_required(*IMPORT_ROLES)
 def batch(batch_id: int):
     found = _visible_batch(batch_id)
-    status = _status(found)
+    results = importer.results(db.session, found, SHOWN_REQUESTS)
     return render_template(
         "imports/batch.html",
         batch=found,
-        status=status,
+        status=importer.status(found),
         ImportState=ImportState,
-        requests=importer.imported_requests(db.session, found, SHOWN_REQUESTS)
-        if found.state == ImportState.DONE
-        else [],
-        earlier=importer.earlier_import(db.session, found) if found.state == ImportState.DUPLICATE else None,
+        requests=results.requests,
+        earlier=results.earlier,
     )
 
 
 @bp.route("/<int:batch_id>/status")
 @roles_required(*IMPORT_ROLES)
 def status(batch_id: int):
-    response = jsonify(_status(_visible_batch(batch_id)))
+    response = jsonify(importer.status(_visible_batch(batch_id)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -137,9 +116,7 @@ def _template(content: bytes, name: str, mimetype: str):
 
 
 def _category_names() -> list[str]:
-    return list(
-        db.session.scalars(select(Category.name).where(Category.active).order_by(Category.sort_order))
-    )
+    return [c.name for c in choices.active_categories(db.session)]
 
 
 @bp.route("/template.xlsx")

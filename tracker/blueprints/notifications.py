@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select, update
 from wtforms import RadioField
 from wtforms.validators import InputRequired
 
+from ..background import notifications
 from ..extensions import db
-from ..models import utcnow
 from ..ops_models import Notification
 from .forms import options
 
@@ -32,29 +31,23 @@ class SettingsForm(FlaskForm):
 
 @bp.app_context_processor
 def unread_count():
-    """The bell's number: one COUNT on (user_id, read_at), for logged-in users only."""
+    """The bell's number (``notifications.unread_count``), for logged-in users only."""
     if not current_user.is_authenticated:
         return {}
-    count = db.session.execute(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == current_user.id, Notification.read_at.is_(None)
-        )
-    ).scalar_one()
-    return {"unread_notifications": count}
+    return {"unread_notifications": notifications.unread_count(db.session, current_user)}
 
 
 def own_notification(notification_id: int) -> Notification:
     found = db.session.get(Notification, notification_id)
     if found is None:
         abort(404)
-    if found.user_id != current_user.id:
+    if not notifications.belongs_to(found, current_user):
         abort(403, description="他の人の通知は表示・操作できません。")
     return found
 
 
 def _mark_read(notification: Notification) -> None:
-    if notification.read_at is None:
-        notification.read_at = utcnow()
+    if notifications.mark_read(notification):
         db.session.commit()
 
 
@@ -62,9 +55,7 @@ def _mark_read(notification: Notification) -> None:
 @login_required
 def index():
     page = db.paginate(
-        select(Notification)
-        .where(Notification.user_id == current_user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()),
+        notifications.notifications_of(current_user),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
@@ -91,13 +82,9 @@ def mark_read(notification_id: int):
 @bp.route("/read-all", methods=["POST"])
 @login_required
 def mark_all_read():
-    result = db.session.execute(
-        update(Notification)
-        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
+    count = notifications.mark_all_read(db.session, current_user)
     db.session.commit()
-    flash(f"{result.rowcount}件の通知を既読にしました。", "success")
+    flash(f"{count}件の通知を既読にしました。", "success")
     return redirect(url_for("notifications.index"))
 
 

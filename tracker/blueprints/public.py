@@ -1,15 +1,10 @@
 """The public pages (no login): the ward issues each ward has chosen to publish, and their feed.
 
-Shown: what the city itself publishes of an issue: ward, fiscal year, title, proposed response,
-lead and related bureaus, state, decision and its reason, budget lines (事業名 and amounts),
-progress notes (text and date), outcome, and how many requests it bundles. Never shown: any
-request's text or requester, the 現状と課題 (often copied from a request), any staff member's
-name (the author of a note is not named; a bureau is named by the bureau's name).
-
-Public is an issue with ``is_public`` set by its ward that is neither a draft nor withdrawn;
-any other id answers 404, exactly like an id that does not exist, so that ids of unpublished
-issues do not leak. Pages for anonymous visitors may be kept by caches for a few minutes; a
-page seen by a logged-in user carries the user's name in its header and is never stored.
+What is shown, and what never is (personal data, staff names), is decided by
+``tracker.reporting.public``: an id that is not published answers 404, exactly like an id
+that does not exist, so that ids of unpublished issues do not leak. Pages for anonymous
+visitors may be kept by caches for a few minutes; a page seen by a logged-in user carries the
+user's name in its header and is never stored.
 """
 
 from __future__ import annotations
@@ -20,45 +15,18 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..formatting import fiscal_year_label, thousand_yen
-from ..models import ServiceRequest, Ward, WardIssue, utcnow
-from ..states import IssueState
+from ..models import WardIssue, utcnow
+from ..reporting import public
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
-PUBLIC_STATES = tuple(s for s in IssueState if s not in (IssueState.DRAFT, IssueState.WITHDRAWN))
-FEED_ENTRIES = 50
 CACHE_SECONDS = 300
 ATOM = "http://www.w3.org/2005/Atom"
 ATOM_MIMETYPE = "application/atom+xml"
 TAG_DATE = "2024"  # the date in the tag: URIs of the feed and its entries; never change it
-_LOADS = (
-    joinedload(WardIssue.ward),
-    joinedload(WardIssue.lead_bureau),
-    selectinload(WardIssue.related_bureaus),
-    selectinload(WardIssue.budget_lines),
-    selectinload(WardIssue.progress_notes),
-)
-
-
-def is_published():
-    return WardIssue.is_public.is_(True) & WardIssue.state.in_(PUBLIC_STATES)
-
-
-def request_counts(issue_ids: list[int]) -> dict[int, int]:
-    """How many requests each issue bundles: one query for the whole page."""
-    if not issue_ids:
-        return {}
-    rows = db.session.execute(
-        select(ServiceRequest.ward_issue_id, func.count())
-        .where(ServiceRequest.ward_issue_id.in_(issue_ids))
-        .group_by(ServiceRequest.ward_issue_id)
-    ).all()
-    return {issue_id: int(count) for issue_id, count in rows}
 
 
 def _cacheable(response: Response) -> Response:
@@ -78,21 +46,12 @@ def _int_arg(name: str) -> int | None:
 @bp.route("/")
 def index():
     ward_id, year = _int_arg("ward"), _int_arg("year")
-    statement = select(WardIssue).options(*_LOADS).where(is_published())
-    if ward_id:
-        statement = statement.where(WardIssue.ward_id == ward_id)
-    if year:
-        statement = statement.where(WardIssue.fiscal_year == year)
     page = db.paginate(
-        statement.order_by(WardIssue.fiscal_year.desc(), WardIssue.updated_at.desc(), WardIssue.id.desc()),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
+        public.published_issues(ward_id, year), per_page=current_app.config["PAGE_SIZE"], error_out=False
     )
-    wards = db.session.execute(select(Ward.id, Ward.name).order_by(Ward.sort_order, Ward.id)).all()
-    years = db.session.scalars(
-        select(WardIssue.fiscal_year).where(is_published()).distinct().order_by(WardIssue.fiscal_year.desc())
-    ).all()
-    counts = request_counts([issue.id for issue in page.items])
+    wards = public.wards(db.session)
+    years = public.published_years(db.session)
+    counts = public.request_counts(db.session, [issue.id for issue in page.items])
     html = render_template(
         "public/index.html", page=page, wards=wards, years=years, ward_id=ward_id, year=year, counts=counts
     )
@@ -101,12 +60,10 @@ def index():
 
 @bp.route("/issues/<int:issue_id>")
 def issue(issue_id: int):
-    found = db.session.execute(
-        select(WardIssue).options(*_LOADS).where(WardIssue.id == issue_id, is_published())
-    ).scalar_one_or_none()
+    found = public.published_issue(db.session, issue_id)
     if found is None:
         abort(404)
-    counts = request_counts([found.id])
+    counts = public.request_counts(db.session, [found.id])
     return _cacheable(
         Response(render_template("public/issue.html", issue=found, count=counts.get(found.id, 0)))
     )
@@ -128,7 +85,7 @@ def _summary(issue: WardIssue, count: int) -> str:
     if issue.decision:
         parts.append(f"協議結果: {issue.decision.label}")
     if issue.budget_lines:
-        parts.append(f"予算額: {thousand_yen(sum(line.allocated_yen for line in issue.budget_lines))}")
+        parts.append(f"予算額: {thousand_yen(public.budget_yen(issue))}")
     elif issue.within_existing_budget:
         parts.append("既存予算内で対応")
     if count:
@@ -146,18 +103,8 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes) ->
 @bp.route("/feed.atom")
 def feed():
     """Atom 1.0 (RFC 4287): the latest published issues, newest change first."""
-    issues = (
-        db.session.execute(
-            select(WardIssue)
-            .options(*_LOADS)
-            .where(is_published())
-            .order_by(WardIssue.updated_at.desc(), WardIssue.id.desc())
-            .limit(FEED_ENTRIES)
-        )
-        .scalars()
-        .all()
-    )
-    counts = request_counts([issue.id for issue in issues])
+    issues = public.latest_published(db.session)
+    counts = public.request_counts(db.session, [issue.id for issue in issues])
     city = current_app.config["CITY_NAME"]
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "ja"})

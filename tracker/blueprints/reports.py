@@ -14,50 +14,39 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import SelectField
 
-from ..background import jobs
 from ..extensions import db
 from ..finding import exports
-from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
-from ..models import WardIssue
+from ..formatting import fiscal_year_label, today_in_tokyo
 from ..ops_models import OutboxJob
 from ..reporting import reports
-from ..states import JobState, Role
+from ..states import Role
 from .common import roles_required
 from .forms import options
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 READERS = (Role.ADMIN, Role.WARD_MANAGER, Role.BUREAU_STAFF)
-JOB_NAME = "report_xlsx"
-FINISHED = (JobState.DONE, JobState.FAILED)
 
 
 class ReportForm(FlaskForm):
     fiscal_year = SelectField("年度", coerce=int)
 
 
-def _fiscal_years() -> list[int]:
-    """From the first fiscal year with a ward issue to the current one, newest first."""
-    current = fiscal_year_of(today_in_tokyo())
-    first = db.session.execute(select(func.min(WardIssue.fiscal_year))).scalar_one() or current
-    return list(range(max(current, first), min(first, current) - 1, -1))
-
-
 def _report_form() -> ReportForm:
     form = ReportForm()
-    form.fiscal_year.choices = options((year, fiscal_year_label(year)) for year in _fiscal_years())
+    years = reports.fiscal_years(db.session, today_in_tokyo())
+    form.fiscal_year.choices = options((year, fiscal_year_label(year)) for year in years)
     return form
 
 
 def _own_job(outbox_id: int) -> OutboxJob:
-    """A report job the current user asked for (the admin may see anyone's)."""
-    row = db.session.get(OutboxJob, outbox_id)
-    if row is None or row.name != JOB_NAME:
+    """A report job the current user may see (``reports.may_see_job``)."""
+    row = reports.report_job(db.session, outbox_id)
+    if row is None:
         abort(404)
-    if current_user.role != Role.ADMIN and row.requested_by_id != current_user.id:
+    if not reports.may_see_job(current_user, row):
         abort(403, description="この報告書は作成を依頼した人と管理者だけが見られます。")
     return row
 
@@ -67,19 +56,12 @@ def _own_job(outbox_id: int) -> OutboxJob:
 def index():
     form = _report_form()
     if form.validate_on_submit():
-        row = jobs.request_job(
-            db.session, JOB_NAME, {"fiscal_year": form.fiscal_year.data}, requested_by_id=current_user.id
-        )
+        row = reports.request_report(db.session, current_user, form.fiscal_year.data)
         db.session.commit()
         return redirect(url_for("reports.job", outbox_id=row.id))
     if form.is_submitted():
         flash("年度を選んでください。", "error")
-    recent = db.session.scalars(
-        select(OutboxJob)
-        .where(OutboxJob.name == JOB_NAME, OutboxJob.requested_by_id == current_user.id)
-        .order_by(OutboxJob.id.desc())
-        .limit(10)
-    ).all()
+    recent = reports.recent_jobs(db.session, current_user)
     return render_template("reports/index.html", form=form, recent=recent)
 
 
@@ -87,18 +69,15 @@ def index():
 @roles_required(*READERS)
 def job(outbox_id: int):
     row = _own_job(outbox_id)
-    return render_template("reports/job.html", row=row, finished=row.state in FINISHED)
+    return render_template("reports/job.html", row=row, finished=reports.is_finished(row))
 
 
 @bp.route("/jobs/<int:outbox_id>/download")
 @roles_required(*READERS)
 def download(outbox_id: int):
     row = _own_job(outbox_id)
-    name = (row.result or {}).get("file")
-    if row.state != JobState.DONE or not name:
-        abort(404)
-    path = reports.report_dir() / name
-    if not path.is_file():
+    path = reports.report_file(row)
+    if path is None:
         abort(404)
     return send_file(
         path,
@@ -161,7 +140,7 @@ TABLE_COLUMNS = [
 @bp.route("/fiscal-year")
 @roles_required(*READERS)
 def fiscal_year():
-    years = _fiscal_years()
+    years = reports.fiscal_years(db.session, today_in_tokyo())
     year = _chosen_year(years)
     report = reports.fiscal_year_report(db.session, year)
     fmt = request.args.get("format")

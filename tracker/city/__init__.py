@@ -1,10 +1,11 @@
 """The city's own data: master data from the reference documents, its admin rules, demo data.
 
 Belongs here: the wards, centers, bureaus, categories and ward funds of the city and the demo
-accounts (``masterdata``), the rules for editing master data (``masterdata_admin``), and the
-demo requests of the current fiscal year that ``make run`` shows (``demo_requests``). How the
-city writes money, fiscal years and dates is ``tracker.formatting``: every layer uses it, so
-it stays on the ground floor.
+accounts (``masterdata``), the rules for editing master data and the admin's overview of it
+(``masterdata_admin``), what a form may offer of it (``choices``), and the demo requests of
+the current fiscal year that ``make run`` shows (``demo_requests``). How the city writes
+money, fiscal years and dates is ``tracker.formatting``: every layer uses it, so it stays on
+the ground floor.
 
 May import: the models, ``states``, ``formatting``, ``extensions``, the workflow layer, and of
 the other services ``safeguards`` (accounts). Never a blueprint.

@@ -4,15 +4,18 @@ Each function checks its input, changes the rows and flushes; a broken rule rais
 ``WorkflowError`` with a Japanese message before anything is changed. The caller commits.
 Nothing is ever deleted: requests and issues point at these rows, so an entry that is no
 longer used is deactivated, which hides it from the choices of new requests, issues and users.
+``overview`` reads the whole of it for the admin's master-data page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..effects import funds
 from ..formatting import fiscal_year_label, thousand_yen
@@ -190,3 +193,24 @@ def set_ward_fund(session: Session, ward_id: Any, fiscal_year: Any, allocated_ye
         fund.allocated_yen = amount
     session.flush()
     return fund
+
+
+@dataclass(frozen=True)
+class Overview:
+    wards: Sequence[Ward]  # each with its centers
+    entries: dict[str, Sequence[Bureau] | Sequence[Category]]  # every entry of each kind, in order
+    funds: dict[int, dict[int, int]]  # fiscal year (newest first) -> ward id -> allocated yen
+
+
+def overview(session: Session, kinds: Mapping[str, type[Bureau] | type[Category]]) -> Overview:
+    """The master data as the admin's page shows it: wards with their centers, the entries of
+    each kind in ``kinds`` (active or not), and the ward funds of every fiscal year."""
+    wards = session.scalars(select(Ward).options(selectinload(Ward.centers)).order_by(Ward.sort_order)).all()
+    entries = {
+        kind: session.scalars(select(model).order_by(model.sort_order, model.id)).all()
+        for kind, model in kinds.items()
+    }
+    funds: dict[int, dict[int, int]] = {}
+    for fund in session.scalars(select(WardFund).order_by(WardFund.fiscal_year.desc())):
+        funds.setdefault(fund.fiscal_year, {})[fund.ward_id] = fund.allocated_yen
+    return Overview(wards, entries, funds)

@@ -64,6 +64,13 @@ def answer_due_on(received_on: dt.date, due_on: dt.date | None, answer_due_days:
     return due_on
 
 
+def ward_id_of(actor: User) -> int | None:
+    """The ward ``actor`` logs requests into: a liaison's center's, a manager's own."""
+    if actor.role == Role.LIAISON and actor.center is not None:
+        return actor.center.ward_id
+    return actor.ward_id
+
+
 def center_for(session: Session, actor: User, center_id: Any) -> Center:
     """The active center ``actor`` may log requests into (``center_id`` for a ward manager)."""
     if actor.role == Role.LIAISON:

@@ -1,10 +1,11 @@
 """Finding requests and ward issues: search, similar requests, lists and their exports.
 
 Belongs here: the normalised search text and the WHERE clause of a search (``search``), the
-similar open requests shown while logging one (``similar``), what each list offers and the
-filter parsed from its URL (``listing``), the keyset-paged SQL of a list (``keyset``), the
-choices of a filter form (``list_choices``), the scoped, eager-loaded list queries
-(``queries``), the list pages a view shows (``list_pages``) and CSV/XLSX exports (``exports``).
+similar open requests shown while logging one and the requests one is linked with
+(``similar``), what each list offers and the filter parsed from its URL (``listing``), the
+keyset-paged SQL of a list (``keyset``), the choices of a filter form (``list_choices``), the
+scoped, eager-loaded queries of the lists and of the global search (``queries``), the list
+pages a view shows (``list_pages``) and CSV/XLSX exports (``exports``).
 
 May import: the models, ``states``, ``formatting``, ``extensions``, the workflow layer, and of
 the other services ``safeguards`` (access scope, personal data). Never a blueprint.

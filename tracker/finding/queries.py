@@ -1,14 +1,19 @@
-"""The list queries, scoped by ``access`` and eager-loaded so a page runs a fixed number of queries."""
+"""The list queries, scoped by ``access`` and eager-loaded so a page runs a fixed number of queries.
+
+Also the global search's results (``found_requests``, ``found_issues``): the same scope, every
+word of the query matched.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import Select, case, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..formatting import today_in_tokyo
 from ..models import Center, ServiceRequest, User, WardIssue
 from ..safeguards import access
-from ..states import OPEN_ISSUE_STATES, OPEN_REQUEST_STATES, IssueState, RequestState, Role
+from ..states import OPEN_REQUEST_STATES, IssueState, RequestState, Role
+from . import search
 
 _REQUEST_LIST_LOADS = (
     joinedload(ServiceRequest.category),
@@ -22,6 +27,11 @@ _ISSUE_LIST_LOADS = (
     joinedload(WardIssue.lead_bureau),
     selectinload(WardIssue.related_bureaus),
     selectinload(WardIssue.budget_lines),
+)
+_REQUEST_FOUND_LOADS = (
+    joinedload(ServiceRequest.category),
+    joinedload(ServiceRequest.center),
+    joinedload(ServiceRequest.ward_issue),
 )
 
 
@@ -90,9 +100,31 @@ def bureau_issues(user: User, tab: str, *, lead_only: bool = False) -> Select:
     return statement.order_by(WardIssue.sent_at, WardIssue.id)
 
 
-def open_issues_of_ward(ward_id: int) -> Select:
-    return (
-        select(WardIssue)
-        .where(WardIssue.ward_id == ward_id, WardIssue.state.in_(OPEN_ISSUE_STATES))
-        .order_by(WardIssue.id.desc())
+def found_requests(session: Session, user: User, q: str, limit: int) -> list[ServiceRequest]:
+    """The newest ``limit`` requests ``user`` may see that match every word of ``q``."""
+    clause = search.matching(ServiceRequest, q)
+    if clause is None:
+        return []
+    statement = (
+        select(ServiceRequest)
+        .options(*_REQUEST_FOUND_LOADS)
+        .where(access.request_filter(user), clause)
+        .order_by(ServiceRequest.received_on.desc(), ServiceRequest.id.desc())
+        .limit(limit)
     )
+    return list(session.execute(statement).scalars().unique())
+
+
+def found_issues(session: Session, user: User, q: str, limit: int) -> list[WardIssue]:
+    """The newest ``limit`` ward issues ``user`` may see that match every word of ``q``."""
+    clause = search.matching(WardIssue, q)
+    if clause is None:
+        return []
+    statement = (
+        select(WardIssue)
+        .options(*_ISSUE_LIST_LOADS)
+        .where(access.issue_filter(user), clause)
+        .order_by(WardIssue.created_at.desc(), WardIssue.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(statement).scalars().unique())

@@ -14,6 +14,10 @@ withdrawn) of the same ward are scored against its title and description:
 Candidates come from two bounded queries, so the cost is fixed however many rows there are:
 the ward's most recent open requests, and open requests whose ``search_text`` holds one of a
 few trigrams of the new title (through the search index), for older ones.
+
+A new request may be linked (関連付けて登録) to a request of its own ward only
+(``linkable_request``); a request's page lists the requests it is linked with, as far as the
+user may see them (``related_requests``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..models import ServiceRequest
+from ..models import ServiceRequest, User
+from ..safeguards import access
 from ..states import OPEN_REQUEST_STATES, RequestState
 from . import search
 
@@ -127,3 +132,20 @@ def similar_open_requests(
     ]
     scored.sort(key=lambda s: (-s.score, -s.id))
     return scored[:limit]
+
+
+def linkable_request(session: Session, ward_id: int | None, request_id: int | None) -> ServiceRequest | None:
+    """The request ``request_id`` if a new request of ``ward_id`` may be linked to it (one of
+    the same ward); None if there is no such request, or it is another ward's."""
+    chosen = session.get(ServiceRequest, request_id) if request_id is not None else None
+    if chosen is None or ward_id is None or chosen.ward_id != ward_id:
+        return None
+    return chosen
+
+
+def related_requests(user: User, found: ServiceRequest) -> list[tuple[str, ServiceRequest]]:
+    """関連する要望: the request ``found`` was linked to (``original``), and those linked to it
+    (``duplicate``), as far as ``user`` may see them."""
+    linked = [("original", found.duplicate_of)] if found.duplicate_of is not None else []
+    linked += [("duplicate", other) for other in found.duplicates]
+    return [(kind, other) for kind, other in linked if access.can_view_request(user, other)]

@@ -13,6 +13,9 @@ no request text, no user; only counts and sums per ward, center, bureau, state o
 - 区重要課題の協議結果: issues of the fiscal year (registered, not withdrawn) per ward and decision;
 - 局予算: bureau budget lines of the fiscal year, allocated and executed, per bureau and per ward;
 - まちづくり推進経費: each ward's fund of the fiscal year, allocated and used (``tracker.effects.funds``).
+
+The fiscal years the dashboard offers (``fiscal_years``) run from the first year with a
+request or an issue to the current one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy import Integer, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from ..effects.funds import FundYear
+from ..formatting import fiscal_year_of, fiscal_years_between
 from ..models import BudgetLine, Bureau, Center, ServiceRequest, Ward, WardFund, WardIssue
 from ..states import OPEN_REQUEST_STATES, Decision, Funding, RequestState
 from .reports import REGISTERED_STATES
@@ -257,6 +261,16 @@ def ward_funds(session: Session, fiscal_year: int, ward_rows: list[Named]) -> li
         )
         for ward in ward_rows
     ]
+
+
+def fiscal_years(session: Session, today: dt.date) -> list[int]:
+    """From the first fiscal year with a request or an issue to the current one, newest first."""
+    current = fiscal_year_of(today)
+    firsts = session.execute(
+        select(func.min(ServiceRequest.fiscal_year)).union_all(select(func.min(WardIssue.fiscal_year)))
+    ).scalars()
+    first = min([year for year in firsts if year is not None], default=current)
+    return fiscal_years_between(first, current)
 
 
 def city_figures(session: Session, fiscal_year: int, today: dt.date) -> CityFigures:

@@ -1,7 +1,8 @@
 """The fiscal-year report of ward issues: its figures, and the XLSX file made in the background.
 
 ``fiscal_year_report`` computes every figure with a few GROUP BY queries, so a web page can show
-the same numbers; the job ``report_xlsx`` writes them into a workbook under ``REPORT_DIR``.
+the same numbers; the job ``report_xlsx`` writes them into a workbook under ``REPORT_DIR``. A
+report job is seen only by whoever asked for it, and by the admin (``may_see_job``).
 
 What the figures mean, for fiscal year Y:
 - 登録: issues of fiscal year Y that were registered (any state but draft and withdrawn);
@@ -15,8 +16,10 @@ What the figures mean, for fiscal year Y:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from ..background import jobs
 from ..finding.exports import neutralise
-from ..formatting import datetime_label, fiscal_year_label
-from ..models import BudgetLine, Bureau, Ward, WardIssue, utcnow
-from ..states import Decision, Funding, IssueState
+from ..formatting import datetime_label, fiscal_year_label, fiscal_year_of, fiscal_years_between
+from ..models import BudgetLine, Bureau, User, Ward, WardIssue, utcnow
+from ..ops_models import OutboxJob
+from ..states import Decision, Funding, IssueState, JobState, Role
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTERED_STATES = tuple(
@@ -41,6 +45,9 @@ NO_LEAD_BUREAU = "主管局未定"
 COUNTED = ("registered", "adopted", "partial", "rejected", "budgeted")  # the counts, in query order
 FIGURE_HEADERS = ("登録", "対応する", "一部対応", "対応しない", "予算化", "予算額合計 (千円)")
 PROJECT_HEADERS = ("事業名", "局", "区", "区重要課題番号", "予算額 (円)", "決算額 (円)")
+JOB_NAME = "report_xlsx"
+FINISHED = (JobState.DONE, JobState.FAILED)
+RECENT_JOBS = 10
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,13 @@ def _figures_by(session: Session, key, fiscal_year: int) -> dict[int | None, dic
     for group, amount in amounts:
         figures[group]["allocated_yen"] = int(amount or 0)
     return figures
+
+
+def fiscal_years(session: Session, today: dt.date) -> list[int]:
+    """From the first fiscal year with a ward issue to the current one, newest first."""
+    current = fiscal_year_of(today)
+    first = session.execute(select(func.min(WardIssue.fiscal_year))).scalar_one() or current
+    return fiscal_years_between(first, current)
 
 
 def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
@@ -227,7 +241,49 @@ def write_workbook(report: FiscalYearReport, path: Path) -> None:
     os.replace(partial, path)
 
 
-@jobs.job("report_xlsx", "年度別 区重要課題報告書の作成", timeout=600, max_attempts=2, retry_intervals=(30,))
+# --- the job, and who sees it --------------------------------------------------------------
+
+
+def request_report(session: Session, user: User, fiscal_year: int) -> OutboxJob:
+    """Ask for the XLSX report of ``fiscal_year`` for ``user``; it is made after the commit."""
+    return jobs.request_job(session, JOB_NAME, {"fiscal_year": fiscal_year}, requested_by_id=user.id)
+
+
+def recent_jobs(session: Session, user: User, limit: int = RECENT_JOBS) -> Sequence[OutboxJob]:
+    """The report jobs ``user`` asked for last, newest first."""
+    return session.scalars(
+        select(OutboxJob)
+        .where(OutboxJob.name == JOB_NAME, OutboxJob.requested_by_id == user.id)
+        .order_by(OutboxJob.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def report_job(session: Session, outbox_id: int) -> OutboxJob | None:
+    """The report job with this id; None if there is none, or it is a job of another kind."""
+    row = session.get(OutboxJob, outbox_id)
+    return row if row is not None and row.name == JOB_NAME else None
+
+
+def may_see_job(user: User, row: OutboxJob) -> bool:
+    """A report job is seen by whoever asked for it, and by the admin."""
+    return user.role == Role.ADMIN or row.requested_by_id == user.id
+
+
+def is_finished(row: OutboxJob) -> bool:
+    return row.state in FINISHED
+
+
+def report_file(row: OutboxJob) -> Path | None:
+    """The file a job made; None until it is done, or if the file is no longer there."""
+    name = (row.result or {}).get("file")
+    if row.state != JobState.DONE or not name:
+        return None
+    path = report_dir() / name
+    return path if path.is_file() else None
+
+
+@jobs.job(JOB_NAME, "年度別 区重要課題報告書の作成", timeout=600, max_attempts=2, retry_intervals=(30,))
 def report_xlsx(ctx: jobs.JobContext, fiscal_year: int) -> None:
     with ctx.session() as session:
         report = fiscal_year_report(session, fiscal_year)

@@ -1,14 +1,20 @@
-"""User accounts: creating, changing passwords, deactivating. Only admins manage others."""
+"""User accounts: creating, changing passwords, deactivating. Only admins manage others.
+
+Also what the admin's user pages read: the list of users, and the centers and bureaus a user
+may be assigned to.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash
 
 from ..models import Bureau, Center, User, Ward
@@ -198,3 +204,50 @@ def reset_password(user: User, new: str) -> None:
     user.password_hash = hash_password(new)
     user.must_change_password = True
     end_sessions(user)
+
+
+# --- what the admin's user pages read ------------------------------------------------------
+
+
+def users_statement(role: Role | None = None, active: bool | None = None) -> Select:
+    """Every user by login ID, with their ward, center and bureau; of one role and/or state."""
+    statement = (
+        select(User)
+        .options(joinedload(User.ward), joinedload(User.center), joinedload(User.bureau))
+        .order_by(User.login)
+    )
+    if role is not None:
+        statement = statement.where(User.role == role)
+    if active is not None:
+        statement = statement.where(User.active.is_(active))
+    return statement
+
+
+@dataclass(frozen=True)
+class Places:
+    """What a user may be assigned to (centers with their ward loaded)."""
+
+    centers: Sequence[Center]
+    bureaus: Sequence[Bureau]
+
+
+def _active_or_own(model, own_id: int | None):
+    """Active rows, and the one the user already belongs to even if it has been deactivated."""
+    return model.active if own_id is None else or_(model.active, model.id == own_id)
+
+
+def assignable_places(session: Session, user: User | None = None) -> Places:
+    """The centers and bureaus a new user (``None``) or ``user`` may be given, in display order:
+    the active ones, and the ones ``user`` already belongs to even if deactivated since."""
+    centers = session.scalars(
+        select(Center)
+        .options(joinedload(Center.ward))
+        .where(_active_or_own(Center, user.center_id if user else None))
+        .order_by(Center.sort_order)
+    ).all()
+    bureaus = session.scalars(
+        select(Bureau)
+        .where(_active_or_own(Bureau, user.bureau_id if user else None))
+        .order_by(Bureau.sort_order)
+    ).all()
+    return Places(centers, bureaus)

@@ -8,6 +8,9 @@ and appends one history event (no subject, action ``admin_change``) holding, per
 row, the fields changed with their old and new values. Password hashes and session versions
 are never copied: the event only says that they changed. The event is hash-chained like every
 other one, so the record cannot be edited quietly either.
+
+The admin's audit pages read such logs here: the events of one action (``action_events``) and the
+users they can be filtered by (``actor_choices``).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import MANYTOONE, Session
+from sqlalchemy import Row, Select, event, inspect, select
+from sqlalchemy.orm import MANYTOONE, Session, joinedload
 
 from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFund
+from ..states import Role
 
 ACTION = "admin_change"
 RECORDED = (User, Ward, Center, Bureau, Category, WardFund)
@@ -159,3 +163,27 @@ def _append_event(session: Session, actor: User, summary: str, pending: dict) ->
     session.add(logged)
     session.flush()
     return logged
+
+
+# --- reading the logs ----------------------------------------------------------------------
+
+
+def action_events(action: str, actor_id: int | None = None) -> Select:
+    """The history events of one ``action`` (no subject), newest first, optionally by one actor."""
+    statement = (
+        select(HistoryEvent)
+        .options(joinedload(HistoryEvent.actor))
+        .where(HistoryEvent.action == action)
+        .order_by(HistoryEvent.id.desc())
+    )
+    if actor_id:
+        statement = statement.where(HistoryEvent.actor_id == actor_id)
+    return statement
+
+
+def actor_choices(session: Session, roles: tuple[Role, ...] = ()) -> Sequence[Row]:
+    """(id, login, display name) of the users a log can be filtered by, of ``roles`` if given."""
+    statement = select(User.id, User.login, User.display_name).order_by(User.login)
+    if roles:
+        statement = statement.where(User.role.in_(roles))
+    return session.execute(statement).all()

@@ -26,7 +26,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..background import jobs, worker
 from ..effects.support import record_event
@@ -86,10 +86,25 @@ def record_access(
     return rows
 
 
+def request_id_named(session: Session, wanted: str, wanted_id: int | None) -> int | None:
+    """The id of the request whose reference number is ``wanted`` or whose id is ``wanted_id``
+    (``wanted`` read as an id, if it is one); None when ``wanted`` is empty, and -1 (no
+    request's id, so a filter by it finds nothing) when no request matches."""
+    if not wanted:
+        return None
+    match = ServiceRequest.reference == wanted
+    if wanted_id is not None:
+        match = or_(match, ServiceRequest.id == wanted_id)
+    return session.scalar(select(ServiceRequest.id).where(match).limit(1)) or -1
+
+
 def accesses(user_id: int | None = None, request_id: int | None = None):
-    """The access log, newest first, optionally of one user or one request."""
-    statement = select(PersonalDataAccess).order_by(
-        PersonalDataAccess.created_at.desc(), PersonalDataAccess.id.desc()
+    """The access log, newest first, optionally of one user or one request, with the user and
+    the request of each row loaded."""
+    statement = (
+        select(PersonalDataAccess)
+        .options(joinedload(PersonalDataAccess.user), joinedload(PersonalDataAccess.service_request))
+        .order_by(PersonalDataAccess.created_at.desc(), PersonalDataAccess.id.desc())
     )
     if user_id:
         statement = statement.where(PersonalDataAccess.user_id == user_id)

@@ -1,0 +1,43 @@
+"""What a form may offer: the wards, active categories, a ward's active centers, active bureaus,
+and the open issues of a ward a request may be added to. Each in its display order.
+
+A deactivated entry is not offered (``masterdata_admin``). The user form's own rule (a user
+keeps a center or bureau deactivated since) is ``safeguards.accounts.assignable_places``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Bureau, Category, Center, Ward, WardIssue
+from ..states import OPEN_ISSUE_STATES
+
+
+def wards(session: Session) -> Sequence[Ward]:
+    return session.scalars(select(Ward).order_by(Ward.sort_order)).all()
+
+
+def active_categories(session: Session) -> Sequence[Category]:
+    return session.scalars(select(Category).where(Category.active).order_by(Category.sort_order)).all()
+
+
+def active_centers_of_ward(session: Session, ward_id: int | None) -> Sequence[Center]:
+    return session.scalars(
+        select(Center).where(Center.ward_id == ward_id, Center.active).order_by(Center.sort_order)
+    ).all()
+
+
+def active_bureaus(session: Session) -> Sequence[Bureau]:
+    return session.scalars(select(Bureau).where(Bureau.active).order_by(Bureau.sort_order)).all()
+
+
+def open_issues_of_ward(session: Session, ward_id: int) -> Sequence[WardIssue]:
+    """The ward's issues a request may still be added to, newest first."""
+    return session.scalars(
+        select(WardIssue)
+        .where(WardIssue.ward_id == ward_id, WardIssue.state.in_(OPEN_ISSUE_STATES))
+        .order_by(WardIssue.id.desc())
+    ).all()
