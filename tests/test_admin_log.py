@@ -91,4 +91,4 @@ def test_deactivation_records_the_switch_and_the_ended_sessions(make, admin, cli
     fields = event.data["changes"][0]["fields"]
     assert fields["active"] == [True, False]
     page = text_of(client.get("/admin/audit/changes"))
-    assert "管理操作の記録" in page and "有効: True → False" in page
+    assert "<h1>管理操作の記録</h1>" in page and "有効: True → False" in page

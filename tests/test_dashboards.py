@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from tracker import workflow
 from tracker.effects import intake
+from tracker.formatting import today_in_tokyo
 from tracker.models import BudgetLine, HistoryEvent, WardFund
 from tracker.ops_models import OutboxJob
 from tracker.reporting import charts, dashboards, personal_dashboard
@@ -274,7 +275,10 @@ def test_the_city_page_shows_charts_and_tables_to_every_role(city, make, login_a
         assert page.status_code == 200
         text = page.get_data(as_text=True)
         assert text.count('<svg class="chart"') == 8
-        assert "令和6年度 (2024)" in text
+        assert "<h1>市全体のダッシュボード</h1>" in text
+        # the year asked for (the year picker lists every year whichever is shown)
+        assert '<option value="2024" selected>令和6年度 (2024)</option>' in text
+        assert '<p class="lead">令和6年度 (2024) の集計です。' in text
         assert "3,000千円" in text and "2,500千円" in text  # the budget table beside the chart
         assert "熊本 太郎" not in text and "096-000-0000" not in text
         assert 'style="' not in text and "<script" not in text
@@ -299,12 +303,20 @@ def test_the_liaison_dashboard_shows_the_center_overdue_first_and_nothing_of_oth
     city, make, login_as
 ):
     other = make.request(city["higashi"], ward="東区", received_on=TODAY, title="東区の要望")
+    _request(make, city["chuo"], today_in_tokyo(), title="期限前の要望")  # open, due in 14 days
     text = login_as(city["chuo"]).get("/dashboard/").get_data(as_text=True)
-    assert "開いたまま" in text
     assert other.reference not in text and "東区の要望" not in text
-    assert "期限超過" in text
-    # the queue lists the open request; the liaison's own recent requests are there too
-    assert text.index("センターの未回答の要望") < text.index("開いたまま")
+    # the stat card counts the one overdue request (the label alone is always there)
+    card = '<li class="stat stat-alert"><span class="stat-label">期限超過</span>'
+    card += '<span class="stat-value">1</span>'
+    assert card in text
+    queue = text.split("<h2>センターの未回答の要望 (期限超過が先)</h2>", 1)[1].split("<h2>", 1)[0]
+    assert queue.count('<tr class="overdue">') == 1 and queue.count('<span class="badge overdue-badge">') == 1
+    assert (
+        queue.index("開いたまま")
+        < queue.index('<span class="badge overdue-badge">')
+        < queue.index("期限前の要望")
+    )
 
 
 def test_due_this_week_and_recent_requests_of_a_liaison(make, session):
@@ -368,8 +380,7 @@ def test_each_personal_dashboard_takes_a_constant_number_of_queries(
     def add(n):
         for _ in range(n):
             make.request(liaison, received_on=TODAY - dt.timedelta(days=30))
-            issue = make.issue(IssueState.IMPLEMENTING, ward=ward, staff=staff, with_request=False)
-            assert issue
+            make.issue(IssueState.IMPLEMENTING, ward=ward, staff=staff, with_request=False)
 
     client = login_as(user)
 

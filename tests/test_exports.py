@@ -181,8 +181,13 @@ def test_the_admin_sees_the_export_history(make, session, login_as):
     login_as(liaison).get("/requests/?format=csv&state=received&personal=1")
     admin = login_as(make.admin())
     text = admin.get("/admin/audit/exports").get_data(as_text=True)
-    assert "要望一覧" in text and liaison.login in text and "含む" in text and "state=received" in text
-    assert "ファイル出力の記録" in admin.get("/admin/audit/").get_data(as_text=True)
+    assert "<h1>ファイル出力の記録</h1>" in text
+    # the row of the export (the user filter above the table lists every login)
+    assert f'href="/admin/audit/exports?user={liaison.id}">{liaison.login}</a>' in text
+    assert "<td>要望一覧</td>" in text and "<td>CSV</td>" in text and "<td>含む (2件)</td>" in text
+    assert "state=received" in text
+    access_log = admin.get("/admin/audit/").get_data(as_text=True)
+    assert '<a href="/admin/audit/exports">ファイル出力の記録' in access_log  # the way there
     assert login_as(make.manager()).get("/admin/audit/exports").status_code == 403
 
 

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tracker import workflow
+from tracker.formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from tracker.models import HistoryEvent
 from tracker.states import IssueState
 
@@ -85,7 +86,7 @@ def _table(html: str, table_id: str) -> dict[str, list[str]]:
 def test_the_page_shows_the_hand_counted_table_of_each_year(two_years, make, login_as):
     client = login_as(make.manager())
     html = client.get("/reports/fiscal-year?year=2024").get_data(as_text=True)
-    assert "令和6年度 (2024)" in html
+    assert "<h1>年度別 区重要課題報告 令和6年度 (2024)</h1>" in html  # not just the year picker
     wards = _table(html, "by-ward")
     assert wards["中央区"] == ["2", "1", "0", "1", "1", "20,900千円"]
     assert wards["東区"] == ["1", "0", "1", "0", "1", "47,537千円"]
@@ -99,7 +100,7 @@ def test_the_page_shows_the_hand_counted_table_of_each_year(two_years, make, log
     assert "街灯LED化事業" in projects and "消防倉庫建替え" in projects and "ごみステーション" not in projects
 
     html = client.get("/reports/fiscal-year?year=2025").get_data(as_text=True)
-    assert "令和7年度 (2025)" in html
+    assert "<h1>年度別 区重要課題報告 令和7年度 (2025)</h1>" in html
     wards = _table(html, "by-ward")
     assert wards["中央区"] == ["1", "0", "0", "0", "0", "0千円"]
     assert wards["東区"] == ["1", "1", "0", "0", "1", "2,000.5千円"]
@@ -109,7 +110,8 @@ def test_the_page_shows_the_hand_counted_table_of_each_year(two_years, make, log
 def test_an_unknown_year_shows_the_current_one(make, login_as):
     page = login_as(make.admin()).get("/reports/fiscal-year?year=1900")
     assert page.status_code == 200
-    assert "年度別 区重要課題報告" in page.get_data(as_text=True)
+    current = fiscal_year_label(fiscal_year_of(today_in_tokyo()))
+    assert f"<h1>年度別 区重要課題報告 {current}</h1>" in page.get_data(as_text=True)
 
 
 def test_the_report_index_links_to_the_table(make, login_as):

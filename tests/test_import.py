@@ -397,8 +397,9 @@ def test_upload_page_batch_page_and_status_render(make, session, login_as):
     liaison = make.liaison()
     client = login_as(liaison)
     page = client.get("/imports/").get_data(as_text=True)
-    assert "要望の一括取込" in page and "中央区まちづくりセンター" in page and "template.xlsx" in page
-    assert "一括取込" in client.get("/field/").get_data(as_text=True)  # in the menu
+    assert "<h1>要望の一括取込</h1>" in page and 'href="/imports/template.xlsx"' in page
+    assert "取込先: <strong>中央区まちづくりセンター</strong>" in page  # the liaison's own center
+    assert '<a href="/imports/">一括取込</a>' in client.get("/field/").get_data(as_text=True)  # the menu
     batch = import_file(client, session, xlsx([row()]))
     assert batch.original_name in client.get("/imports/").get_data(as_text=True)
     status = client.get(f"/imports/{batch.id}/status").get_json()
@@ -411,7 +412,8 @@ def test_upload_page_batch_page_and_status_render(make, session, login_as):
         "total": 1,
     }
     manager_page = login_as(make.manager()).get("/imports/").get_data(as_text=True)
-    assert "<select" in manager_page and batch.original_name in manager_page
+    assert '<select id="center_id" name="center_id">' in manager_page and "取込先:" not in manager_page
+    assert batch.original_name in manager_page
 
 
 def test_a_running_import_shows_progress_and_refreshes_itself(make, session, login_as):

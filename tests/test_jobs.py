@@ -262,7 +262,11 @@ def test_a_job_that_keeps_failing_ends_visible_as_failed(live_app):
 
 def test_selftest_jobs_are_registered():
     assert {"selftest_marker", "selftest_slow", "selftest_fail"} <= set(jobs.JOBS)
-    assert selftest_jobs.create_worker_app
+    # each name runs this module's function, with the retry settings the worker tests rely on
+    assert jobs.JOBS["selftest_marker"].func is selftest_jobs.write_marker
+    assert jobs.JOBS["selftest_slow"].func is selftest_jobs.slow
+    assert jobs.JOBS["selftest_fail"].func is selftest_jobs.fail
+    assert (jobs.JOBS["selftest_fail"].max_attempts, jobs.JOBS["selftest_fail"].retry_intervals) == (2, (1,))
 
 
 def test_a_workflow_action_notifies_and_mails_through_a_real_worker(live_app):

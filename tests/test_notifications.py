@@ -284,7 +284,8 @@ def test_the_bell_shows_the_unread_count(make, session, login_as):
     notes[0].read_at = utcnow()
     session.commit()
     page = login_as(liaison).get("/field/").get_data(as_text=True)
-    assert "未読 2" in page
+    bell = page.split('<a class="bell" href="/notifications/">', 1)[1].split("</a>", 1)[0]
+    assert '<span class="badge unread-count">未読 2</span>' in bell
 
 
 def test_the_bell_costs_no_query_for_anonymous_users(client, count_queries):

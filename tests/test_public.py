@@ -100,7 +100,14 @@ def test_a_logged_in_user_sees_the_public_pages_uncached(published, make, login_
     client = login_as(make.liaison())
     page = client.get("/public/")
     assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "<h1>区重要課題 (公開)</h1>" in text  # the public list, not a staff page
+    assert published["done"].reference in text and published["hidden"].reference not in text
     assert "no-store" in page.headers["Cache-Control"]
+    done = published["done"]
+    detail = client.get(f"/public/issues/{done.id}")
+    assert detail.status_code == 200 and f"<h1>{done.title}</h1>" in detail.get_data(as_text=True)
+    assert "no-store" in detail.headers["Cache-Control"]
 
 
 def test_the_atom_feed_is_valid_and_holds_nothing_personal(published, client):

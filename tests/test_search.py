@@ -229,12 +229,15 @@ def test_bureau_staff_find_only_issues_sent_to_them_and_their_requests(make, log
 
 
 def test_empty_and_blank_queries_show_no_results(make, login_as):
-    make.request()
+    request = make.request()
     client = login_as(make.liaison())
     for q in ("", "　 "):
         response = client.get(f"/search?q={q}")
         assert response.status_code == 200
-        assert "該当する要望はありません" not in response.get_data(as_text=True)
+        text = response.get_data(as_text=True)
+        assert "<h1>検索</h1>" in text and 'name="q" value=""' in text, q  # the form, and nothing else
+        assert request.reference not in text and '<table class="list">' not in text, q
+        assert "該当する要望はありません" not in text, q
 
 
 def test_search_page_runs_a_fixed_number_of_queries(make, login_as, count_queries):

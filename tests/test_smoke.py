@@ -5,29 +5,39 @@ from sqlalchemy import func, select
 
 from tracker.city import demo_requests, masterdata
 from tracker.models import ServiceRequest, WardFund, WardIssue
-from tracker.states import IssueState, RequestState, Role
+from tracker.states import IssueState, RequestState
 
 
 def test_each_role_home_page_renders(make, login_as):
-    for user, heading in [
-        (make.liaison(), "未回答の要望"),
-        (make.manager(), "要望の振り分け"),
-        (make.staff(), "担当の区重要課題"),
-        (make.admin(), "ユーザー"),
+    # the page each role lands on, told by its <h1> and a part of it no other page of the role has
+    for user, path, heading, content in [
+        (make.liaison(), "/field/", "<h1>未回答の要望</h1>", "中央区まちづくりセンター の未回答の要望です。"),
+        (make.manager(), "/ward/", "<h1>要望の振り分け</h1>", "中央区の受付・回付中の要望です。"),
+        (make.staff(), "/bureau/", "<h1>環境局 担当の区重要課題</h1>", 'class="current">協議中</a>'),
+        (make.admin(), "/admin/users", "<h1>ユーザー</h1>", "<th>ログインID</th><th>氏名</th><th>役割</th>"),
     ]:
         client = login_as(user)
         response = client.get("/", follow_redirects=True)
         assert response.status_code == 200
-        assert heading in response.get_data(as_text=True), user.role
+        assert response.request.path == path, user.role
+        text = response.get_data(as_text=True)
+        assert heading in text and content in text, user.role
 
 
 def test_factory_walks_issue_to_completed(make):
-    from tracker.states import IssueState
-
     issue = make.issue(IssueState.COMPLETED)
+    assert issue.state == IssueState.COMPLETED
     assert issue.budget_lines[0].executed_yen == 2_000_000
-    assert [e.action for e in issue.events][-1] == "complete"
-    assert Role.ADMIN
+    assert [e.action for e in issue.events] == [
+        "create",
+        "bundle",  # the factory escalates a request into it
+        "approve",
+        "send",
+        "decide",
+        "budget",
+        "start",
+        "complete",
+    ]
 
 
 def test_demo_requests_show_a_ward_office_at_work_and_load_once(session, tmp_path):
