@@ -530,6 +530,12 @@ FOUND = [
     ("imports.index", Role.WARD_MANAGER, {"center_id": str(2**31), "upload": Upload("一覧.csv", b"a,b")}),
     ("field.new_request", Role.LIAISON, {"title": "街灯", "source": "phone", "latitude": "sNaN"}),
     ("admin.edit_ward", Role.ADMIN, {"name": "中央区\x00"}),
+    # a multipart part named "\n" reached the NUL check without a name (None): a 500
+    (
+        "field.new_request",
+        Role.LIAISON,
+        {"title": "街灯", "source": "phone", "\n": "", "photos": [Upload("現場.png", png_bytes())]},
+    ),
 ]
 
 

@@ -167,7 +167,8 @@ def _refuse_nul_characters():
     """
     pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
     pairs += [(key, upload.filename or "") for key, upload in request.files.items(multi=True)]
-    if any("\x00" in key or "\x00" in value for key, value in pairs):
+    # A malformed multipart part can arrive without a name or value (None): nothing to refuse in it.
+    if any("\x00" in (key or "") or "\x00" in (value or "") for key, value in pairs):
         message = _("使えない文字 (NUL) が含まれているため受け付けませんでした。入力し直してください。")
         return render_template("error.html", status=400, title=_("正しくない送信です"), message=message), 400
     return None
