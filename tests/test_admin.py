@@ -436,22 +436,32 @@ def fund_of(session, ward, year) -> WardFund | None:
 
 def test_set_and_update_a_ward_fund(make, admin, client, session):
     ward = make.ward("南区")
-    data = {"fund-ward_id": ward.id, "fund-fiscal_year": "2024", "fund-allocated_yen": "30000000"}
+    data = {"fund-ward_id": ward.id, "fund-fiscal_year": "2024", "fund-allocated_yen": "30,000"}  # 千円
     response = client.post("/admin/master/funds", data=data, follow_redirects=True)
     assert "南区の令和6年度 (2024)のまちづくり推進経費を30,000千円に設定しました。" in text_of(response)
     assert fund_of(session, ward, 2024).allocated_yen == 30_000_000
     form = text_of(client.get(f"/admin/master/funds?ward_id={ward.id}&fiscal_year=2024"))
-    assert 'value="30000000"' in form
+    assert 'value="30,000"' in form
+    assert '<option selected value="2024">令和6年度 (2024)</option>' in form
 
     before = count(session, WardFund)
-    client.post("/admin/master/funds", data={**data, "fund-allocated_yen": "32500000"})
+    client.post(
+        "/admin/master/funds",
+        data={**data, "fund-allocated_yen": "32500000", "fund-allocated_yen_unit": "yen"},
+    )
     assert count(session, WardFund) == before
     assert fund_of(session, ward, 2024).allocated_yen == 32_500_000
     assert "32,500千円" in text_of(client.get("/admin/master"))
 
 
 @pytest.mark.parametrize(
-    "amount, message", [("-1", "数値は 0 以上"), ("1.5", "無効な整数です"), ("", "入力してください。")]
+    "amount, message",
+    [
+        ("-1", "金額は0以上で入力してください。"),
+        ("2,00", "桁区切りのカンマの位置が正しくありません"),
+        ("2.000", "「2.000」の「.」が小数点か桁区切りか分かりません。"),
+        ("", "入力してください。"),
+    ],
 )
 def test_invalid_ward_fund_is_refused(make, admin, client, session, amount, message):
     ward = make.ward("北区")
@@ -474,11 +484,11 @@ def test_ward_fund_cannot_go_below_what_is_already_drawn(make, admin, client, se
     )
     session.add(line)
     session.commit()
-    data = {"fund-ward_id": ward.id, "fund-fiscal_year": "2020", "fund-allocated_yen": "1000000"}
+    data = {"fund-ward_id": ward.id, "fund-fiscal_year": "2020", "fund-allocated_yen": "1,000"}
     response = client.post("/admin/master/funds", data=data)
     assert "東区の令和2年度 (2020)は既に1,500千円を充当しています。" in text_of(response)
     assert fund_of(session, ward, 2020).allocated_yen == 30_000_000
-    client.post("/admin/master/funds", data={**data, "fund-allocated_yen": "1500000"})
+    client.post("/admin/master/funds", data={**data, "fund-allocated_yen": "1,500"})
     assert fund_of(session, ward, 2020).allocated_yen == 1_500_000
 
 

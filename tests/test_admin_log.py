@@ -59,9 +59,9 @@ def test_a_new_user_is_recorded_without_the_password(make, admin, client, sessio
 
 def test_setting_a_ward_fund_records_the_old_and_new_allocation(make, admin, client, session):
     ward = make.ward("南区")
-    data = {"fund-ward_id": ward.id, "fund-fiscal_year": "2024", "fund-allocated_yen": "30000000"}
+    data = {"fund-ward_id": ward.id, "fund-fiscal_year": "2024", "fund-allocated_yen": "30,000"}
     client.post("/admin/master/funds", data=data)
-    client.post("/admin/master/funds", data={**data, "fund-allocated_yen": "32500000"})
+    client.post("/admin/master/funds", data={**data, "fund-allocated_yen": "32,500"})
     created, updated = admin_events(session)
     fund_id = session.scalar(select(WardFund.id).filter_by(ward_id=ward.id, fiscal_year=2024))
     assert created.data["changes"][0]["fields"]["allocated_yen"] == [None, 30_000_000]

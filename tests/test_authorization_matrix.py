@@ -166,6 +166,8 @@ RULES: dict[str, Rule] = {
     "public.index": Rule(PUBLIC),
     "public.issue": Rule(PUBLIC, targets=("published",)),
     "public.feed": Rule(PUBLIC),
+    # what a typed amount will be stored as: any member of staff filling in a form
+    "api.amount": Rule(ANY_ROLE),
 }
 
 SKIPPED_ENDPOINTS = {"static"}

@@ -199,6 +199,7 @@ def _check_search(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .blueprints import (
         admin,
+        api,
         audit,
         auth,
         bureau,
@@ -226,6 +227,7 @@ def _register_blueprints(app: Flask) -> None:
         search,
         dashboard,
         public,
+        api,
     ):
         app.register_blueprint(module.bp)
 

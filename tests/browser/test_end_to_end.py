@@ -190,9 +190,14 @@ def test_request_escalated_budgeted_completed_and_answered(page: Page, shots_dir
     steps.done("issue-decided")
 
     steps.open_action("予算化")
-    page.fill("[name=budget-fiscal_year]", "2025")
+    page.select_option("[name=budget-fiscal_year]", "2025")
     page.fill("[name=budget-project_name]", PROJECT)
-    page.fill("[name=budget-allocated_yen]", "2000000")
+    page.fill("[name=budget-allocated_yen]", "２，０００")  # 千円, typed as an IME leaves it
+    expect(page.locator("#budget-allocated_yen-words")).to_have_text("2,000千円 (2,000,000円) で登録します")
+    page.select_option("[name=budget-allocated_yen_unit]", "yen")  # the switch to 円 reads it again
+    expect(page.locator("#budget-allocated_yen-words")).to_have_text("2千円 (2,000円) で登録します")
+    page.select_option("[name=budget-allocated_yen_unit]", "thousand")
+    expect(page.locator("#budget-allocated_yen-words")).to_have_text("2,000千円 (2,000,000円) で登録します")
     steps.submit("budget", "予算化を登録しました")
     expect_state(page, "予算化")
     budget_row = page.locator("table.list tbody tr", has_text=PROJECT)
@@ -208,9 +213,10 @@ def test_request_escalated_budgeted_completed_and_answered(page: Page, shots_dir
 
     steps.open_action("完了")
     page.fill("[name=complete-outcome]", "大江公園のごみステーションを修繕し、町内自治会へ報告した。")
-    executed = page.locator("#form-complete input[name^=executed_]")
+    executed = page.locator("#form-complete input[name^=complete-executed_]")
     expect(executed).to_have_count(1)
-    executed.fill("1980000")
+    expect(executed).to_have_value("2,000")  # the budget line's amount, in 千円
+    executed.fill("1,980")
     steps.submit("complete", "完了を登録しました")
     expect_state(page, "完了")
     expect(budget_row).to_contain_text("1,980千円")

@@ -172,6 +172,7 @@ def _fund_form() -> WardFundForm:
         year = request.args.get("fiscal_year", type=int) or fiscal_year_of(today_in_tokyo())
         form.ward_id.data, form.fiscal_year.data = ward_id, year
         form.allocated_yen.data = funds.allocated_yen(db.session, ward_id, year)
+    form.fiscal_year.offer(masterdata_admin.fund_years(today_in_tokyo()))
     return form
 
 

@@ -87,7 +87,7 @@ def conflict_page(form, back: str):
     typed = [
         f for f in form if isinstance(f, (StringField, TextAreaField)) and not isinstance(f, HiddenField)
     ]
-    entered = [(f.label.text, f.data) for f in typed if (f.data or "").strip()]
+    entered = [(f.label.text, f._value()) for f in typed if f._value().strip()]  # as typed, not as read
     return render_template("conflict.html", message=CONFLICT_MESSAGE, back=back, entered=entered), 409
 
 

@@ -58,6 +58,13 @@ def bureau_choices() -> list[tuple[int, str]]:
     return [(b.id, b.name) for b in choices.active_bureaus(db.session)]
 
 
+def budget_years(subject_year: int) -> range:
+    """The fiscal years a budget line of a subject of ``subject_year`` may be for: from the year
+    before it (or before this one) to three years after it (or after this one)."""
+    current = fiscal_year_of(today_in_tokyo())
+    return range(min(subject_year, current) - 1, max(subject_year, current) + 4)
+
+
 def stamp_version(form, subject) -> None:
     """Put the version of ``subject`` the user sees now into the form's hidden ``version`` field.
 
@@ -71,6 +78,8 @@ def build_form(subject, action: str):
     """The form for ``action`` on ``subject``, with choices and defaults filled in."""
     registry = REQUEST_FORMS if isinstance(subject, ServiceRequest) else ISSUE_FORMS
     form_class = registry[action][0]
+    if form_class is CompleteForm:
+        form_class = CompleteForm.for_lines(subject.budget_lines)
     form = form_class(prefix=action)
     stamp_version(form, subject)
     if isinstance(form, AnswerForm) and form.answered_on.data is None:
@@ -90,8 +99,8 @@ def build_form(subject, action: str):
         if form.lead_bureau_id.data is None:
             form.lead_bureau_id.data = subject.lead_bureau_id
             form.related_bureau_ids.data = [b.id for b in subject.related_bureaus]
-    if isinstance(form, (BudgetForm, FundForm)) and form.fiscal_year.data is None:
-        form.fiscal_year.data = fiscal_year_of(today_in_tokyo()) + 1
+    if isinstance(form, (BudgetForm, FundForm)):
+        form.fiscal_year.offer(budget_years(subject.fiscal_year), default=subject.fiscal_year)
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
     return form

@@ -1,12 +1,13 @@
-"""WTForms for every page that takes input. Choices are filled in by the view."""
+"""WTForms for every page that takes input. Choices are filled in by the view.
+
+Every form derives from ``form_messages.Form`` (plain Japanese errors); amounts, dates and fiscal
+years use the fields of ``fields``, which read what staff type with ``tracker.parsing``."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     EmailField,
     HiddenField,
@@ -21,7 +22,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..formatting import fiscal_year_label
 from ..states import AnswerKind, Decision, Role, Source
+from .fields import AmountField, FiscalYearField, JapaneseDateField
+from .form_messages import Form
 
 REQUIRED = "入力してください。"
 
@@ -60,7 +64,7 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """A form that acts on a request or a ward issue: it carries the version the user saw.
 
     ``detail.stamp_version`` fills it in; ``common.run_action`` compares it (optimistic locking).
@@ -69,19 +73,19 @@ class VersionedForm(FlaskForm):
     version = HiddenField()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField("ログインID", validators=[DataRequired(REQUIRED), Length(max=64)])
     password = PasswordField("パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
     next = HiddenField()
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current = PasswordField("現在のパスワード", validators=[DataRequired(REQUIRED)])
     new = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
     confirm = PasswordField("新しいパスワード (確認)", validators=[DataRequired(REQUIRED)])
 
 
-class RequestForm(FlaskForm):
+class RequestForm(Form):
     title = StringField("件名", validators=[DataRequired(REQUIRED), Length(max=200)])
     description = TextAreaField("内容", validators=[Length(max=5000)])
     category_id = SelectField("分野", coerce=int, validators=[InputRequired(REQUIRED)])
@@ -93,8 +97,8 @@ class RequestForm(FlaskForm):
     organisation = StringField("団体名 (自治会など)", validators=[Length(max=200)])
     requester_name = StringField("要望者氏名 (任意)", validators=[Length(max=100)])
     requester_contact = StringField("連絡先 (任意)", validators=[Length(max=200)])
-    received_on = DateField("受付日", validators=[Optional()])
-    answer_due_on = DateField("回答期限", validators=[Optional()])
+    received_on = JapaneseDateField("受付日", validators=[Optional()])
+    answer_due_on = JapaneseDateField("回答期限", validators=[Optional()])
     photos = MultipleFileField("写真")
 
 
@@ -103,7 +107,7 @@ class AnswerForm(VersionedForm):
         "回答区分", choices=options(AnswerKind.choices()), validators=[DataRequired(REQUIRED)]
     )
     answer_text = TextAreaField("回答内容", validators=[DataRequired(REQUIRED), Length(max=5000)])
-    answered_on = DateField("回答日", validators=[DataRequired(REQUIRED)])
+    answered_on = JapaneseDateField("回答日", validators=[DataRequired(REQUIRED)])
 
 
 class ReferForm(VersionedForm):
@@ -150,21 +154,21 @@ class DecideForm(VersionedForm):
         "協議結果", choices=options(Decision.choices()), validators=[DataRequired(REQUIRED)]
     )
     decision_reason = TextAreaField("理由・協議内容", validators=[Length(max=5000)])
-    next_review_on = DateField("次回協議予定日 (継続協議のとき)", validators=[Optional()])
+    next_review_on = JapaneseDateField("次回協議予定日 (継続協議のとき)", validators=[Optional()])
 
 
 class BudgetForm(VersionedForm):
     within_existing_budget = BooleanField("既存予算内で対応 (新たな予算化なし)")
-    fiscal_year = IntegerField("年度 (西暦)", validators=[Optional(), NumberRange(1989, 2200)])
+    fiscal_year = FiscalYearField("年度", validators=[Optional()])
     project_name = StringField("事業名", validators=[Length(max=200)])
-    allocated_yen = IntegerField("予算額 (円)", validators=[Optional(), NumberRange(1, 10**13)])
+    allocated_yen = AmountField("予算額", validators=[Optional()])
     comment = TextAreaField("メモ", validators=[Length(max=2000)])
 
 
 class FundForm(VersionedForm):
-    fiscal_year = IntegerField("年度 (西暦)", validators=[DataRequired(REQUIRED), NumberRange(1989, 2200)])
+    fiscal_year = FiscalYearField("年度", validators=[InputRequired(REQUIRED)])
     project_name = StringField("事業名", validators=[DataRequired(REQUIRED), Length(max=200)])
-    allocated_yen = IntegerField("充当額 (円)", validators=[DataRequired(REQUIRED), NumberRange(1, 10**13)])
+    allocated_yen = AmountField("充当額", validators=[InputRequired(REQUIRED)])
     comment = TextAreaField("メモ", validators=[Length(max=2000)])
 
 
@@ -173,12 +177,26 @@ class NoteForm(VersionedForm):
 
 
 class CompleteForm(VersionedForm):
-    """The executed amount per budget line comes as ``executed_<line id>`` fields."""
+    """The outcome, and an executed amount per budget line (``for_lines`` adds those fields)."""
 
     outcome = TextAreaField("成果", validators=[DataRequired(REQUIRED), Length(max=5000)])
 
+    @classmethod
+    def for_lines(cls, lines) -> type[CompleteForm]:
+        """The form for an issue with ``lines``: a field ``executed_<line id>`` (決算額) for each."""
+        fields = {
+            f"executed_{line.id}": AmountField(
+                f"決算額: {fiscal_year_label(line.fiscal_year)} {line.project_name}",
+                validators=[InputRequired(REQUIRED)],
+                allow_zero=True,
+                default=line.allocated_yen,
+            )
+            for line in lines
+        }
+        return type(cls.__name__, (cls,), fields)
 
-class UserForm(FlaskForm):
+
+class UserForm(Form):
     login = StringField("ログインID", validators=[DataRequired(REQUIRED), Length(max=64)])
     display_name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=80)])
     email = EmailField("メールアドレス", validators=[Optional(), Length(max=254)])
@@ -189,11 +207,11 @@ class UserForm(FlaskForm):
     password = PasswordField("初期パスワード", validators=[Optional(), Length(max=200)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField("新しい初期パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
-class NameForm(FlaskForm):
+class NameForm(Form):
     name = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=80)])
     sort_order = IntegerField("表示順", default=0, validators=[Optional()])
     active = BooleanField("有効", default=True)
@@ -204,14 +222,14 @@ class CenterForm(NameForm):
     note = StringField("備考", validators=[Length(max=200)])
 
 
-class WardForm(FlaskForm):
+class WardForm(Form):
     name = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=40)])
     population = IntegerField("人口", validators=[Optional(), NumberRange(0)])
     households = IntegerField("世帯数", validators=[Optional(), NumberRange(0)])
     area_km2 = FiniteDecimalField("面積 (km²)", places=2, validators=[Optional(), NumberRange(0)])
 
 
-class WardFundForm(FlaskForm):
+class WardFundForm(Form):
     ward_id = SelectField("区", coerce=int, validators=[InputRequired(REQUIRED)])
-    fiscal_year = IntegerField("年度 (西暦)", validators=[InputRequired(REQUIRED), NumberRange(1989, 2200)])
-    allocated_yen = IntegerField("配分額 (円)", validators=[InputRequired(REQUIRED), NumberRange(0, 10**13)])
+    fiscal_year = FiscalYearField("年度", validators=[InputRequired(REQUIRED)])
+    allocated_yen = AmountField("配分額", validators=[InputRequired(REQUIRED)], allow_zero=True)

@@ -6,7 +6,6 @@ import io
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField
 from wtforms.validators import Optional
@@ -19,6 +18,7 @@ from ..ops_models import ImportBatch
 from ..states import ImportState, Role
 from ..workflow import WorkflowError
 from .common import form_errors, roles_required
+from .form_messages import Form
 from .forms import options, row_id
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -28,7 +28,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_REQUESTS = 50
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     center_id = SelectField(
         "まちづくりセンター", coerce=row_id, validate_choice=False, validators=[Optional()]
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.validators import InputRequired
 
 from ..background import notifications
 from ..extensions import db
 from ..ops_models import Notification
+from .form_messages import Form
 from .forms import options
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -20,7 +20,7 @@ def _is_on(value) -> bool:
     return value in (True, "1")
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     email_notifications = RadioField(
         "メール通知",
         choices=options([("1", "通知をメールでも受け取る"), ("0", "画面の通知だけにする (メールを停止)")]),

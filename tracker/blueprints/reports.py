@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from ..extensions import db
@@ -23,6 +22,7 @@ from ..ops_models import OutboxJob
 from ..reporting import reports
 from ..states import Role
 from .common import roles_required
+from .form_messages import Form
 from .forms import options
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -30,7 +30,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = (Role.ADMIN, Role.WARD_MANAGER, Role.BUREAU_STAFF)
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     fiscal_year = SelectField("年度", coerce=int)
 
 

@@ -9,6 +9,7 @@ longer used is deactivated, which hides it from the choices of new requests, iss
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -18,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..effects import funds
-from ..formatting import fiscal_year_label, thousand_yen
+from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen
 from ..models import Bureau, Category, Center, User, Ward, WardFund
+from ..parsing import MAX_YEN
 from ..states import Role
 from ..workflow import WorkflowError
 
-MAX_YEN = 10**13
 MAX_COUNT = 10**8
 MAX_AREA_KM2 = Decimal("999999.99")
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 1989, 2200
@@ -165,6 +166,13 @@ def update_entry(session: Session, entry: Bureau | Category, fields: dict[str, A
     _apply(session, entry, fields)
     session.add(entry)
     session.flush()
+
+
+def fund_years(today: dt.date) -> range:
+    """The fiscal years a ward's fund may be set for: fifteen years back (a city's past
+    allocations, brought in) to five years ahead (a budget decided early)."""
+    current = fiscal_year_of(today)
+    return range(max(MIN_FISCAL_YEAR, current - 15), current + 6)
 
 
 def set_ward_fund(session: Session, ward_id: Any, fiscal_year: Any, allocated_yen: Any) -> WardFund:

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..models import Bureau, HistoryEvent, ServiceRequest, User, WardIssue
-
-MAX_YEN = 10**13  # a trillion yen is beyond any ward budget; guards against typos
+from ..parsing import MAX_YEN
 
 
 class WorkflowError(Exception):
