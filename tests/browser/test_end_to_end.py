@@ -198,6 +198,8 @@ def test_request_escalated_budgeted_completed_and_answered(page: Page, shots_dir
     expect(page.locator("#budget-allocated_yen-words")).to_have_text("2千円 (2,000円) で登録します")
     page.select_option("[name=budget-allocated_yen_unit]", "thousand")
     expect(page.locator("#budget-allocated_yen-words")).to_have_text("2,000千円 (2,000,000円) で登録します")
+    page.locator("#form-budget").scroll_into_view_if_needed()
+    steps.done("budget-form-read-back")
     steps.submit("budget", "予算化を登録しました")
     expect_state(page, "予算化")
     budget_row = page.locator("table.list tbody tr", has_text=PROJECT)
