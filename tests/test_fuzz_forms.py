@@ -9,8 +9,9 @@ world of objects and logged-in actors (``tests/route_world.py``), without a CSRF
 The form data starts from the names the view really reads: one probe per route records every
 key it looks up in the form and the files, and the WTForms field behind each (so prefixed
 action forms such as ``decide-decision`` and the fields a form adds per budget line such as
-``complete-executed_<line id>`` are there). Most fields get a value that fits (a choice the field offers, a number in its range, a
-date, text), so the request gets past the form and reaches the service and the database; a few
+``complete-executed_<line id>`` are there). Most fields get a value that fits (a choice the field
+offers, a number in its range, a date, text), so the request gets past the form and reaches the
+service and the database; a few
 get a hostile one: any text (NUL and other control characters, very long), huge and negative
 numbers, NaN and Infinity, malformed dates, Japanese and half-width katakana, full-width and
 superscript digits, empty strings, lists of values, ids of real objects, random bytes under
