@@ -2,10 +2,12 @@
 
 Belongs here: the blueprints (``auth``, ``field`` for liaison staff, ``ward`` for ward managers,
 ``bureau``, ``admin``, ``reports``, ``dashboard``, ``search``, ``imports``, ``notifications``,
-``audit``, ``public``), what every view shares (``common``: roles, form errors, conflicts;
-``detail``: the detail pages of a request and an issue) and the WTForms of every page
-(``forms``). A view parses its form, calls one function of the workflow or of a service, commits
-once, and redirects or renders: no rule lives here.
+``audit``, ``public``, and ``api`` for the small JSON answers a form asks for while it is filled
+in), what every view shares (``common``: roles, form errors, conflicts; ``detail``: the detail
+pages of a request and an issue), the WTForms of every page (``forms``), their fields for
+amounts, dates and fiscal years (``fields``) and their plain error messages (``form_messages``).
+A view parses its form, calls one function of the workflow or of a service, commits once, and
+redirects or renders: no rule lives here.
 
 May import: anything below it — the services (finding, reporting, background, safeguards,
 city), the workflow and its effects, the models and the foundation. Nothing imports a blueprint
