@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,6 +15,8 @@ from wtforms.validators import Length, NumberRange
 from tracker.blueprints.fields import AmountField, FiscalYearField, JapaneseDateField
 from tracker.blueprints.form_messages import STOCK, Form
 from tracker.formatting import fiscal_year_of, today_in_tokyo
+from tracker.models import HistoryEvent
+from tracker.states import IssueState
 
 
 class AmountForm(Form):
@@ -179,3 +183,64 @@ def test_the_amount_preview_is_for_staff_only(client):
     response = client.get("/api/amount?text=2,000")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+# --- a refused action form comes back as typed --------------------------------------------------
+
+
+def event_count(session, issue) -> int:
+    return session.scalar(select(func.count(HistoryEvent.id)).where(HistoryEvent.ward_issue_id == issue.id))
+
+
+def test_a_refused_amount_comes_back_as_typed_with_the_reason_beside_it(make, login_as, session):
+    issue = make.issue(IssueState.DECIDED)
+    client = login_as(make.staff("環境局"))
+    before = event_count(session, issue)
+    response = client.post(
+        f"/issues/{issue.id}/budget",
+        data={
+            "budget-fiscal_year": str(issue.fiscal_year),
+            "budget-project_name": "防犯灯整備事業",
+            "budget-allocated_yen": "2.000",
+            "budget-allocated_yen_unit": "thousand",
+            "budget-version": str(issue.version),
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    budget_form = page[page.index('id="form-budget"') : page.index("</form>", page.index('id="form-budget"'))]
+    assert 'value="2.000"' in budget_form
+    assert 'value="防犯灯整備事業"' in budget_form
+    assert '<p class="field-error">「2.000」の「.」が小数点か桁区切りか分かりません。' in budget_form
+    panel = page[page.rindex("<details", 0, page.index('id="form-budget"')) :]
+    assert panel.startswith('<details class="action" open>')
+    session.refresh(issue)
+    assert (issue.state, issue.budget_lines, event_count(session, issue)) == (IssueState.DECIDED, [], before)
+
+
+def test_a_refused_decision_says_why_inside_its_form_and_keeps_the_text(make, login_as, session):
+    issue = make.issue(IssueState.CONSULTING)
+    client = login_as(make.staff("環境局"))
+    before = event_count(session, issue)
+    response = client.post(
+        f"/issues/{issue.id}/decide",
+        data={
+            "decide-decision": "reject",
+            "decide-decision_reason": "",
+            "decide-version": str(issue.version),
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    start = page.index('id="form-decide"')
+    decide_form = page[start : page.index("</form>", start)]
+    assert (
+        '<p class="field-error" role="alert">「対応しない」とする理由を入力してください。</p>' in decide_form
+    )
+    radio = (
+        r'<input checked id="decide-decision-\d+" name="decide-decision" required type="radio" value="(\w+)">'
+    )
+    chosen = re.findall(radio, decide_form)
+    assert chosen == ["reject"]  # the choice made is still made
+    session.refresh(issue)
+    assert (issue.state, issue.decision, event_count(session, issue)) == (IssueState.CONSULTING, None, before)

@@ -18,6 +18,7 @@ from ..models import ServiceRequest, WardIssue
 from ..safeguards import access
 from ..states import Role
 from ..workflow import WorkflowConflict, WorkflowError
+from .detail import Refused, page_of
 
 
 def roles_required(*roles: Role) -> Callable:
@@ -91,14 +92,28 @@ def conflict_page(form, back: str):
     return render_template("conflict.html", message=CONFLICT_MESSAGE, back=back, entered=entered), 409
 
 
-def run_action(subject, action: str, form, payload: dict, success: str, back: str):
+def _show_again(subject, refused: Refused, again: Callable[[Refused], str] | None):
+    """422: the refused form shown again, by ``again`` or on the subject's own page."""
+    return (again(refused) if again else page_of(subject, refused)), 422
+
+
+def run_action(
+    subject,
+    action: str,
+    form,
+    payload: dict,
+    success: str,
+    back: str,
+    again: Callable[[Refused], str] | None = None,
+):
     """Validate the form, apply one workflow action, commit, flash, redirect to ``back``.
 
-    A denied action (role, scope, state) answers 403 and changes nothing; an invalid form or
-    a failed guard flashes the Japanese reason and changes nothing. A form shown with an older
-    version of the record, or a commit that lost a race with another writer, answers 409 with
-    ``conflict_page`` and changes nothing (checked first: the other change may be what now
-    makes the action illegal).
+    A denied action (role, scope, state) answers 403 and changes nothing. An invalid form or a
+    failed guard changes nothing and answers 422 with ``again`` (the subject's page by default):
+    the form as typed, its errors beside the fields, the Japanese reason in it and flashed. A
+    form shown with an older version of the record, or a commit that lost a race with another
+    writer, answers 409 with ``conflict_page`` and changes nothing (checked first: the other
+    change may be what now makes the action illegal).
     """
     rule = workflow.actions_for(subject).get(action)
     if rule is None:
@@ -109,8 +124,9 @@ def run_action(subject, action: str, form, payload: dict, success: str, back: st
     if denied:
         abort(403, description=denied)
     if not form.validate_on_submit():
-        flash(form_errors(form) or "入力内容を確認してください。", "error")
-        return redirect(back)
+        reason = form_errors(form) or "入力内容を確認してください。"
+        flash(reason, "error")
+        return _show_again(subject, Refused(action, form, reason), again)
     try:
         workflow.apply(
             db.session,
@@ -128,6 +144,6 @@ def run_action(subject, action: str, form, payload: dict, success: str, back: st
     except WorkflowError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(back)
+        return _show_again(subject, Refused(action, form, error.message), again)
     flash(success, "success")
     return redirect(back)

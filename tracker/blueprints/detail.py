@@ -1,19 +1,27 @@
-"""The action forms shown on a detail page, one per action the user may take now.
+"""The detail pages of a request and an issue, and their action forms: one per action the user
+may take now.
 
 Each form is built with the action's name as its prefix, so several forms share one page, and
-the POST view builds the same form (with the same choices) to validate it.
+the POST view builds the same form (with the same choices) to validate it. A refused action
+shows the page again with that form open, as typed, its errors beside the fields and the reason
+inside the panel (``Refused``), instead of a redirect that would lose what was typed.
 """
 
 from __future__ import annotations
 
-from flask import url_for
+from dataclasses import dataclass
+from typing import Any
+
+from flask import render_template, url_for
 from flask_login import current_user
 
 from .. import workflow
 from ..city import choices
 from ..extensions import db
+from ..finding import similar
 from ..formatting import fiscal_year_of, today_in_tokyo
 from ..models import ServiceRequest, WardIssue
+from ..safeguards import personal_data
 from .forms import (
     AnswerForm,
     BudgetForm,
@@ -106,24 +114,54 @@ def build_form(subject, action: str):
     return form
 
 
-def _action_forms(subject, registry) -> list[dict]:
+@dataclass(frozen=True)
+class Refused:
+    """An action whose form was sent and refused: the form as submitted, and why."""
+
+    action: str
+    form: Any
+    reason: str
+
+
+def _action_forms(subject, registry, refused: Refused | None = None) -> list[dict]:
     forms = []
     for action in workflow.available_actions(current_user, subject):
         form_class, endpoint = registry[action.name]
         key = "request_id" if isinstance(subject, ServiceRequest) else "issue_id"
+        again = refused is not None and refused.action == action.name
         forms.append(
             {
                 "action": action,
                 "url": url_for(endpoint, **{key: subject.id}),
-                "form": build_form(subject, action.name) if form_class else None,
+                "form": refused.form if again else build_form(subject, action.name) if form_class else None,
+                "open": again,
+                "refusal": refused.reason if again else "",
             }
         )
     return forms
 
 
-def request_action_forms(subject: ServiceRequest) -> list[dict]:
-    return _action_forms(subject, REQUEST_FORMS)
+def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refused | None = None) -> str:
+    """The request's page; personal data shown only when ``revealed`` (the view decides)."""
+    may_reveal = personal_data.may_reveal(current_user, found)
+    return render_template(
+        "field/request_detail.html",
+        item=found,
+        action_forms=_action_forms(found, REQUEST_FORMS, refused),
+        related=similar.related_requests(current_user, found),
+        revealed=revealed and may_reveal,
+        can_reveal=may_reveal and personal_data.has_personal_data(found),
+    )
 
 
-def issue_action_forms(subject: WardIssue) -> list[dict]:
-    return _action_forms(subject, ISSUE_FORMS)
+def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
+    return render_template(
+        "ward/issue_detail.html", issue=issue, action_forms=_action_forms(issue, ISSUE_FORMS, refused)
+    )
+
+
+def page_of(subject: ServiceRequest | WardIssue, refused: Refused) -> str:
+    """The subject's own page, showing ``refused`` again."""
+    if isinstance(subject, ServiceRequest):
+        return request_page(subject, refused=refused)
+    return issue_page(subject, refused=refused)

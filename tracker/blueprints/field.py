@@ -27,7 +27,7 @@ from ..safeguards import personal_data
 from ..states import Role
 from ..workflow import WorkflowError
 from .common import roles_required, run_action, visible_request
-from .detail import build_form, request_action_forms
+from .detail import build_form, request_page
 from .forms import RequestForm, options
 
 bp = Blueprint("field", __name__)
@@ -164,18 +164,9 @@ def similar_requests():
 def request_detail(request_id: int):
     found = visible_request(request_id)
     # Personal data is masked unless this view follows a 「個人情報を表示」 POST (recorded there).
-    may_reveal = personal_data.may_reveal(current_user, found)
-    revealed = REVEAL_KEY in session and session.pop(REVEAL_KEY) == found.id and may_reveal
-    response = make_response(
-        render_template(
-            "field/request_detail.html",
-            item=found,
-            action_forms=request_action_forms(found),
-            related=similar.related_requests(current_user, found),
-            revealed=revealed,
-            can_reveal=may_reveal and personal_data.has_personal_data(found),
-        )
-    )
+    revealed = REVEAL_KEY in session and session.pop(REVEAL_KEY) == found.id
+    revealed = revealed and personal_data.may_reveal(current_user, found)
+    response = make_response(request_page(found, revealed=revealed))
     if revealed:
         response.headers["Cache-Control"] = "no-store"
     return response

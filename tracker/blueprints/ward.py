@@ -14,7 +14,7 @@ from ..models import ServiceRequest, WardIssue
 from ..states import Role
 from ..workflow import WorkflowError
 from .common import conflict_page, is_stale, roles_required, run_action, visible_issue, visible_request
-from .detail import build_form, bureau_choices, issue_action_forms, stamp_version
+from .detail import build_form, bureau_choices, issue_page, stamp_version
 from .forms import IssueForm, options
 
 bp = Blueprint("ward", __name__)
@@ -142,7 +142,7 @@ def new_issue():
 @login_required
 def issue_detail(issue_id: int):
     issue = visible_issue(issue_id)
-    return render_template("ward/issue_detail.html", issue=issue, action_forms=issue_action_forms(issue))
+    return issue_page(issue)
 
 
 @bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"])
@@ -158,7 +158,15 @@ def edit_issue(issue_id: int):
         flash(denied, "error")
         return redirect(back)
     if form.validate_on_submit():
-        return run_action(issue, "edit", form, _issue_fields(form), "区重要課題を更新しました。", back)
+        return run_action(
+            issue,
+            "edit",
+            form,
+            _issue_fields(form),
+            "区重要課題を更新しました。",
+            back,
+            again=lambda refused: render_template("ward/issue_form.html", form=form, issue=issue),
+        )
     return render_template("ward/issue_form.html", form=form, issue=issue)
 
 
