@@ -44,6 +44,11 @@ class AmountUnit(enum.StrEnum):
     def factor(self) -> int:
         return 1000 if self is AmountUnit.THOUSAND_YEN else 1
 
+    @classmethod
+    def chosen(cls, value: object, default: AmountUnit) -> AmountUnit:
+        """The unit a form's switch sent, or ``default`` for anything else."""
+        return cls(value) if value in cls._value2member_map_ else default
+
 
 # A unit typed after the number, longest first so that 千円 is not read as 円.
 _SUFFIXES: tuple[tuple[str, int], ...] = (
@@ -86,6 +91,10 @@ class Amount:
         if self.yen and self.yen % 1000 == 0:
             return f"{self.yen // 1000:,}千円 ({self.yen:,}円)"
         return f"{self.yen:,}円"
+
+    def said_back(self) -> str:
+        """What a form says before saving: 「2,000千円 (2,000,000円) で登録します」."""
+        return f"{self.in_words()} で登録します"
 
 
 def _split_unit(text: str, default: AmountUnit) -> tuple[str, int]:

@@ -21,10 +21,9 @@ MAX_TEXT = 40  # characters of a typed amount looked at
 @login_required
 def amount():
     text = request.args.get("text", "")[:MAX_TEXT]
-    unit = request.args.get("unit", "")
-    chosen = AmountUnit(unit) if unit in AmountUnit._value2member_map_ else AmountUnit.THOUSAND_YEN
+    chosen = AmountUnit.chosen(request.args.get("unit"), AmountUnit.THOUSAND_YEN)
     try:
         parsed = parse_amount(text, chosen, allow_zero=request.args.get("zero") == "1")
     except AmountError as refused:
         return jsonify(error=refused.message)
-    return jsonify(words=f"{parsed.in_words()} で登録します", yen=parsed.yen)
+    return jsonify(words=parsed.said_back(), yen=parsed.yen)

@@ -142,14 +142,15 @@ def _action_forms(subject, registry, refused: Refused | None = None) -> list[dic
 
 
 def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refused | None = None) -> str:
-    """The request's page; personal data shown only when ``revealed`` (the view decides)."""
+    """The request's page; personal data shown only when ``revealed``: the view decides, after
+    checking ``personal_data.may_reveal``."""
     may_reveal = personal_data.may_reveal(current_user, found)
     return render_template(
         "field/request_detail.html",
         item=found,
         action_forms=_action_forms(found, REQUEST_FORMS, refused),
         related=similar.related_requests(current_user, found),
-        revealed=revealed and may_reveal,
+        revealed=revealed,
         can_reveal=may_reveal and personal_data.has_personal_data(found),
     )
 

@@ -85,8 +85,7 @@ class AmountField(StringField):
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         if formdata is not None and (self.name + UNIT_SUFFIX) in formdata:
-            chosen = formdata.get(self.name + UNIT_SUFFIX)
-            self.unit = AmountUnit(chosen) if chosen in AmountUnit._value2member_map_ else self.unit
+            self.unit = AmountUnit.chosen(formdata.get(self.name + UNIT_SUFFIX), self.unit)
         super().process(formdata, data, extra_filters)
         if self.typed is None and self.data is not None and self.data % 1000:
             self.unit = AmountUnit.YEN  # a stored amount that is not whole 千円 is shown in yen
@@ -109,8 +108,8 @@ class AmountField(StringField):
         return f"{self.data // self.unit.factor:,}"
 
     def words(self) -> str:
-        """What will be stored, in words: 「2,000千円 (2,000,000円) で登録します」."""
-        return "" if self.data is None else f"{Amount(self.data).in_words()} で登録します"
+        """What will be stored, in words (``Amount.said_back``); empty before anything is read."""
+        return "" if self.data is None else Amount(self.data).said_back()
 
 
 class JapaneseDateField(StringField):
