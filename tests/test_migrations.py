@@ -40,6 +40,11 @@ MODEL_TABLES = {
     "reminder_digests",
     "audit_chain_head",
     "personal_data_accesses",
+    "city_settings",
+    "comments",
+    "attachments",
+    "issue_opinions",
+    "issue_inquiries",
 }
 
 

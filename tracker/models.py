@@ -200,12 +200,15 @@ class ServiceRequest(db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The earlier request this one repeats (関連する要望), chosen when it was logged.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    # The ward this request is being handed to (他区へ引継ぎ中), until that ward's manager accepts it.
+    handover_ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id"), index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
     category: Mapped[Category] = relationship()
     center: Mapped[Center] = relationship()
-    ward: Mapped[Ward] = relationship()
+    ward: Mapped[Ward] = relationship(foreign_keys=[ward_id])
+    handover_ward: Mapped[Ward | None] = relationship(foreign_keys=[handover_ward_id])
     logged_by: Mapped[User] = relationship()
     ward_issue: Mapped[WardIssue | None] = relationship(back_populates="requests")
     photos: Mapped[list[Photo]] = relationship(back_populates="service_request", order_by="Photo.id")
@@ -260,6 +263,9 @@ class WardIssue(db.Model):
     is_public: Mapped[bool] = mapped_column(default=False, index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The persons in charge (担当): one on the ward's side, one on the lead bureau's side.
+    ward_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    bureau_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
@@ -274,7 +280,9 @@ class WardIssue(db.Model):
     related_bureaus: Mapped[list[Bureau]] = relationship(
         secondary=issue_related_bureaus, order_by="Bureau.sort_order"
     )
-    created_by: Mapped[User] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    ward_owner: Mapped[User | None] = relationship(foreign_keys=[ward_owner_id])
+    bureau_owner: Mapped[User | None] = relationship(foreign_keys=[bureau_owner_id])
     requests: Mapped[list[ServiceRequest]] = relationship(
         back_populates="ward_issue", order_by="ServiceRequest.id"
     )
@@ -304,6 +312,10 @@ class BudgetLine(db.Model):
     ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 取消: a cancelled line stays, with why, and counts in no total.
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     ward_issue: Mapped[WardIssue | None] = relationship(back_populates="budget_lines")
     bureau: Mapped[Bureau | None] = relationship()

@@ -1,9 +1,9 @@
 """Models of the system's own operation, beside the city's work in ``tracker.models``.
 
 The background-job outbox, notifications and reminder digests, import batches, the head of the
-history's hash chain and the personal-data access log. They refer to the city's models (users,
-centers, requests); those never refer back, so this module imports ``tracker.models`` and not
-the other way round.
+history's hash chain, the personal-data access log and the city's settings. They refer to the
+city's models (users, centers, requests); those never refer back, so this module imports
+``tracker.models`` and not the other way round.
 """
 
 from __future__ import annotations
@@ -162,3 +162,16 @@ class PersonalDataAccess(db.Model):
 
     user: Mapped[User] = relationship()
     service_request: Mapped[ServiceRequest] = relationship()
+
+
+class CitySetting(db.Model):
+    """One of the city's own rules of work, set by the admin (e.g. two pairs of eyes on approval).
+
+    A key that has no row takes its default (``tracker.effects.city_settings``).
+    """
+
+    __tablename__ = "city_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

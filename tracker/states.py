@@ -32,18 +32,26 @@ class Role(LabelledEnum):
 class RequestState(LabelledEnum):
     RECEIVED = "received", "受付"
     REFERRED = "referred", "回付"
+    HANDING_OVER = "handing_over", "他区へ引継ぎ中"
     ESCALATED = "escalated", "区重要課題化"
     ANSWERED = "answered", "回答済み"
     WITHDRAWN = "withdrawn", "取下げ"
 
 
-OPEN_REQUEST_STATES = (RequestState.RECEIVED, RequestState.REFERRED, RequestState.ESCALATED)
+OPEN_REQUEST_STATES = (
+    RequestState.RECEIVED,
+    RequestState.REFERRED,
+    RequestState.ESCALATED,
+    RequestState.HANDING_OVER,
+)
 
 
 class IssueState(LabelledEnum):
     DRAFT = "draft", "起案"
+    AWAITING_APPROVAL = "awaiting_approval", "決裁待ち"
     REGISTERED = "registered", "区重要課題決定"
     CONSULTING = "consulting", "局協議中"
+    INQUIRING = "inquiring", "区へ照会中"
     DECIDED = "decided", "協議済"
     NOT_ADOPTED = "not_adopted", "対応しない"
     BUDGETED = "budgeted", "予算化"
@@ -63,8 +71,10 @@ DECIDED_ISSUE_STATES = (
 # Issue states that can still take more requests.
 OPEN_ISSUE_STATES = (
     IssueState.DRAFT,
+    IssueState.AWAITING_APPROVAL,
     IssueState.REGISTERED,
     IssueState.CONSULTING,
+    IssueState.INQUIRING,
     IssueState.DECIDED,
     IssueState.BUDGETED,
     IssueState.IMPLEMENTING,
