@@ -24,11 +24,13 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from tracker import workflow
 from tracker.background import jobs
+from tracker.effects.teamwork import AttachmentStore, Upload
 from tracker.extensions import db
 from tracker.models import Category, utcnow
 from tracker.ops_models import ImportBatch, Notification, OutboxJob
 from tracker.reporting import reports
 from tracker.states import ImportState, IssueState, JobState, Role
+from tracker.teamwork_models import Attachment
 
 from .factories import TODAY, Factory, png_bytes
 
@@ -143,6 +145,14 @@ def build_world(app, connection) -> World:
         add("escalated", side, {"request_id": pictured.id}, side=side, sent=True)
         add("photo", side, {"photo_id": pictured.photos[0].id}, side=side, sent=True)
         add("consulting", side, {"issue_id": consulting.id}, side=side, sent=True)
+        # A file on that request and one on that issue.
+        store = AttachmentStore(app.config["ATTACHMENT_DIR"], 1024**2, 20)
+        for subject in (pictured, consulting):
+            upload = Upload(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "陳情書.pdf")
+            workflow.apply(session, own["liaison"], subject, "attach", {"upload": upload, "store": store})
+        session.commit()
+        for kind, row_id in _attachment_ids(session, pictured.id, consulting.id):
+            add("attachment", f"{kind}-{side}", {"attachment_id": row_id}, side=side, sent=True)
         for state in (IssueState.DRAFT, IssueState.REGISTERED):
             issue = _issue_in_state(make, state, side, own)
             add(state.value, side, {"issue_id": issue.id}, side=side)
@@ -212,6 +222,15 @@ def build_world(app, connection) -> World:
         cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
         world.cookies[name] = cookie.value
     return world
+
+
+def _attachment_ids(session, request_id: int, issue_id: int) -> list[tuple[str, int]]:
+    rows = session.execute(
+        select(Attachment.id, Attachment.service_request_id).where(
+            (Attachment.service_request_id == request_id) | (Attachment.ward_issue_id == issue_id)
+        )
+    ).all()
+    return [("request" if on_request else "issue", row_id) for row_id, on_request in rows]
 
 
 def _no_relay(**_) -> dict[str, int]:

@@ -119,6 +119,12 @@ RULES: dict[str, Rule] = {
     "bureau.start": only(STAFF, scope=LEAD_BUREAU, on="budgeted"),
     "bureau.note": only(STAFF, MANAGER, scope=ISSUE_PARTY, on="consulting"),
     "bureau.complete": only(STAFF, scope=LEAD_BUREAU, on="implementing"),
+    # comments and attachments: anyone who may see the request or the issue
+    "teamwork.comment_request": only(*Role, scope=SEES_REQUEST, on=("received", "escalated")),
+    "teamwork.attach_request": only(*Role, scope=SEES_REQUEST, on=("received", "escalated")),
+    "teamwork.comment_issue": only(*Role, scope=SEES_ISSUE, on=("draft", "consulting")),
+    "teamwork.attach_issue": only(*Role, scope=SEES_ISSUE, on=("draft", "consulting")),
+    "teamwork.attachment": only(*Role, scope=SEES_REQUEST, on="attachment"),
     # administration: the admin only, whatever the object
     "admin.users": only(ADMIN),
     "admin.new_user": only(ADMIN),
@@ -339,6 +345,9 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
     allowed = {
         "field.request_detail": "manager",
         "field.photo": "manager",
+        "teamwork.attachment": "manager",
+        "teamwork.comment_request": "manager",
+        "teamwork.attach_issue": "staff",
         "field.answer": "manager",
         "ward.issue_detail": "manager",
         "ward.approve": "manager",

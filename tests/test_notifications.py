@@ -31,6 +31,14 @@ CASES = [
     ("request", "escalate", None, {"title": "公園の街灯"}, {"liaison"}),
     ("request", "refer", None, {"referred_to": "土木センター"}, {"liaison"}),
     ("request", "reopen", None, {"comment": "再確認が必要"}, {"liaison"}),
+    ("request", "comment", None, {"body": "現地を確認しました"}, {"liaison"}),
+    (
+        "issue",
+        "comment",
+        IssueState.CONSULTING,
+        {"body": "予算要求の資料を送ります"},
+        {"manager"},
+    ),  # the drafter
     ("issue", "send", IssueState.REGISTERED, {"related_bureaus": ["都市建設局"]}, BUREAU_PEOPLE),
     ("issue", "decide", IssueState.CONSULTING, {"decision": "adopt"}, RESULT_PEOPLE),
     ("issue", "budget", IssueState.DECIDED, BUDGET, RESULT_PEOPLE),

@@ -17,6 +17,7 @@ from tracker.states import Decision, IssueState, RequestState
 from tracker.workflow import ISSUE_ACTIONS
 
 from .factories import TODAY
+from .teamwork_cases import COMMENT, a_pdf, check_attachment, check_comment, issue_in
 from .test_workflow_requests import (
     NEW_ISSUE,
     TOMORROW,
@@ -285,6 +286,27 @@ ALLOWED = [
         for state in S
         if state != S.WITHDRAWN
     ],
+    *[
+        row
+        for state in S
+        for row in (
+            Allowed(f"comment-{state}", issue_in(state), "manager", "comment", COMMENT, state, state,
+                    grows={"comments": 1}, check=check_comment),
+            Allowed(f"attach-{state}", issue_in(state), "manager", "attach", a_pdf, state, state,
+                    grows={"attachments": 1}, check=check_attachment),
+        )
+    ],
+    *[
+        row
+        for who, state in (("liaison", S.DRAFT), ("admin", S.DRAFT), ("lead", S.CONSULTING),
+                           ("related", S.BUDGETED))
+        for row in (
+            Allowed(f"comment-{state}-by-{who}", issue_in(state, related=True), who, "comment", COMMENT,
+                    state, state, grows={"comments": 1}, check=check_comment),
+            Allowed(f"attach-{state}-by-{who}", issue_in(state, related=True), who, "attach", a_pdf,
+                    state, state, grows={"attachments": 1}, check=check_attachment),
+        )
+    ],
 ]  # fmt: skip
 
 
@@ -537,7 +559,11 @@ def test_issue_history_reads_as_its_life(world):
     ],
 )  # fmt: skip
 def test_available_actions_follow_the_tables(world, state, expected):
+    """Besides the rows above, whoever sees the issue may comment and attach (the ward's staff,
+    the admin, and the bureaus once it was sent); nobody else may do anything."""
     issue = world.issue(state, related=state != S.WITHDRAWN)
+    viewers = {"manager", "liaison", "admin"} | ({"lead", "related"} if issue.sent_at else set())
     for who in ("manager", "lead", "related", "other_bureau", "east_manager", "liaison", "admin"):
         names = [action.name for action in workflow.available_actions(world.actor(who), issue)]
-        assert names == expected.get(who, []), who
+        teamwork = ["comment", "attach"] if who in viewers else []
+        assert names == expected.get(who, []) + teamwork, who

@@ -32,9 +32,11 @@ from tracker.models import (
     issue_related_bureaus,
 )
 from tracker.states import AnswerKind, Decision, Funding, IssueState, RequestState, Role
+from tracker.teamwork_models import Attachment, Comment
 from tracker.workflow import REQUEST_ACTIONS, WorkflowError
 
 from .factories import PATH_TO_STATE, TODAY
+from .teamwork_cases import COMMENT, a_pdf, check_attachment, check_comment, placed_in
 
 TOMORROW = TODAY + dt.timedelta(days=1)
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -128,6 +130,8 @@ COUNTED_TABLES = {
     "progress_notes": ProgressNote.__table__,
     "history_events": HistoryEvent.__table__,
     "ward_issue_related_bureaus": issue_related_bureaus,
+    "comments": Comment.__table__,
+    "attachments": Attachment.__table__,
 }
 
 
@@ -483,6 +487,29 @@ ALLOWED = [
             check=check_reopen_answered),
     Allowed("reopen-withdrawn", withdrawn, "manager", "reopen", REOPEN, R.WITHDRAWN, R.RECEIVED,
             check=check_reopen),
+    *[
+        row
+        for setup, state in ((received, R.RECEIVED), (referred, R.REFERRED), (answered, R.ANSWERED),
+                             (withdrawn, R.WITHDRAWN), (escalated_into(IssueState.CONSULTING), R.ESCALATED),
+                             (placed_in(R.HANDING_OVER), R.HANDING_OVER))
+        for row in (
+            Allowed(f"comment-{state}", setup, "liaison", "comment", COMMENT, state, state,
+                    grows={"comments": 1}, check=check_comment),
+            Allowed(f"attach-{state}", setup, "liaison", "attach", a_pdf, state, state,
+                    grows={"attachments": 1}, check=check_attachment),
+        )
+    ],
+    *[
+        row
+        for who, setup, state in (("manager", received, R.RECEIVED), ("admin", received, R.RECEIVED),
+                                  ("lead", escalated_into(IssueState.CONSULTING), R.ESCALATED))
+        for row in (
+            Allowed(f"comment-{state}-by-{who}", setup, who, "comment", COMMENT, state, state,
+                    grows={"comments": 1}, check=check_comment),
+            Allowed(f"attach-{state}-by-{who}", setup, who, "attach", a_pdf, state, state,
+                    grows={"attachments": 1}, check=check_attachment),
+        )
+    ],
 ]  # fmt: skip
 
 

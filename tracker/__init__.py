@@ -210,6 +210,7 @@ def _register_blueprints(app: Flask) -> None:
         public,
         reports,
         search,
+        teamwork,
         ward,
     )
 
@@ -219,6 +220,7 @@ def _register_blueprints(app: Flask) -> None:
         field,
         ward,
         bureau,
+        teamwork,
         admin,
         notifications,
         reports,
@@ -243,6 +245,7 @@ def _register_template_helpers(app: Flask) -> None:
         fiscal_year=formatting.fiscal_year_label,
         jdate=formatting.date_label,
         jdatetime=formatting.datetime_label,
+        file_size=formatting.file_size,
     )
 
     @app.context_processor

@@ -34,6 +34,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PHOTO_MAX_BYTES": int(env.get("PHOTO_MAX_BYTES", str(8 * 1024 * 1024))),
         "PHOTO_MAX_COUNT": int(env.get("PHOTO_MAX_COUNT", "5")),
         "PHOTO_DIR": env.get("PHOTO_DIR", str(Path(instance_path) / "photos")),
+        # Files on a request or an issue (PDF, images, Office documents): size each, count per subject.
+        "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+        "ATTACHMENT_MAX_COUNT": int(env.get("ATTACHMENT_MAX_COUNT", "20")),
+        "ATTACHMENT_DIR": env.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
         "IMPORT_DIR": env.get("IMPORT_DIR", str(Path(instance_path) / "imports")),
         "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))),
         "REPORT_DIR": env.get("REPORT_DIR", str(Path(instance_path) / "reports")),
@@ -68,7 +72,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "WTF_CSRF_TIME_LIMIT": None,
     }
-    largest_upload = max(config["PHOTO_MAX_BYTES"] * config["PHOTO_MAX_COUNT"], config["IMPORT_MAX_BYTES"])
+    largest_upload = max(
+        config["PHOTO_MAX_BYTES"] * config["PHOTO_MAX_COUNT"],
+        config["IMPORT_MAX_BYTES"],
+        config["ATTACHMENT_MAX_BYTES"],
+    )
     config["MAX_CONTENT_LENGTH"] = largest_upload + 1024**2
     config.update(overrides or {})
     # Login throttling is shared by all web processes through Redis when there is one.

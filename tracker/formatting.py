@@ -84,5 +84,16 @@ def yen(amount: int | None) -> str:
     return f"{amount:,}円"
 
 
+def file_size(size: int | None) -> str:
+    """``850バイト``, ``12.3KB``, ``4.0MB``: the size of a file as staff read it."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size:,}バイト"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f}KB"
+    return f"{size / (1024 * 1024):.1f}MB"
+
+
 def today_in_tokyo() -> dt.date:
     return dt.datetime.now(TOKYO).date()

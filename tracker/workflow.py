@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .effects import events, issue_effects, request_effects
+from .effects import events, issue_effects, request_effects, teamwork
 from .effects.issue_effects import create_issue
 from .effects.rules import Action, Scope, check_version, permission_error, scope_error
 from .effects.support import (
@@ -55,6 +55,7 @@ __all__ = [
 _FIELD_STAFF = (Role.LIAISON, Role.WARD_MANAGER)
 _MANAGER = (Role.WARD_MANAGER,)
 _BUREAU = (Role.BUREAU_STAFF,)
+_TEAM = (Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN)  # comments, attachments
 RS, IS = RequestState, IssueState
 req, iss = request_effects, issue_effects
 
@@ -81,6 +82,9 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
            labels={"allocated_yen": "充当額"}),
     Action("reopen", "再開", (RS.ANSWERED, RS.WITHDRAWN), _MANAGER, Scope.WARD,
            req.reopen, RS.RECEIVED, ("comment",)),
+    Action("comment", "コメント", tuple(RS), _TEAM, Scope.VIEWER, teamwork.comment, None, ("body",),
+           labels={"body": "コメント"}, versioned=False),
+    Action("attach", "添付", tuple(RS), _TEAM, Scope.VIEWER, teamwork.attach, versioned=False),
 )
 
 _WORKING_STATES = (IS.CONSULTING, IS.DECIDED, IS.BUDGETED, IS.IMPLEMENTING)
@@ -105,6 +109,9 @@ ISSUE_ACTIONS: dict[str, Action] = _table(
            iss.withdraw, IS.WITHDRAWN, ("comment",)),
     Action("set_public", "公開設定", tuple(s for s in IS if s != IS.WITHDRAWN), _MANAGER, Scope.WARD,
            iss.set_public),
+    Action("comment", "コメント", tuple(IS), _TEAM, Scope.VIEWER, teamwork.comment, None, ("body",),
+           labels={"body": "コメント"}, versioned=False),
+    Action("attach", "添付", tuple(IS), _TEAM, Scope.VIEWER, teamwork.attach, versioned=False),
 )
 # fmt: on
 

@@ -27,7 +27,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..effects import history
@@ -42,6 +42,7 @@ LOGGED_BY = "logged_by"  # whoever logged the request (a liaison, or a manager w
 ISSUE_BUREAUS = "issue_bureaus"  # bureau staff of the issue's lead and related bureaus
 WARD_MANAGERS = "ward_managers"  # ward managers of the issue's ward
 BUNDLED_LOGGERS = "bundled_loggers"  # whoever logged a request bundled in the issue
+ISSUE_OWNERS = "issue_owners"  # the issue's persons in charge (ward, bureau); if none, its drafter
 
 ANSWER_RESIDENTS = "住民への回答をお願いします。"
 
@@ -51,6 +52,7 @@ class Rule:
     recipients: tuple[str, ...]
     headline: str  # the start of the notification's title
     ask_to_answer: bool = False  # add ANSWER_RESIDENTS once the bureau has decided
+    quotes_comment: bool = True  # False: the event's comment stays out (a comment's own text)
 
 
 _RESULT_PARTIES = (WARD_MANAGERS, BUNDLED_LOGGERS)
@@ -59,6 +61,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("request", "escalate"): Rule((LOGGED_BY,), "要望が区重要課題にまとめられました"),
     ("request", "refer"): Rule((LOGGED_BY,), "要望が担当課へ回付されました"),
     ("request", "reopen"): Rule((LOGGED_BY,), "要望が再開されました"),
+    # A comment's text stays in the app: the notification names the subject only.
+    ("request", "comment"): Rule((LOGGED_BY,), "要望にコメントがありました", quotes_comment=False),
+    ("issue", "comment"): Rule((ISSUE_OWNERS,), "区重要課題にコメントがありました", quotes_comment=False),
     ("issue", "send"): Rule((ISSUE_BUREAUS,), "区重要課題の協議依頼が届きました"),
     ("issue", "decide"): Rule(_RESULT_PARTIES, "区重要課題の協議結果が登録されました", True),
     ("issue", "budget"): Rule(_RESULT_PARTIES, "区重要課題が予算化されました", True),
@@ -99,11 +104,22 @@ def _bundled_loggers(event: HistoryEvent) -> Select:
     )
 
 
+def _issue_owners(event: HistoryEvent) -> Select:
+    unowned = and_(WardIssue.ward_owner_id.is_(None), WardIssue.bureau_owner_id.is_(None))
+    in_charge = or_(
+        User.id == WardIssue.ward_owner_id,
+        User.id == WardIssue.bureau_owner_id,
+        and_(unowned, User.id == WardIssue.created_by_id),
+    )
+    return select(User).join(WardIssue, in_charge).where(WardIssue.id == event.ward_issue_id)
+
+
 RECIPIENT_QUERIES = {
     LOGGED_BY: _logged_by,
     ISSUE_BUREAUS: _issue_bureaus,
     WARD_MANAGERS: _ward_managers,
     BUNDLED_LOGGERS: _bundled_loggers,
+    ISSUE_OWNERS: _issue_owners,
 }
 
 
@@ -163,7 +179,7 @@ def compose(event: HistoryEvent, rule: Rule) -> tuple[str, str, str]:
     details = history.event_details(event)
     if details:
         lines.append(details)
-    if event.comment:
+    if event.comment and rule.quotes_comment:
         lines.append(f"コメント: {event.comment}")
     if rule.ask_to_answer and event.to_state in {state.value for state in DECIDED_ISSUE_STATES}:
         lines.append(ANSWER_RESIDENTS)

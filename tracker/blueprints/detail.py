@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_login import current_user
 
 from .. import workflow
 from ..city import choices
+from ..effects import teamwork
 from ..extensions import db
 from ..finding import similar
 from ..formatting import fiscal_year_of, today_in_tokyo
@@ -24,7 +25,9 @@ from ..models import ServiceRequest, WardIssue
 from ..safeguards import personal_data
 from .forms import (
     AnswerForm,
+    AttachmentForm,
     BudgetForm,
+    CommentForm,
     CompleteForm,
     ConfirmForm,
     DecideForm,
@@ -45,6 +48,8 @@ REQUEST_FORMS = {
     "escalate": (EscalateForm, "ward.escalate"),
     "fund_from_ward": (FundForm, "ward.fund_from_ward"),
     "reopen": (ReasonForm, "ward.reopen"),
+    "comment": (CommentForm, "teamwork.comment_request"),
+    "attach": (AttachmentForm, "teamwork.attach_request"),
 }
 
 ISSUE_FORMS = {
@@ -59,7 +64,11 @@ ISSUE_FORMS = {
     "start": (ConfirmForm, "bureau.start"),
     "note": (NoteForm, "bureau.note"),
     "complete": (CompleteForm, "bureau.complete"),
+    "comment": (CommentForm, "teamwork.comment_issue"),
+    "attach": (AttachmentForm, "teamwork.attach_issue"),
 }
+
+TEAMWORK_ACTIONS = ("comment", "attach")  # shown with the thread and the files, not as panels
 
 
 def bureau_choices() -> list[tuple[int, str]]:
@@ -141,6 +150,21 @@ def _action_forms(subject, registry, refused: Refused | None = None) -> list[dic
     return forms
 
 
+def _page_parts(subject, registry, refused: Refused | None) -> dict:
+    """The action panels, and apart from them the comment thread and the attachments with
+    their forms (None when the user may not add to them)."""
+    forms = _action_forms(subject, registry, refused)
+    by_name = {entry["action"].name: entry for entry in forms}
+    return {
+        "action_forms": [entry for entry in forms if entry["action"].name not in TEAMWORK_ACTIONS],
+        "comment_form": by_name.get("comment"),
+        "attach_form": by_name.get("attach"),
+        "comments": teamwork.comments_of(db.session, subject),
+        "attachments": teamwork.attachments_of(db.session, subject),
+        "attachment_max_mb": current_app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024),
+    }
+
+
 def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refused | None = None) -> str:
     """The request's page; personal data shown only when ``revealed``: the view decides, after
     checking ``personal_data.may_reveal``."""
@@ -148,7 +172,7 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
     return render_template(
         "field/request_detail.html",
         item=found,
-        action_forms=_action_forms(found, REQUEST_FORMS, refused),
+        **_page_parts(found, REQUEST_FORMS, refused),
         related=similar.related_requests(current_user, found),
         revealed=revealed,
         can_reveal=may_reveal and personal_data.has_personal_data(found),
@@ -156,9 +180,7 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
 
 
 def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
-    return render_template(
-        "ward/issue_detail.html", issue=issue, action_forms=_action_forms(issue, ISSUE_FORMS, refused)
-    )
+    return render_template("ward/issue_detail.html", issue=issue, **_page_parts(issue, ISSUE_FORMS, refused))
 
 
 def page_of(subject: ServiceRequest | WardIssue, refused: Refused) -> str:

@@ -5,7 +5,7 @@ years use the fields of ``fields``, which read what staff type with ``tracker.pa
 
 from __future__ import annotations
 
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -174,6 +174,14 @@ class FundForm(VersionedForm):
 
 class NoteForm(VersionedForm):
     body = TextAreaField("進捗", validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class CommentForm(VersionedForm):
+    body = TextAreaField("コメント", validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class AttachmentForm(VersionedForm):
+    file = FileField("ファイル", validators=[FileRequired("ファイルを選んでください。")])
 
 
 class CompleteForm(VersionedForm):

@@ -3,7 +3,8 @@
 Belongs here: the effects and guards of the request and ward-issue actions (``request_effects``,
 ``issue_effects``) and what they share (``support``: the workflow error, the action context,
 payload cleaning, the history writer); logging a new request (``intake``) with its photos and
-reference number; drawing on a ward's fund (``funds``); how history events read (``history``);
+reference number; drawing on a ward's fund (``funds``); comments and attachments (``teamwork``,
+with the files checked by content in ``attachments``); how history events read (``history``);
 and ``events``, the hook through which the workflow announces what happened.
 
 May import: the models, ``states``, ``formatting``, ``extensions`` and ``tracker.workflow``

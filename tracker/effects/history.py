@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..formatting import fiscal_year_label, thousand_yen
+from ..formatting import file_size, fiscal_year_label, thousand_yen
 from ..models import HistoryEvent
 from ..states import AnswerKind, Decision, IssueState, RequestState, Role
 from ..workflow import ISSUE_ACTIONS, REQUEST_ACTIONS
@@ -74,6 +74,8 @@ def event_details(event: HistoryEvent) -> str:
         parts.append("変更: " + "、".join(data["changes"]))
     if data.get("import_batch_id"):
         parts.append(f"一括取込 #{data['import_batch_id']}")
+    if "attachment" in data:
+        parts.append(f"添付ファイル: {data['attachment']} ({file_size(data.get('size_bytes'))})")
     if data.get("photos"):
         parts.append(f"写真 {data['photos']}枚")
     return " / ".join(parts)

@@ -11,8 +11,8 @@ The archive (``FORMAT``, version ``FORMAT_VERSION``) is a zip file holding:
     one JSON object per row, all columns, rows in primary-key order. Values are JSON where
     JSON is exact (integers, text, booleans, JSON columns, null); dates and times are ISO 8601
     (with their UTC offset), decimals are strings, bytes are base64, enums are their values.
-``files/photos/…``, ``files/imports/…``
-    with ``--with-files``: everything under ``PHOTO_DIR`` and ``IMPORT_DIR``.
+``files/photos/…``, ``files/imports/…``, ``files/attachments/…``
+    with ``--with-files``: everything under ``PHOTO_DIR``, ``IMPORT_DIR`` and ``ATTACHMENT_DIR``.
 
 ``tracker.safeguards.backup`` writes and restores archives of this format.
 """

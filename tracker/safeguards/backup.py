@@ -53,7 +53,11 @@ from .archive import (
 )
 
 BATCH_ROWS = 1000
-FILE_AREAS = {"photos": "PHOTO_DIR", "imports": "IMPORT_DIR"}  # archive folder → config key
+FILE_AREAS = {  # archive folder → config key
+    "photos": "PHOTO_DIR",
+    "imports": "IMPORT_DIR",
+    "attachments": "ATTACHMENT_DIR",
+}
 # Tables whose rows the migrations themselves write (bookkeeping, not data): they do not make
 # a database "not empty", and restore replaces their rows with the backup's.
 SEEDED_BY_MIGRATIONS = frozenset({"audit_chain_head"})
