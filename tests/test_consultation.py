@@ -193,3 +193,11 @@ def test_an_opinion_reaches_the_lead_bureau_or_its_person_in_charge(make, sessio
     event = workflow.apply(session, related, issue, "opine", {"body": "賛成 (再)"}, today=TODAY)
     session.commit()
     assert notified(session, event) == [lead_2.id]
+
+
+def test_the_lead_bureaus_dashboard_says_which_issue_waits_for_the_ward(make, session, login_as):
+    issue, _manager, lead = consulting(make)
+    workflow.apply(session, lead, issue, "inquire", {"question": QUESTION}, today=TODAY)
+    session.commit()
+    page = login_as(lead).get("/dashboard/").get_data(as_text=True)
+    assert issue.reference in page and "区へ照会中" in page

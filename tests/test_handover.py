@@ -12,11 +12,12 @@ from sqlalchemy import select
 from tracker import workflow
 from tracker.extensions import db
 from tracker.finding import queries
-from tracker.ops_models import Notification
+from tracker.ops_models import Notification, PersonalDataAccess
 from tracker.safeguards import access, personal_data
 from tracker.states import RequestState
 
 from .factories import TODAY
+from .test_exports import csv_rows
 
 # The (subject, action) notification rules this module checks (see tests/test_notifications.py).
 NOTIFIED = {("request", "hand_over"), ("request", "accept_handover"), ("request", "decline_handover")}
@@ -213,3 +214,13 @@ def test_whoever_logged_it_hears_of_the_answer(make, session):
         event = workflow.apply(session, people["east_manager"], request, action, payload(), today=TODAY)
         session.commit()
         assert notified(session, event) == [people["liaison"].id], action
+
+
+def test_an_export_by_the_receiving_ward_records_the_personal_data_it_carries(make, session, login_as):
+    request, people = offered(make, session)
+    rows = csv_rows(login_as(people["east_manager"]).get("/requests/?format=csv&personal=1"))
+    assert [row[-2:] for row in rows[1:]] == [[request.requester_name, request.requester_contact]]
+    recorded = session.scalars(select(PersonalDataAccess)).all()
+    assert [(a.user_id, a.request_id, a.action) for a in recorded] == [
+        (people["east_manager"].id, request.id, "export")
+    ]
