@@ -27,6 +27,9 @@ PATH_TO_STATE = {
     IssueState.REGISTERED: [("manager", "approve", {})],
     IssueState.CONSULTING: [("manager", "approve", {}), ("manager", "send", {})],
 }
+PATH_TO_STATE[IssueState.INQUIRING] = PATH_TO_STATE[IssueState.CONSULTING] + [
+    ("staff", "inquire", {"question": "対象となる街灯の本数を教えてください。"})
+]
 PATH_TO_STATE[IssueState.DECIDED] = PATH_TO_STATE[IssueState.CONSULTING] + [
     ("staff", "decide", {"decision": "adopt", "decision_reason": "対応する"})
 ]

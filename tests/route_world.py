@@ -156,9 +156,22 @@ def build_world(app, connection) -> World:
         for state in (IssueState.DRAFT, IssueState.REGISTERED):
             issue = _issue_in_state(make, state, side, own)
             add(state.value, side, {"issue_id": issue.id}, side=side)
-        for state in (IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING):
+        for state in (IssueState.INQUIRING, IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING):
             issue = _issue_in_state(make, state, side, own)
             add(state.value, side, {"issue_id": issue.id}, side=side, sent=True)
+        # In consultation, with the other side's bureau as a related bureau (意見を登録).
+        other_side = "B" if side == "A" else "A"
+        related = _issue_in_state(make, IssueState.REGISTERED, side, own)
+        related.related_bureaus = [make.bureau(SIDES[other_side][1])]
+        workflow.apply(session, own["manager"], related, "send", {}, today=TODAY)
+        session.commit()
+        add("related", side, {"issue_id": related.id}, side=side, sent=True)
+        # Being handed over to the other side's ward (他区へ引継ぎ中).
+        handing = make.request(own["liaison"], ward=ward)
+        offer = {"handover_ward": make.ward(SIDES[other_side][0]).id, "comment": "所管違い"}
+        workflow.apply(session, own["manager"], handing, "hand_over", offer, today=TODAY)
+        session.commit()
+        add("handing_over", side, {"request_id": handing.id}, side=side)
         batch = ImportBatch(
             center_id=own["liaison"].center_id,
             uploaded_by_id=own["liaison"].id,

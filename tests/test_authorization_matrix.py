@@ -52,6 +52,8 @@ SEES_REQUEST = "sees_request"  # admin; own ward; bureau staff: bundled in an is
 SEES_ISSUE = "sees_issue"  # admin; own ward; bureau staff: sent to their bureau (lead or related)
 LEAD_BUREAU = "lead_bureau"  # the actor belongs to the issue's lead bureau
 ISSUE_PARTY = "issue_party"  # the issue's ward manager, or staff of its lead or related bureaus
+RELATED_BUREAU = "related_bureau"  # the actor belongs to a related bureau (the other side's, here)
+HANDOVER_WARD = "handover_ward"  # a manager of the ward the request is handed to (the other side's)
 OWN = "own"  # the actor's own notification
 OWN_OR_ADMIN = "own_or_admin"  # the actor's own report job; the admin sees everyone's
 SAME_CENTER = "same_center"  # import batch: a liaison's own center, a ward manager's own ward
@@ -100,6 +102,10 @@ RULES: dict[str, Rule] = {
     "ward.triage": only(MANAGER),
     "ward.refer": only(MANAGER, scope=SAME_WARD, on="received"),
     "ward.escalate": only(MANAGER, scope=SAME_WARD, on="received"),
+    "ward.hand_over": only(MANAGER, scope=SAME_WARD, on="received"),
+    "ward.accept_handover": only(MANAGER, scope=HANDOVER_WARD, on="handing_over"),
+    "ward.decline_handover": only(MANAGER, scope=HANDOVER_WARD, on="handing_over"),
+    "ward.cancel_handover": only(MANAGER, scope=SAME_WARD, on="handing_over"),
     "ward.fund_from_ward": only(MANAGER, scope=SAME_WARD, on="received"),
     "ward.ward_funds": only(MANAGER),
     "ward.reopen": only(MANAGER, scope=SAME_WARD, on="withdrawn"),
@@ -110,10 +116,13 @@ RULES: dict[str, Rule] = {
     "ward.approve": only(MANAGER, scope=SAME_WARD, on="draft"),
     "ward.send": only(MANAGER, scope=SAME_WARD, on="registered"),
     "ward.withdraw_issue": only(MANAGER, scope=SAME_WARD, on="draft"),
+    "ward.answer_inquiry": only(MANAGER, scope=SAME_WARD, on="inquiring"),
     "ward.set_public": only(MANAGER, scope=SAME_WARD, on="consulting"),
     # bureau
     "bureau.inbox": only(STAFF),
     "bureau.decide": only(STAFF, scope=LEAD_BUREAU, on="consulting"),
+    "bureau.inquire": only(STAFF, scope=LEAD_BUREAU, on="consulting"),
+    "bureau.opine": only(STAFF, scope=RELATED_BUREAU, on="related"),
     "bureau.budget": only(STAFF, scope=LEAD_BUREAU, on="decided"),
     "bureau.add_budget_line": only(STAFF, scope=LEAD_BUREAU, on="budgeted"),
     "bureau.start": only(STAFF, scope=LEAD_BUREAU, on="budgeted"),
@@ -205,6 +214,10 @@ def in_scope(scope: str, actor: Actor, target: Target | None) -> bool:
         return role == STAFF and target.sent and same_side
     if scope == LEAD_BUREAU:
         return role == STAFF and same_side
+    if scope == RELATED_BUREAU:
+        return role == STAFF and target.sent and not same_side
+    if scope == HANDOVER_WARD:
+        return role == MANAGER and not same_side
     if scope == ISSUE_PARTY:
         return (role == MANAGER and same_side) or (role == STAFF and target.sent and same_side)
     if scope == OWN:

@@ -21,6 +21,8 @@ from tracker.ops_models import Notification, OutboxJob
 from tracker.states import IssueState, JobState, Role
 
 from .factories import PATH_TO_STATE, TODAY
+from .test_consultation import NOTIFIED as CONSULTATION_RULES
+from .test_handover import NOTIFIED as HANDOVER_RULES
 
 BUDGET = {"fiscal_year": 2025, "project_name": "街灯整備事業", "allocated_yen": 1_500_000}
 BUREAU_PEOPLE = {"staff", "staff_2", "staff_related"}
@@ -97,7 +99,9 @@ def ids(people, names) -> list[int]:
 
 
 def test_the_tests_cover_every_rule():
-    assert {(subject, action) for subject, action, *_ in CASES} == set(RULES)
+    """Each rule is checked here, or in the test module of its feature."""
+    cases = {(subject, action) for subject, action, *_ in CASES}
+    assert cases | CONSULTATION_RULES | HANDOVER_RULES == set(RULES)
 
 
 @pytest.mark.parametrize("subject, action, before, payload, expected", CASES, ids=[c[1] for c in CASES])

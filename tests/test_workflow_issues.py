@@ -14,9 +14,10 @@ from tracker import workflow
 from tracker.effects.support import MAX_YEN
 from tracker.models import BudgetLine, ProgressNote, WardIssue
 from tracker.states import Decision, IssueState, RequestState
+from tracker.teamwork_models import IssueInquiry, IssueOpinion
 from tracker.workflow import ISSUE_ACTIONS
 
-from .factories import TODAY
+from .factories import PATH_TO_STATE, TODAY
 from .teamwork_cases import COMMENT, a_pdf, check_attachment, check_comment, issue_in
 from .test_workflow_requests import (
     NEW_ISSUE,
@@ -218,13 +219,46 @@ def check_public(w, issue, payload, event):
     assert issue.is_public is True and event.data == {"is_public": True}
 
 
+def check_inquiry(w, issue, payload, event):
+    inquiry = w.session.scalars(select(IssueInquiry).where(IssueInquiry.ward_issue_id == issue.id)).one()
+    assert (inquiry.question, inquiry.asked_by_id, inquiry.answered_at) == (
+        QUESTION,
+        w.actor("lead").id,
+        None,
+    )
+    assert event.comment == QUESTION
+
+
+def check_inquiry_answered(w, issue, payload, event):
+    inquiry = w.session.scalars(select(IssueInquiry).where(IssueInquiry.ward_issue_id == issue.id)).one()
+    assert (inquiry.answer, inquiry.answered_by_id) == (ANSWER, w.actor("manager").id)
+    assert inquiry.answered_at is not None
+    assert (event.comment, event.data) == (
+        ANSWER,
+        {"question": PATH_TO_STATE[S.INQUIRING][-1][2]["question"]},
+    )
+
+
+def check_opinion(w, issue, payload, event):
+    opinion = w.session.scalars(select(IssueOpinion).where(IssueOpinion.ward_issue_id == issue.id)).one()
+    assert (opinion.body, opinion.bureau.name, opinion.author_id) == (
+        OPINION["body"],
+        "文化市民局",
+        w.actor("related").id,
+    )
+    assert (event.comment, event.data) == (OPINION["body"], {"opinion_of": "文化市民局"})
+
+
 def side_withdrawn(w, issue, payload):
     return [(r, "issue_withdrawn", RequestState.ESCALATED, RequestState.RECEIVED) for r in w.saved["bundled"]]
 
 
 # --- the allowed table ---------------------------------------------------------------------
 
-WORKING = [S.CONSULTING, S.DECIDED, S.BUDGETED, S.IMPLEMENTING]
+QUESTION = "対象の街灯は何基ですか。"
+ANSWER = "20基です。"
+OPINION = {"body": "地域の防犯の観点から早期の対応が望ましい。"}
+WORKING = [S.CONSULTING, S.INQUIRING, S.DECIDED, S.BUDGETED, S.IMPLEMENTING]
 NOTE = {"body": "地元説明会を開催した"}
 
 ALLOWED = [
@@ -253,6 +287,15 @@ ALLOWED = [
             check=check_continue),
     Allowed("decide-adopt-after-continue", continued, "lead", "decide", {"decision": "adopt"}, S.CONSULTING,
             S.DECIDED, check=check_decided(Decision.ADOPT)),
+    Allowed("inquire", at(S.CONSULTING), "lead", "inquire", {"question": QUESTION}, S.CONSULTING,
+            S.INQUIRING, grows={"issue_inquiries": 1}, check=check_inquiry),
+    Allowed("answer-inquiry", at(S.INQUIRING), "manager", "answer_inquiry", {"answer": ANSWER}, S.INQUIRING,
+            S.CONSULTING, check=check_inquiry_answered),
+    *[
+        Allowed(f"opine-{state}", at(state, related=True), "related", "opine", OPINION, state, state,
+                grows={"issue_opinions": 1}, check=check_opinion)
+        for state in (S.CONSULTING, S.INQUIRING)
+    ],
     Allowed("budget-line", at(S.DECIDED), "lead", "budget", LINE | {"allocated_yen": "500,000"}, S.DECIDED,
             S.BUDGETED, grows={"budget_lines": 1}, check=check_new_line("防犯灯設置事業", 500_000, 1)),
     Allowed("budget-within-existing", at(S.DECIDED), "lead", "budget", {"within_existing_budget": True},
@@ -339,6 +382,7 @@ def test_withdrawn_issue_requests_can_be_escalated_again(world):
 
 OTHER_WARD = "他の区の区重要課題は操作できません。"
 LEAD_ONLY = "この区重要課題の主管局の担当者だけが操作できます。"
+RELATED_ONLY = "この区重要課題の関係局の担当者だけが操作できます。"
 PARTIES_ONLY = "この区重要課題の主管局・関係局の担当者だけが操作できます。"
 INACTIVE = "このアカウントは無効です。"
 MANAGER_ONLY = "は区役所 管理職だけが行えます。"
@@ -350,6 +394,9 @@ VALID: dict[str, tuple[Callable, object, str]] = {
     "approve": (at(S.DRAFT), {}, "「区重要課題に決定」" + MANAGER_ONLY),
     "send": (at(S.REGISTERED), {}, "「局へ送付」" + MANAGER_ONLY),
     "decide": (at(S.CONSULTING, related=True), {"decision": "adopt"}, "「協議結果を登録」" + STAFF_ONLY),
+    "inquire": (at(S.CONSULTING, related=True), {"question": QUESTION}, "「区へ照会」" + STAFF_ONLY),
+    "answer_inquiry": (at(S.INQUIRING, related=True), {"answer": ANSWER}, "「照会に回答」" + MANAGER_ONLY),
+    "opine": (at(S.CONSULTING, related=True), OPINION, "「意見を登録」" + STAFF_ONLY),
     "budget": (at(S.DECIDED, related=True), LINE, "「予算化」" + STAFF_ONLY),
     "add_budget_line": (at(S.BUDGETED, related=True), LINE, "「予算を追加」" + STAFF_ONLY),
     "start": (at(S.BUDGETED, related=True), {}, "「事業に着手」" + STAFF_ONLY),
@@ -363,6 +410,9 @@ ACTION_LABELS = {
     "approve": "区重要課題に決定",
     "send": "局へ送付",
     "decide": "協議結果を登録",
+    "inquire": "区へ照会",
+    "answer_inquiry": "照会に回答",
+    "opine": "意見を登録",
     "budget": "予算化",
     "add_budget_line": "予算を追加",
     "start": "事業に着手",
@@ -371,8 +421,8 @@ ACTION_LABELS = {
     "withdraw": "取下げ",
     "set_public": "公開設定",
 }
-MANAGER_ACTIONS = ("edit", "approve", "send", "withdraw", "set_public")
-LEAD_ACTIONS = ("decide", "budget", "add_budget_line", "start", "complete")
+MANAGER_ACTIONS = ("edit", "approve", "send", "answer_inquiry", "withdraw", "set_public")
+LEAD_ACTIONS = ("decide", "inquire", "budget", "add_budget_line", "start", "complete")
 
 
 def valid(action: str, who: str, message: str, name: str) -> Refused:
@@ -401,6 +451,12 @@ REFUSED = [
     wrong_state(S.DECIDED, DECIDE, "lead"),
     wrong_state(S.NOT_ADOPTED, DECIDE, "lead"),
     wrong_state(S.CONSULTING, "budget", "lead"),
+    wrong_state(S.INQUIRING, DECIDE, "lead"),
+    wrong_state(S.INQUIRING, "inquire", "lead"),
+    wrong_state(S.DECIDED, "inquire", "lead"),
+    wrong_state(S.CONSULTING, "answer_inquiry", "manager"),
+    wrong_state(S.DECIDED, "opine", "related", related=True),
+    wrong_state(S.REGISTERED, "opine", "related", related=True),
     wrong_state(S.BUDGETED, "budget", "lead"),
     wrong_state(S.DECIDED, "add_budget_line", "lead"),
     wrong_state(S.COMPLETED, "add_budget_line", "lead"),
@@ -430,6 +486,16 @@ REFUSED = [
     *[valid(action, "other_bureau", LEAD_ONLY, "other-bureau") for action in LEAD_ACTIONS],
     *[valid(action, "related", LEAD_ONLY, "related-bureau") for action in LEAD_ACTIONS],
     valid("note", "other_bureau", PARTIES_ONLY, "other-bureau"),
+    # a related bureau's opinion: its staff only, not the lead's, not another bureau's
+    valid("opine", "lead", RELATED_ONLY, "lead"),
+    valid("opine", "other_bureau", RELATED_ONLY, "other-bureau"),
+    valid("opine", "manager", VALID["opine"][2], "manager"),
+    refused("inquire-without-question", at(S.CONSULTING), "lead", "inquire", {"question": " "},
+            "照会内容を入力してください。"),
+    refused("answer-inquiry-without-answer", at(S.INQUIRING), "manager", "answer_inquiry", {},
+            "回答を入力してください。"),
+    refused("opine-without-body", at(S.CONSULTING, related=True), "related", "opine", {"body": ""},
+            "内容を入力してください。"),
     # deactivated users
     valid(DECIDE, "inactive_lead", INACTIVE, "inactive-lead"),
     valid("approve", "inactive_manager", INACTIVE, "inactive-manager"),
@@ -550,8 +616,11 @@ def test_issue_history_reads_as_its_life(world):
         (S.REGISTERED, {"manager": ["edit", "send", "withdraw", "set_public"]}),
         (
             S.CONSULTING,
-            {"manager": ["note", "set_public"], "lead": ["decide", "note"], "related": ["note"]},
+            {"manager": ["note", "set_public"], "lead": ["decide", "inquire", "note"],
+             "related": ["opine", "note"]},
         ),
+        (S.INQUIRING, {"manager": ["answer_inquiry", "note", "set_public"], "lead": ["note"],
+                       "related": ["opine", "note"]}),
         (S.BUDGETED, {"manager": ["note", "set_public"], "lead": ["add_budget_line", "start", "note"],
                       "related": ["note"]}),
         (S.COMPLETED, {"manager": ["set_public"]}),

@@ -32,11 +32,11 @@ from tracker.models import (
     issue_related_bureaus,
 )
 from tracker.states import AnswerKind, Decision, Funding, IssueState, RequestState, Role
-from tracker.teamwork_models import Attachment, Comment
+from tracker.teamwork_models import Attachment, Comment, IssueInquiry, IssueOpinion
 from tracker.workflow import REQUEST_ACTIONS, WorkflowError
 
 from .factories import PATH_TO_STATE, TODAY
-from .teamwork_cases import COMMENT, a_pdf, check_attachment, check_comment, placed_in
+from .teamwork_cases import COMMENT, a_pdf, check_attachment, check_comment
 
 TOMORROW = TODAY + dt.timedelta(days=1)
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -132,6 +132,8 @@ COUNTED_TABLES = {
     "ward_issue_related_bureaus": issue_related_bureaus,
     "comments": Comment.__table__,
     "attachments": Attachment.__table__,
+    "issue_inquiries": IssueInquiry.__table__,
+    "issue_opinions": IssueOpinion.__table__,
 }
 
 
@@ -276,6 +278,17 @@ def received(w: World) -> ServiceRequest:
     return w.request()
 
 
+def handing_over(w: World) -> ServiceRequest:
+    """A received request of 中央区, offered to 東区."""
+    request = received(w)
+    w.apply("manager", request, "hand_over", {"handover_ward": w.make.ward("東区").id, "comment": "所管違い"})
+    return request
+
+
+def east_center(w: World, request=None) -> dict:
+    return {"center": w.make.ward("東区").centers[0].id}
+
+
 def referred(w: World) -> ServiceRequest:
     request = received(w)
     w.apply("manager", request, "refer", {"referred_to": "中央区 土木センター"})
@@ -298,6 +311,19 @@ def after_fund_drawn(w: World) -> ServiceRequest:
     """A received request, after another request of the ward drew 29,600千円 of FY2020's fund."""
     w.apply("manager", received(w), "fund_from_ward", FUND | {"allocated_yen": 29_600_000})
     return received(w)
+
+
+def received_with_fund(w: World) -> ServiceRequest:
+    request = received(w)
+    w.apply("manager", request, "fund_from_ward", FUND)
+    return request
+
+
+def inactive_east_center(w: World, request) -> dict:
+    center = w.make.ward("東区").centers[0]
+    center.active = False
+    w.session.flush()
+    return {"center": center.id}
 
 
 def escalated_into(state: IssueState, continued: bool = False) -> Callable[[World], ServiceRequest]:
@@ -417,6 +443,35 @@ def check_fund(w, request, payload, event):
     }
 
 
+def check_hand_over(w, request, payload, event):
+    assert request.handover_ward.name == "東区" and request.ward.name == "中央区"
+    assert event.comment == "所管違い"
+    assert event.data == {"from_ward": "中央区", "to_ward": "東区"}
+
+
+def check_accepted(w, request, payload, event):
+    center = w.make.ward("東区").centers[0]
+    assert (request.ward.name, request.center, request.handover_ward_id) == ("東区", center, None)
+    assert re.fullmatch(r"CHUO-.*", request.reference)  # the reference number stays
+    assert request.answer_due_on == TODAY + dt.timedelta(days=14)
+    assert event.data == {
+        "from_ward": "中央区",
+        "to_ward": "東区",
+        "from_center": "中央区まちづくりセンター",
+        "to_center": center.name,
+    }
+
+
+def check_back_to_sender(key: str) -> Callable:
+    def check(w, request, payload, event):
+        assert (request.ward.name, request.center.name) == ("中央区", "中央区まちづくりセンター")
+        assert request.handover_ward_id is None
+        assert event.data == {"from_ward": "中央区", key: "東区"}
+        assert event.comment == payload["comment"]
+
+    return check
+
+
 def side_new_issue(w, request, payload):
     issue = request.ward_issue
     return [
@@ -485,13 +540,22 @@ ALLOWED = [
     ],
     Allowed("reopen-answered", answered, "manager", "reopen", REOPEN, R.ANSWERED, R.RECEIVED,
             check=check_reopen_answered),
+    Allowed("hand-over", received, "manager", "hand_over",
+            lambda w, r: {"handover_ward": w.make.ward("東区").id, "comment": "所管違い"}, R.RECEIVED,
+            R.HANDING_OVER, check=check_hand_over),
+    Allowed("accept-handover", handing_over, "east_manager", "accept_handover", east_center, R.HANDING_OVER,
+            R.RECEIVED, check=check_accepted),
+    Allowed("decline-handover", handing_over, "east_manager", "decline_handover", {"comment": "中央区の所管"},
+            R.HANDING_OVER, R.RECEIVED, check=check_back_to_sender("declined_by")),
+    Allowed("cancel-handover", handing_over, "manager", "cancel_handover", {"comment": "誤りでした"},
+            R.HANDING_OVER, R.RECEIVED, check=check_back_to_sender("to_ward")),
     Allowed("reopen-withdrawn", withdrawn, "manager", "reopen", REOPEN, R.WITHDRAWN, R.RECEIVED,
             check=check_reopen),
     *[
         row
         for setup, state in ((received, R.RECEIVED), (referred, R.REFERRED), (answered, R.ANSWERED),
                              (withdrawn, R.WITHDRAWN), (escalated_into(IssueState.CONSULTING), R.ESCALATED),
-                             (placed_in(R.HANDING_OVER), R.HANDING_OVER))
+                             (handing_over, R.HANDING_OVER))
         for row in (
             Allowed(f"comment-{state}", setup, "liaison", "comment", COMMENT, state, state,
                     grows={"comments": 1}, check=check_comment),
@@ -534,6 +598,8 @@ ROLE_MESSAGES = {
     "withdraw": "「取下げ」は地域担当職員、区役所 管理職だけが行えます。",
     "reopen": "「再開」は区役所 管理職だけが行えます。",
     "fund_from_ward": "「まちづくり推進経費を充当」は区役所 管理職だけが行えます。",
+    "hand_over": "「他区へ引継ぎ」は区役所 管理職だけが行えます。",
+    "cancel_handover": "「引継ぎを取り消す」は区役所 管理職だけが行えます。",
 }
 # A valid call of each action, for the rows where only the actor is wrong.
 VALID = {
@@ -543,6 +609,8 @@ VALID = {
     "withdraw": (received, WITHDRAW),
     "reopen": (answered, REOPEN),
     "fund_from_ward": (received, FUND),
+    "hand_over": (received, lambda w, r: {"handover_ward": w.make.ward("東区").id, "comment": "所管違い"}),
+    "cancel_handover": (handing_over, {"comment": "誤りでした"}),
 }
 
 
@@ -576,7 +644,7 @@ REFUSED = [
     *[
         Refused(f"{action}-by-liaison", VALID[action][0], "liaison", action, VALID[action][1],
                 ROLE_MESSAGES[action])
-        for action in ("refer", "escalate", "reopen", "fund_from_ward")
+        for action in ("refer", "escalate", "reopen", "fund_from_ward", "hand_over", "cancel_handover")
     ],
     *[
         Refused(f"{action}-by-{who}", VALID[action][0], who, action, VALID[action][1], ROLE_MESSAGES[action])
@@ -637,6 +705,43 @@ REFUSED = [
             "主管局を選んでください。"),
     Refused("escalate-with-unknown-lead-bureau", received, "manager", "escalate",
             NEW_ISSUE | {"lead_bureau": 987654}, "主管局を選んでください。"),
+    # hand-over: to another ward only, with a reason; taken or declined by that ward's managers
+    Refused("hand-over-to-own-ward", received, "manager", "hand_over",
+            lambda w, r: {"handover_ward": r.ward_id, "comment": "所管違い"},
+            "自分の区には引き継げません。引継ぎ先の区を選んでください。"),
+    Refused("hand-over-to-unknown-ward", received, "manager", "hand_over",
+            {"handover_ward": 987654, "comment": "所管違い"}, "引継ぎ先の区を選んでください。"),
+    Refused("hand-over-without-ward", received, "manager", "hand_over", {"comment": "所管違い"},
+            "引継ぎ先の区を入力してください。"),
+    Refused("hand-over-without-reason", received, "manager", "hand_over",
+            lambda w, r: {"handover_ward": w.make.ward("東区").id}, "理由を入力してください。"),
+    Refused("hand-over-after-fund-drawn", received_with_fund, "manager", "hand_over",
+            lambda w, r: {"handover_ward": w.make.ward("東区").id, "comment": "所管違い"},
+            "まちづくり推進経費を充当した要望は他区へ引き継げません。"),
+    Refused("hand-over-referred", referred, "manager", "hand_over",
+            lambda w, r: {"handover_ward": w.make.ward("東区").id, "comment": "所管違い"},
+            "「回付」の要望には「他区へ引継ぎ」はできません。"),
+    Refused("hand-over-twice", handing_over, "manager", "hand_over",
+            lambda w, r: {"handover_ward": w.make.ward("西区").id, "comment": "所管違い"},
+            "「他区へ引継ぎ中」の要望には「他区へ引継ぎ」はできません。"),
+    Refused("answer-handing-over", handing_over, "liaison", "answer", ANSWER,
+            "「他区へ引継ぎ中」の要望には「住民へ回答」はできません。"),
+    Refused("accept-handover-by-sending-ward", handing_over, "manager", "accept_handover",
+            lambda w, r: {"center": r.center_id}, "引継ぎ先の区の管理職だけが操作できます。"),
+    Refused("decline-handover-by-sending-ward", handing_over, "manager", "decline_handover",
+            {"comment": "中央区の所管"}, "引継ぎ先の区の管理職だけが操作できます。"),
+    Refused("accept-handover-by-east-liaison", handing_over, "east_liaison", "accept_handover", east_center,
+            "「引継ぎを受ける」は区役所 管理職だけが行えます。"),
+    Refused("accept-handover-into-sending-ward-center", handing_over, "east_manager", "accept_handover",
+            lambda w, r: {"center": r.center_id}, "引き受けるまちづくりセンターを選んでください。"),
+    Refused("accept-handover-into-inactive-center", handing_over, "east_manager", "accept_handover",
+            inactive_east_center, "引き受けるまちづくりセンターを選んでください。"),
+    Refused("accept-handover-without-center", handing_over, "east_manager", "accept_handover", {},
+            "まちづくりセンターを入力してください。"),
+    Refused("decline-handover-without-reason", handing_over, "east_manager", "decline_handover",
+            {"comment": " "}, "理由を入力してください。"),
+    Refused("accept-handover-received", received, "east_manager", "accept_handover", east_center,
+            "引継ぎ先の区の管理職だけが操作できます。"),
     # an escalated request is answered only once its issue has a decision
     *[
         Refused(f"answer-escalated-issue-{state}", escalated_into(state), "liaison", "answer", ANSWER,

@@ -38,6 +38,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         "ATTACHMENT_MAX_COUNT": int(env.get("ATTACHMENT_MAX_COUNT", "20")),
         "ATTACHMENT_DIR": env.get("ATTACHMENT_DIR", str(Path(instance_path) / "attachments")),
+        # Photos chosen on a new-request form that came back refused, kept for its next submit.
+        "PHOTO_HOLD_DIR": env.get("PHOTO_HOLD_DIR", str(Path(instance_path) / "photo_hold")),
         "IMPORT_DIR": env.get("IMPORT_DIR", str(Path(instance_path) / "imports")),
         "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))),
         "REPORT_DIR": env.get("REPORT_DIR", str(Path(instance_path) / "reports")),

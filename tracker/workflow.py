@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .effects import events, issue_effects, request_effects, teamwork
+from .effects import consultation, events, handover, issue_effects, request_effects, teamwork
 from .effects.issue_effects import create_issue
 from .effects.rules import Action, Scope, check_version, permission_error, scope_error
 from .effects.support import (
@@ -72,6 +72,14 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
            req.answer, RS.ANSWERED, ("answer_text", "answer_kind", "answered_on"), req.answer_guard),
     Action("refer", "担当課へ回付", (RS.RECEIVED,), _MANAGER, Scope.WARD,
            req.refer, RS.REFERRED, ("referred_to",)),
+    Action("hand_over", "他区へ引継ぎ", (RS.RECEIVED,), _MANAGER, Scope.WARD,
+           handover.hand_over, RS.HANDING_OVER, ("handover_ward", "comment"), handover.hand_over_guard),
+    Action("accept_handover", "引継ぎを受ける", (RS.HANDING_OVER,), _MANAGER, Scope.HANDOVER_WARD,
+           handover.accept, RS.RECEIVED, ("center",)),
+    Action("decline_handover", "引継ぎを断る", (RS.HANDING_OVER,), _MANAGER, Scope.HANDOVER_WARD,
+           handover.decline, RS.RECEIVED, ("comment",)),
+    Action("cancel_handover", "引継ぎを取り消す", (RS.HANDING_OVER,), _MANAGER, Scope.WARD,
+           handover.cancel, RS.RECEIVED, ("comment",)),
     Action("escalate", "区重要課題にする", (RS.RECEIVED,), _MANAGER, Scope.WARD,
            req.escalate, RS.ESCALATED, guard=req.escalate_guard),
     Action("withdraw", "取下げ", (RS.RECEIVED,), _FIELD_STAFF, Scope.WARD,
@@ -87,7 +95,7 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
     Action("attach", "添付", tuple(RS), _TEAM, Scope.VIEWER, teamwork.attach, versioned=False),
 )
 
-_WORKING_STATES = (IS.CONSULTING, IS.DECIDED, IS.BUDGETED, IS.IMPLEMENTING)
+_WORKING_STATES = (IS.CONSULTING, IS.INQUIRING, IS.DECIDED, IS.BUDGETED, IS.IMPLEMENTING)
 
 ISSUE_ACTIONS: dict[str, Action] = _table(
     Action("edit", "内容を編集", (IS.DRAFT, IS.REGISTERED), _MANAGER, Scope.WARD, iss.edit),
@@ -97,6 +105,12 @@ ISSUE_ACTIONS: dict[str, Action] = _table(
            iss.send, IS.CONSULTING, guard=iss.send_guard),
     Action("decide", "協議結果を登録", (IS.CONSULTING,), _BUREAU, Scope.LEAD_BUREAU,
            iss.decide, None, ("decision",)),
+    Action("inquire", "区へ照会", (IS.CONSULTING,), _BUREAU, Scope.LEAD_BUREAU,
+           consultation.inquire, IS.INQUIRING, ("question",)),
+    Action("answer_inquiry", "照会に回答", (IS.INQUIRING,), _MANAGER, Scope.WARD,
+           consultation.answer_inquiry, IS.CONSULTING, ("answer",)),
+    Action("opine", "意見を登録", (IS.CONSULTING, IS.INQUIRING), _BUREAU, Scope.RELATED_BUREAU,
+           consultation.opine, None, ("body",), versioned=False),
     Action("budget", "予算化", (IS.DECIDED,), _BUREAU, Scope.LEAD_BUREAU, iss.budget, IS.BUDGETED),
     Action("add_budget_line", "予算を追加", (IS.BUDGETED, IS.IMPLEMENTING), _BUREAU, Scope.LEAD_BUREAU,
            iss.add_budget_line, None, ("fiscal_year", "project_name", "allocated_yen")),

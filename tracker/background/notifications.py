@@ -31,7 +31,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..effects import history
-from ..models import HistoryEvent, ServiceRequest, User, WardIssue, issue_related_bureaus, utcnow
+from ..models import HistoryEvent, ServiceRequest, User, Ward, WardIssue, issue_related_bureaus, utcnow
 from ..ops_models import Notification
 from ..states import DECIDED_ISSUE_STATES, Role
 from . import jobs
@@ -43,6 +43,8 @@ ISSUE_BUREAUS = "issue_bureaus"  # bureau staff of the issue's lead and related 
 WARD_MANAGERS = "ward_managers"  # ward managers of the issue's ward
 BUNDLED_LOGGERS = "bundled_loggers"  # whoever logged a request bundled in the issue
 ISSUE_OWNERS = "issue_owners"  # the issue's persons in charge (ward, bureau); if none, its drafter
+LEAD_BUREAU = "lead_bureau"  # the issue's bureau owner (担当) if it has one, else its lead bureau's staff
+HANDOVER_MANAGERS = "handover_managers"  # ward managers of the ward a request is handed over to
 
 ANSWER_RESIDENTS = "住民への回答をお願いします。"
 
@@ -64,7 +66,13 @@ RULES: dict[tuple[str, str], Rule] = {
     # A comment's text stays in the app: the notification names the subject only.
     ("request", "comment"): Rule((LOGGED_BY,), "要望にコメントがありました", quotes_comment=False),
     ("issue", "comment"): Rule((ISSUE_OWNERS,), "区重要課題にコメントがありました", quotes_comment=False),
+    ("request", "hand_over"): Rule((HANDOVER_MANAGERS,), "他区から要望の引継ぎ依頼が届きました"),
+    ("request", "accept_handover"): Rule((LOGGED_BY,), "要望が他区へ引き継がれました"),
+    ("request", "decline_handover"): Rule((LOGGED_BY,), "要望の引継ぎが断られました"),
     ("issue", "send"): Rule((ISSUE_BUREAUS,), "区重要課題の協議依頼が届きました"),
+    ("issue", "inquire"): Rule((WARD_MANAGERS,), "局から区重要課題の照会が届きました"),
+    ("issue", "answer_inquiry"): Rule((LEAD_BUREAU,), "区から照会の回答が届きました"),
+    ("issue", "opine"): Rule((LEAD_BUREAU,), "関係局の意見が登録されました"),
     ("issue", "decide"): Rule(_RESULT_PARTIES, "区重要課題の協議結果が登録されました", True),
     ("issue", "budget"): Rule(_RESULT_PARTIES, "区重要課題が予算化されました", True),
     ("issue", "add_budget_line"): Rule(_RESULT_PARTIES, "区重要課題の予算が追加されました", True),
@@ -114,12 +122,29 @@ def _issue_owners(event: HistoryEvent) -> Select:
     return select(User).join(WardIssue, in_charge).where(WardIssue.id == event.ward_issue_id)
 
 
+def _lead_bureau(event: HistoryEvent) -> Select:
+    issue = select(WardIssue).where(WardIssue.id == event.ward_issue_id)
+    owner = issue.with_only_columns(WardIssue.bureau_owner_id).scalar_subquery()
+    lead = issue.with_only_columns(WardIssue.lead_bureau_id).scalar_subquery()
+    return select(User).where(
+        or_(User.id == owner, and_(owner.is_(None), User.role == Role.BUREAU_STAFF, User.bureau_id == lead))
+    )
+
+
+def _handover_managers(event: HistoryEvent) -> Select:
+    """By the ward's name in the event: the offer may already be answered when the job runs."""
+    ward = select(Ward.id).where(Ward.name == (event.data or {}).get("to_ward"))
+    return select(User).where(User.role == Role.WARD_MANAGER, User.ward_id.in_(ward))
+
+
 RECIPIENT_QUERIES = {
     LOGGED_BY: _logged_by,
     ISSUE_BUREAUS: _issue_bureaus,
     WARD_MANAGERS: _ward_managers,
     BUNDLED_LOGGERS: _bundled_loggers,
     ISSUE_OWNERS: _issue_owners,
+    LEAD_BUREAU: _lead_bureau,
+    HANDOVER_MANAGERS: _handover_managers,
 }
 
 

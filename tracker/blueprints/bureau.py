@@ -56,6 +56,18 @@ def decide(issue_id: int):
     return _issue_action(issue_id, "decide", "協議結果を登録しました。")
 
 
+@bp.route("/issues/<int:issue_id>/inquire", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def inquire(issue_id: int):
+    return _issue_action(issue_id, "inquire", "区へ照会しました。")
+
+
+@bp.route("/issues/<int:issue_id>/opinions", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def opine(issue_id: int):
+    return _issue_action(issue_id, "opine", "意見を登録しました。")
+
+
 @bp.route("/issues/<int:issue_id>/budget", methods=["POST"])
 @roles_required(Role.BUREAU_STAFF)
 def budget(issue_id: int):

@@ -17,14 +17,16 @@ from flask_login import current_user
 
 from .. import workflow
 from ..city import choices
-from ..effects import teamwork
+from ..effects import consultation, teamwork
 from ..extensions import db
 from ..finding import similar
 from ..formatting import fiscal_year_of, today_in_tokyo
 from ..models import ServiceRequest, WardIssue
 from ..safeguards import personal_data
 from .forms import (
+    AcceptHandoverForm,
     AnswerForm,
+    AnswerInquiryForm,
     AttachmentForm,
     BudgetForm,
     CommentForm,
@@ -33,7 +35,10 @@ from .forms import (
     DecideForm,
     EscalateForm,
     FundForm,
+    HandOverForm,
+    InquireForm,
     NoteForm,
+    OpinionForm,
     PublicForm,
     ReasonForm,
     ReferForm,
@@ -45,6 +50,10 @@ REQUEST_FORMS = {
     "answer": (AnswerForm, "field.answer"),
     "withdraw": (ReasonForm, "field.withdraw"),
     "refer": (ReferForm, "ward.refer"),
+    "hand_over": (HandOverForm, "ward.hand_over"),
+    "accept_handover": (AcceptHandoverForm, "ward.accept_handover"),
+    "decline_handover": (ReasonForm, "ward.decline_handover"),
+    "cancel_handover": (ReasonForm, "ward.cancel_handover"),
     "escalate": (EscalateForm, "ward.escalate"),
     "fund_from_ward": (FundForm, "ward.fund_from_ward"),
     "reopen": (ReasonForm, "ward.reopen"),
@@ -59,6 +68,9 @@ ISSUE_FORMS = {
     "withdraw": (ReasonForm, "ward.withdraw_issue"),
     "set_public": (PublicForm, "ward.set_public"),
     "decide": (DecideForm, "bureau.decide"),
+    "inquire": (InquireForm, "bureau.inquire"),
+    "answer_inquiry": (AnswerInquiryForm, "ward.answer_inquiry"),
+    "opine": (OpinionForm, "bureau.opine"),
     "budget": (BudgetForm, "bureau.budget"),
     "add_budget_line": (BudgetForm, "bureau.add_budget_line"),
     "start": (ConfirmForm, "bureau.start"),
@@ -116,6 +128,12 @@ def build_form(subject, action: str):
         if form.lead_bureau_id.data is None:
             form.lead_bureau_id.data = subject.lead_bureau_id
             form.related_bureau_ids.data = [b.id for b in subject.related_bureaus]
+    if isinstance(form, HandOverForm):
+        wards = [(w.id, w.name) for w in choices.wards(db.session) if w.id != subject.ward_id]
+        form.handover_ward_id.choices = options(wards)
+    if isinstance(form, AcceptHandoverForm):
+        centers = choices.active_centers_of_ward(db.session, subject.handover_ward_id)
+        form.center_id.choices = options([(c.id, c.name) for c in centers])
     if isinstance(form, (BudgetForm, FundForm)):
         form.fiscal_year.offer(budget_years(subject.fiscal_year), default=subject.fiscal_year)
     if isinstance(form, PublicForm) and not form.is_submitted():
@@ -180,7 +198,13 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
 
 
 def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
-    return render_template("ward/issue_detail.html", issue=issue, **_page_parts(issue, ISSUE_FORMS, refused))
+    return render_template(
+        "ward/issue_detail.html",
+        issue=issue,
+        **_page_parts(issue, ISSUE_FORMS, refused),
+        inquiries=consultation.inquiries_of(db.session, issue),
+        opinions=consultation.current_opinions(db.session, issue),
+    )
 
 
 def page_of(subject: ServiceRequest | WardIssue, refused: Refused) -> str:

@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..city import choices
-from ..effects import intake, photos
+from ..effects import held_photos, intake, photos
 from ..extensions import db
 from ..finding import list_pages, listing, queries, similar
 from ..formatting import today_in_tokyo
@@ -90,12 +90,22 @@ def _chosen_original(ward_id: int | None) -> ServiceRequest | bool | None:
 def new_request():
     """Log a request. When it resembles open requests of the ward and the user has not chosen
     yet, the form comes back (nothing saved) with them and two choices: link the new request
-    to one of them (関連付けて登録), or log it as a separate one (別の要望として登録)."""
+    to one of them (関連付けて登録), or log it as a separate one (別の要望として登録).
+
+    Photos chosen on a form that comes back are held (``held_photos``) and listed as
+    「選択済みの写真」: the next submit re-attaches them, less the ones the user took off."""
     form = _request_form()
     suggestions: list = []
+    hold_dir = current_app.config["PHOTO_HOLD_DIR"]
+    token = held_photos.valid_token(request.form.get("photo_hold")) or held_photos.new_token()
+    photos_held = True
     if request.method == "GET":
         form.received_on.data = today_in_tokyo()
-    if form.validate_on_submit():
+    else:
+        held_photos.purge(hold_dir)
+        held_photos.drop(hold_dir, token, request.form.getlist("drop_photo"))
+        photos_held = _hold_uploads(hold_dir, token, form.photos.name)
+    if form.validate_on_submit() and photos_held:
         ward_id = intake.ward_id_of(current_user)
         original = _chosen_original(ward_id)
         if original is None and request.form.get("similar_choice") != "separate":
@@ -110,7 +120,7 @@ def new_request():
                 "warning",
             )
         else:
-            created = _log_new_request(form, original)
+            created = _log_new_request(form, original, hold_dir, token)
             if created is not None:
                 flash(f"要望 {created.reference} を登録しました。", "success")
                 return redirect(url_for("field.request_detail", request_id=created.id))
@@ -120,13 +130,34 @@ def new_request():
         "field/new_request.html",
         form=form,
         suggestions=suggestions,
-        had_photos=any(f.filename for f in request.files.getlist(form.photos.name)),
+        photo_hold=token,
+        held=held_photos.held(hold_dir, token),
     )
 
 
-def _log_new_request(form, original: ServiceRequest | None):
+def _hold_uploads(hold_dir: str, token: str, field_name: str) -> bool:
+    """Check and hold the photos this submit sent; False (and a flash) if one was refused."""
+    limit = current_app.config["PHOTO_MAX_COUNT"]
+    for upload in request.files.getlist(field_name):
+        if not upload.filename:
+            continue
+        if len(held_photos.held(hold_dir, token)) >= limit:
+            flash(f"写真は{limit}枚までです。", "error")
+            return False
+        try:
+            checked = photos.check_photo(
+                upload.stream, upload.filename, current_app.config["PHOTO_MAX_BYTES"]
+            )
+        except WorkflowError as error:
+            flash(error.message, "error")
+            return False
+        held_photos.hold(hold_dir, token, checked)
+    return True
+
+
+def _log_new_request(form, original: ServiceRequest | None, hold_dir: str, token: str):
     fields = {k: v for k, v in form.data.items() if k not in ("photos", "csrf_token")}
-    uploads = [(f.stream, f.filename) for f in request.files.getlist(form.photos.name)]
+    uploads = held_photos.uploads(hold_dir, token)
     try:
         created = intake.log_request(
             db.session,
@@ -145,6 +176,7 @@ def _log_new_request(form, original: ServiceRequest | None):
         db.session.rollback()
         flash(error.message, "error")
         return None
+    held_photos.clear(hold_dir, token)
     return created
 
 

@@ -184,6 +184,30 @@ class AttachmentForm(VersionedForm):
     file = FileField("ファイル", validators=[FileRequired("ファイルを選んでください。")])
 
 
+class InquireForm(VersionedForm):
+    question = TextAreaField("照会内容 (区への質問)", validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class AnswerInquiryForm(VersionedForm):
+    answer = TextAreaField("照会への回答", validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class OpinionForm(VersionedForm):
+    body = TextAreaField("意見", validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class HandOverForm(VersionedForm):
+    handover_ward_id = SelectField("引継ぎ先の区", coerce=row_id, validators=[InputRequired(REQUIRED)])
+    comment = TextAreaField("理由", validators=[DataRequired(REQUIRED), Length(max=2000)])
+
+
+class AcceptHandoverForm(VersionedForm):
+    center_id = SelectField(
+        "引き受けるまちづくりセンター", coerce=row_id, validators=[InputRequired(REQUIRED)]
+    )
+    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+
+
 class CompleteForm(VersionedForm):
     """The outcome, and an executed amount per budget line (``for_lines`` adds those fields)."""
 

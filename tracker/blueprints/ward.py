@@ -29,7 +29,8 @@ def triage():
     if list_pages.wanted_format():
         return list_pages.export_fixed(statement, ServiceRequest, "要望の振り分け", "要望の振り分け")
     rows = db.session.execute(statement).scalars().all()
-    return render_template("ward/triage.html", rows=rows)
+    incoming = db.session.execute(queries.incoming_handovers(current_user)).scalars().all()
+    return render_template("ward/triage.html", rows=rows, incoming=incoming)
 
 
 def _request_action(request_id: int, action: str, success: str):
@@ -46,6 +47,10 @@ def _request_action(request_id: int, action: str, success: str):
             "lead_bureau": form.lead_bureau_id.data or None,
             "comment": form.comment.data,
         }
+    if action == "hand_over":
+        payload = {"handover_ward": form.handover_ward_id.data, "comment": form.comment.data}
+    if action == "accept_handover":
+        payload = {"center": form.center_id.data, "comment": form.comment.data}
     return run_action(
         found, action, form, payload, success, url_for("field.request_detail", request_id=found.id)
     )
@@ -55,6 +60,30 @@ def _request_action(request_id: int, action: str, success: str):
 @roles_required(*MANAGER)
 def refer(request_id: int):
     return _request_action(request_id, "refer", "担当課へ回付しました。")
+
+
+@bp.route("/requests/<int:request_id>/hand-over", methods=["POST"])
+@roles_required(*MANAGER)
+def hand_over(request_id: int):
+    return _request_action(request_id, "hand_over", "他区への引継ぎを依頼しました。")
+
+
+@bp.route("/requests/<int:request_id>/hand-over/accept", methods=["POST"])
+@roles_required(*MANAGER)
+def accept_handover(request_id: int):
+    return _request_action(request_id, "accept_handover", "要望を引き継ぎました。")
+
+
+@bp.route("/requests/<int:request_id>/hand-over/decline", methods=["POST"])
+@roles_required(*MANAGER)
+def decline_handover(request_id: int):
+    return _request_action(request_id, "decline_handover", "引継ぎを断りました。")
+
+
+@bp.route("/requests/<int:request_id>/hand-over/cancel", methods=["POST"])
+@roles_required(*MANAGER)
+def cancel_handover(request_id: int):
+    return _request_action(request_id, "cancel_handover", "引継ぎを取り消しました。")
 
 
 @bp.route("/requests/<int:request_id>/escalate", methods=["POST"])
@@ -193,6 +222,12 @@ def approve(issue_id: int):
 @roles_required(*MANAGER)
 def send(issue_id: int):
     return _issue_action(issue_id, "send", "局へ送付しました。")
+
+
+@bp.route("/issues/<int:issue_id>/answer-inquiry", methods=["POST"])
+@roles_required(*MANAGER)
+def answer_inquiry(issue_id: int):
+    return _issue_action(issue_id, "answer_inquiry", "照会に回答しました。")
 
 
 @bp.route("/issues/<int:issue_id>/withdraw", methods=["POST"])

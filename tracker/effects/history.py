@@ -70,6 +70,16 @@ def event_details(event: HistoryEvent) -> str:
         parts.append(f"決算額 計{thousand_yen(sum(data['executed_yen'].values()))}")
     if "is_public" in data:
         parts.append("公開" if data["is_public"] else "非公開")
+    if "to_ward" in data:
+        parts.append(f"区: {data['from_ward']} → {data['to_ward']}")
+    if "declined_by" in data:
+        parts.append(f"引継ぎを断った区: {data['declined_by']}")
+    if "to_center" in data:
+        parts.append(f"センター: {data['from_center']} → {data['to_center']}")
+    if "question" in data:
+        parts.append(f"照会: {data['question']}")
+    if "opinion_of" in data:
+        parts.append(f"意見: {data['opinion_of']}")
     if "changes" in data:
         parts.append("変更: " + "、".join(data["changes"]))
     if data.get("import_batch_id"):

@@ -61,7 +61,8 @@ def _viewer_error(actor: User, subject) -> str | None:
     """The same rule as ``tracker.safeguards.access.can_view_*``, for the actions anyone who sees
     the subject may take (a comment, an attachment)."""
     if actor.role in (Role.LIAISON, Role.WARD_MANAGER):
-        if actor.ward_id is not None and actor.ward_id == subject.ward_id:
+        handed_to = subject.handover_ward_id if isinstance(subject, ServiceRequest) else None
+        if actor.ward_id is not None and actor.ward_id in (subject.ward_id, handed_to):
             return None
         return f"他の区の{subject_noun(subject)}は操作できません。"
     issue = subject.ward_issue if isinstance(subject, ServiceRequest) else subject

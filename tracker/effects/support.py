@@ -66,6 +66,10 @@ FIELD_LABELS = {
     "outcome": "成果",
     "executed": "決算額",
     "ward_issue": "区重要課題",
+    "question": "照会内容",
+    "answer": "回答",
+    "handover_ward": "引継ぎ先の区",
+    "center": "まちづくりセンター",
 }
 
 
@@ -101,6 +105,8 @@ TEXT_LIMITS = {
     "decision_reason": 5000,
     "situation": 10000,
     "proposal": 10000,
+    "question": 5000,
+    "answer": 5000,
 }
 
 

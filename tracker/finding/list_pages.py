@@ -129,8 +129,11 @@ def streamed(statement: Select, batch: int = STREAM_BATCH) -> Iterator[Any]:
 def record_personal_export(user: User, where: Sequence[ColumnElement[bool]], ip: str | None) -> int:
     """One ``PersonalDataAccess`` ("export") per matching request that carries personal data,
     inserted by the database itself (INSERT ... SELECT); how many rows were written."""
+    # the same requests as ``personal_data.may_reveal``: the user's ward's, and those handed to it
     own_ward = (
-        ServiceRequest.ward_id == user.ward_id if user.role in (Role.LIAISON, Role.WARD_MANAGER) else true()
+        or_(ServiceRequest.ward_id == user.ward_id, ServiceRequest.handover_ward_id == user.ward_id)
+        if user.role in (Role.LIAISON, Role.WARD_MANAGER)
+        else true()
     )
     source = select(
         literal(user.id, Integer),

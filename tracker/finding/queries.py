@@ -68,6 +68,19 @@ def triage_requests(user: User) -> Select:
     )
 
 
+def incoming_handovers(user: User) -> Select:
+    """Requests other wards are handing over to the user's ward (他区へ引継ぎ中), oldest first."""
+    return (
+        select(ServiceRequest)
+        .options(*_REQUEST_LIST_LOADS)
+        .where(
+            ServiceRequest.handover_ward_id == user.ward_id,
+            ServiceRequest.state == RequestState.HANDING_OVER,
+        )
+        .order_by(ServiceRequest.answer_due_on, ServiceRequest.id)
+    )
+
+
 def centers_for(user: User) -> Select:
     statement = select(Center).order_by(Center.sort_order)
     if user.role != Role.ADMIN:
@@ -83,7 +96,7 @@ def issues_for(user: User, *, state: str | None = None) -> Select:
 
 
 BUREAU_TABS = {
-    "consulting": (IssueState.CONSULTING,),
+    "consulting": (IssueState.CONSULTING, IssueState.INQUIRING),  # 照会中 is still in consultation
     "decided": (IssueState.DECIDED,),
     "budgeted": (IssueState.BUDGETED,),
     "implementing": (IssueState.IMPLEMENTING,),

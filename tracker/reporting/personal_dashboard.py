@@ -109,6 +109,17 @@ def ward_manager(session: Session, user: User, board: Dashboard) -> None:
         .scalars()
         .all()
     )
+    board.lists["inquiries"] = (
+        session.execute(
+            select(WardIssue)
+            .options(joinedload(WardIssue.lead_bureau))
+            .where(WardIssue.ward_id == user.ward_id, WardIssue.state == IssueState.INQUIRING)
+            .order_by(WardIssue.updated_at, WardIssue.id)
+            .limit(LIST_LIMIT)
+        )
+        .scalars()
+        .all()
+    )
     years = {year.fiscal_year: year for year in funds.fund_years(session, user.ward_id)}
     board.tables["fund"] = years.get(board.fiscal_year) or funds.FundYear(board.fiscal_year, 0, 0)
 

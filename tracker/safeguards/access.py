@@ -1,6 +1,7 @@
 """Who may see what: the scope rules of DESIGN.md as query filters and object checks.
 
-Liaisons and ward managers see their own ward; bureau staff see the issues sent to their
+Liaisons and ward managers see their own ward, and the requests another ward is handing over
+to it (他区へ引継ぎ中: to decide whether to take them); bureau staff see the issues sent to their
 bureau (as lead or related) and the requests bundled in them, with residents' personal data
 masked; the admin sees everything.
 """
@@ -33,7 +34,9 @@ def request_filter(user: User) -> ColumnElement[bool]:
     if user.role == Role.ADMIN:
         return true()
     if user.role in (Role.LIAISON, Role.WARD_MANAGER):
-        return ServiceRequest.ward_id == user.ward_id if user.ward_id else false()
+        if not user.ward_id:
+            return false()
+        return or_(ServiceRequest.ward_id == user.ward_id, ServiceRequest.handover_ward_id == user.ward_id)
     if user.role == Role.BUREAU_STAFF:
         return ServiceRequest.ward_issue_id.in_(select(WardIssue.id).where(issue_filter(user)))
     return false()
@@ -54,7 +57,7 @@ def can_view_request(user: User, request: ServiceRequest) -> bool:
     if user.role == Role.ADMIN:
         return True
     if user.role in (Role.LIAISON, Role.WARD_MANAGER):
-        return user.ward_id is not None and request.ward_id == user.ward_id
+        return user.ward_id is not None and user.ward_id in (request.ward_id, request.handover_ward_id)
     if user.role == Role.BUREAU_STAFF:
         return request.ward_issue is not None and can_view_issue(user, request.ward_issue)
     return False

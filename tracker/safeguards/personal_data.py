@@ -52,13 +52,14 @@ def has_personal_data(request: ServiceRequest) -> bool:
 
 
 def may_reveal(user: User, request: ServiceRequest) -> bool:
-    """Liaisons and ward managers of the request's ward, and the admin; never bureau staff."""
+    """Liaisons and ward managers of the request's ward (and of the ward it is being handed
+    over to: it is about to become theirs), and the admin; never bureau staff."""
     if not user.is_authenticated or not user.active:
         return False
     if user.role == Role.ADMIN:
         return True
     if user.role in (Role.LIAISON, Role.WARD_MANAGER):
-        return user.ward_id is not None and request.ward_id == user.ward_id
+        return user.ward_id is not None and user.ward_id in (request.ward_id, request.handover_ward_id)
     return False
 
 
