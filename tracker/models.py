@@ -223,6 +223,11 @@ class ServiceRequest(db.Model):
         back_populates="duplicate_of", order_by="ServiceRequest.id"
     )
 
+    @property
+    def current_budget_lines(self) -> list[BudgetLine]:
+        """The fund draws that count: the cancelled ones (取消) left out."""
+        return [line for line in self.budget_lines if line.cancelled_at is None]
+
 
 class WardIssue(db.Model):
     """区重要課題: a ward problem consulted with a bureau."""
@@ -293,6 +298,11 @@ class WardIssue(db.Model):
         back_populates="ward_issue", order_by="ProgressNote.id"
     )
     events: Mapped[list[HistoryEvent]] = relationship(back_populates="ward_issue", order_by="HistoryEvent.id")
+
+    @property
+    def current_budget_lines(self) -> list[BudgetLine]:
+        """The budget lines that count: the cancelled ones (取消) left out."""
+        return [line for line in self.budget_lines if line.cancelled_at is None]
 
 
 class BudgetLine(db.Model):

@@ -22,6 +22,7 @@ from ..finding import similar
 from ..formatting import fiscal_year_of, today_in_tokyo
 from ..models import ServiceRequest, WardIssue
 from ..safeguards import personal_data
+from . import correction_forms as fix
 from .forms import (
     AnswerForm,
     BudgetForm,
@@ -45,6 +46,10 @@ REQUEST_FORMS = {
     "escalate": (EscalateForm, "ward.escalate"),
     "fund_from_ward": (FundForm, "ward.fund_from_ward"),
     "reopen": (ReasonForm, "ward.reopen"),
+    "correct_request": (fix.CorrectRequestForm, "corrections.correct_request"),
+    "correct_answer": (fix.CorrectAnswerForm, "corrections.correct_answer"),
+    "correct_fund_draw": (fix.CorrectFundDrawForm, "corrections.correct_fund_draw"),
+    "cancel_fund_draw": (fix.CancelFundDrawForm, "corrections.cancel_fund_draw"),
 }
 
 ISSUE_FORMS = {
@@ -59,6 +64,10 @@ ISSUE_FORMS = {
     "start": (ConfirmForm, "bureau.start"),
     "note": (NoteForm, "bureau.note"),
     "complete": (CompleteForm, "bureau.complete"),
+    "correct_texts": (fix.CorrectTextsForm, "corrections.correct_texts"),
+    "correct_decision": (fix.CorrectDecisionForm, "corrections.correct_decision"),
+    "correct_budget_line": (fix.CorrectBudgetLineForm, "corrections.correct_budget_line"),
+    "cancel_budget_line": (fix.CancelBudgetLineForm, "corrections.cancel_budget_line"),
 }
 
 
@@ -87,7 +96,7 @@ def build_form(subject, action: str):
     registry = REQUEST_FORMS if isinstance(subject, ServiceRequest) else ISSUE_FORMS
     form_class = registry[action][0]
     if form_class is CompleteForm:
-        form_class = CompleteForm.for_lines(subject.budget_lines)
+        form_class = CompleteForm.for_lines(subject.current_budget_lines)
     form = form_class(prefix=action)
     stamp_version(form, subject)
     if isinstance(form, AnswerForm) and form.answered_on.data is None:
@@ -111,6 +120,7 @@ def build_form(subject, action: str):
         form.fiscal_year.offer(budget_years(subject.fiscal_year), default=subject.fiscal_year)
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
+    fix.prepare(form, subject, budget_years(subject.fiscal_year))
     return form
 
 
@@ -127,6 +137,8 @@ def _action_forms(subject, registry, refused: Refused | None = None) -> list[dic
     forms = []
     for action in workflow.available_actions(current_user, subject):
         form_class, endpoint = registry[action.name]
+        if issubclass(form_class or object, fix.LineForm) and not fix.lines_to_choose(form_class, subject):
+            continue  # no line to correct or cancel
         key = "request_id" if isinstance(subject, ServiceRequest) else "issue_id"
         again = refused is not None and refused.action == action.name
         forms.append(
