@@ -380,3 +380,32 @@ def test_the_admin_corrects_through_the_detail_page(make, session, login_as, bud
     assert response.status_code == 422 and "2,200" in response.get_data(as_text=True)
     session.refresh(line)
     assert line.allocated_yen == 2_100_000
+
+
+def test_a_request_is_corrected_through_its_page_and_the_timeline_says_so(make, session, login_as, drawn):
+    request, manager = drawn
+    client = login_as(manager)
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert 'id="form-correct_request"' in page and 'id="form-cancel_fund_draw"' in page
+    bare = make.request()
+    assert 'id="form-cancel_fund_draw"' not in client.get(f"/requests/{bare.id}").get_data(as_text=True)
+    form = {
+        "correct_request-version": str(request.version),
+        "correct_request-center_id": str(request.center_id),
+        "correct_request-category_id": str(request.category_id),
+        "correct_request-location_text": "大江3丁目の交差点",
+        "correct_request-comment": "場所の聞き違い",
+    }
+    response = client.post(f"/requests/{request.id}/correct", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert "場所: (なし) → 大江3丁目の交差点" in page and "場所の聞き違い" in page
+
+
+def test_the_decision_form_shows_only_once_there_is_a_decision(make, login_as):
+    staff = make.staff()
+    consulting = make.issue(IssueState.CONSULTING, staff=staff)
+    decided = make.issue(IssueState.DECIDED, staff=staff)
+    client = login_as(staff)
+    assert 'id="form-correct_decision"' not in client.get(f"/issues/{consulting.id}").get_data(as_text=True)
+    assert 'id="form-correct_decision"' in client.get(f"/issues/{decided.id}").get_data(as_text=True)

@@ -97,6 +97,15 @@ def lines_to_choose(form: LineForm, subject) -> list:
     return [line for line in subject.current_budget_lines if line.funding == form.funding]
 
 
+def shown_for(form_class, subject) -> bool:
+    """Whether the form has something to act on: a line to choose, a decision to correct."""
+    if isinstance(form_class, type) and issubclass(form_class, LineForm):
+        return bool(lines_to_choose(form_class, subject))
+    if form_class is CorrectDecisionForm:
+        return subject.decision is not None
+    return True
+
+
 def line_label(line) -> str:
     return f"{fiscal_year_label(line.fiscal_year)} {line.project_name} {thousand_yen(line.allocated_yen)}"
 

@@ -137,8 +137,8 @@ def _action_forms(subject, registry, refused: Refused | None = None) -> list[dic
     forms = []
     for action in workflow.available_actions(current_user, subject):
         form_class, endpoint = registry[action.name]
-        if issubclass(form_class or object, fix.LineForm) and not fix.lines_to_choose(form_class, subject):
-            continue  # no line to correct or cancel
+        if not fix.shown_for(form_class, subject):
+            continue  # nothing to correct or cancel
         key = "request_id" if isinstance(subject, ServiceRequest) else "issue_id"
         again = refused is not None and refused.action == action.name
         forms.append(
