@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
-from .model_types import UTCDateTime, enum_column, utcnow
+from .model_types import HasBudgetLines, UTCDateTime, enum_column, utcnow
 from .states import AnswerKind, Decision, Funding, IssueState, RequestState, Role, Source
 
 
@@ -142,7 +142,7 @@ class ReferenceCounter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
-class ServiceRequest(db.Model):
+class ServiceRequest(HasBudgetLines, db.Model):
     """要望・相談: one resident or community request logged in the field."""
 
     __tablename__ = "requests"
@@ -223,13 +223,8 @@ class ServiceRequest(db.Model):
         back_populates="duplicate_of", order_by="ServiceRequest.id"
     )
 
-    @property
-    def current_budget_lines(self) -> list[BudgetLine]:
-        """The fund draws that count: the cancelled ones (取消) left out."""
-        return [line for line in self.budget_lines if line.cancelled_at is None]
 
-
-class WardIssue(db.Model):
+class WardIssue(HasBudgetLines, db.Model):
     """区重要課題: a ward problem consulted with a bureau."""
 
     __tablename__ = "ward_issues"
@@ -298,11 +293,6 @@ class WardIssue(db.Model):
         back_populates="ward_issue", order_by="ProgressNote.id"
     )
     events: Mapped[list[HistoryEvent]] = relationship(back_populates="ward_issue", order_by="HistoryEvent.id")
-
-    @property
-    def current_budget_lines(self) -> list[BudgetLine]:
-        """The budget lines that count: the cancelled ones (取消) left out."""
-        return [line for line in self.budget_lines if line.cancelled_at is None]
 
 
 class BudgetLine(db.Model):

@@ -57,7 +57,7 @@ _MANAGER = (Role.WARD_MANAGER,)
 _BUREAU = (Role.BUREAU_STAFF,)
 _ADMIN = (Role.ADMIN,)
 RS, IS = RequestState, IssueState
-_NOT_WITHDRAWN = tuple(s for s in RS if s != RS.WITHDRAWN)
+_IN_WARD = (RS.RECEIVED, RS.REFERRED, RS.ESCALATED, RS.ANSWERED)  # neither withdrawn nor handed over
 req, iss, fix = request_effects, issue_effects, corrections
 
 
@@ -81,20 +81,20 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
            Scope.WARD,
            req.fund_from_ward, None, ("fiscal_year", "project_name", "allocated_yen"),
            labels={"allocated_yen": "充当額"}),
-    Action("correct_request", "要望の内容を訂正", _NOT_WITHDRAWN, _FIELD_STAFF + _ADMIN, Scope.WARD,
+    Action("correct_request", "要望の内容を訂正", _IN_WARD, _FIELD_STAFF + _ADMIN, Scope.WARD,
            fix.correct_request, None, ("comment",)),
     Action("correct_answer", "回答を訂正", (RS.ANSWERED,), _FIELD_STAFF + _ADMIN, Scope.WARD,
            fix.correct_answer, None, ("answer_text", "answer_kind", "answered_on", "comment")),
-    Action("correct_fund_draw", "充当を訂正", tuple(RS), _MANAGER + _ADMIN, Scope.WARD,
+    Action("correct_fund_draw", "充当を訂正", (*_IN_WARD, RS.WITHDRAWN), _MANAGER + _ADMIN, Scope.WARD,
            fix.correct_fund_draw, None, ("budget_line", "comment"), labels={"budget_line": "訂正する充当"}),
-    Action("cancel_fund_draw", "充当を取消", tuple(RS), _MANAGER + _ADMIN, Scope.WARD,
+    Action("cancel_fund_draw", "充当を取消", (*_IN_WARD, RS.WITHDRAWN), _MANAGER + _ADMIN, Scope.WARD,
            fix.cancel_fund_draw, None, ("budget_line", "comment"), labels={"budget_line": "取り消す充当"}),
     Action("reopen", "再開", (RS.ANSWERED, RS.WITHDRAWN), _MANAGER, Scope.WARD,
            req.reopen, RS.RECEIVED, ("comment",)),
 )
 
 _WORKING_STATES = (IS.CONSULTING, IS.DECIDED, IS.BUDGETED, IS.IMPLEMENTING)
-_SENT_STATES = (IS.CONSULTING, IS.INQUIRING, *DECIDED_ISSUE_STATES)
+_SENT_STATES = (IS.CONSULTING, *DECIDED_ISSUE_STATES)
 _MONEY_STATES = (IS.BUDGETED, IS.IMPLEMENTING, IS.COMPLETED)
 
 ISSUE_ACTIONS: dict[str, Action] = _table(
@@ -115,8 +115,8 @@ ISSUE_ACTIONS: dict[str, Action] = _table(
            iss.complete, IS.COMPLETED, ("outcome",)),
     Action("correct_texts", "内容を訂正", _SENT_STATES, _MANAGER + _ADMIN, Scope.WARD,
            fix.correct_texts, None, ("comment",)),
-    Action("correct_decision", "協議結果を訂正", (IS.CONSULTING, *DECIDED_ISSUE_STATES), _BUREAU + _ADMIN,
-           Scope.LEAD_BUREAU, fix.correct_decision, None, ("comment",), fix.decision_guard),
+    Action("correct_decision", "協議結果を訂正", _SENT_STATES, _BUREAU + _ADMIN, Scope.LEAD_BUREAU,
+           fix.correct_decision, None, ("comment",), fix.decision_guard),
     Action("correct_budget_line", "予算を訂正", _MONEY_STATES, _BUREAU + _ADMIN, Scope.LEAD_BUREAU,
            fix.correct_budget_line, None, ("budget_line", "comment"), labels={"budget_line": "訂正する予算"}),
     Action("cancel_budget_line", "予算を取消", _MONEY_STATES, _BUREAU + _ADMIN, Scope.LEAD_BUREAU,
