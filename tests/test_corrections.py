@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from tracker import workflow
@@ -36,12 +37,21 @@ def counts(session) -> tuple[int, int]:
     )
 
 
+def stored(rows) -> list[dict]:
+    """The column values of ``rows`` (read back from the database after a rollback)."""
+    return [
+        {attr.key: getattr(row, attr.key) for attr in sa.inspect(row).mapper.column_attrs} for row in rows
+    ]
+
+
 def refused(session, actor, subject, action, payload, message):
-    before, version = counts(session), subject.version
+    """``action`` is refused with ``message``, and neither the subject nor its lines changed."""
+    rows = [subject, *subject.budget_lines]
+    before, values = counts(session), stored(rows)
     with pytest.raises(WorkflowError, match=message):
         workflow.apply(session, actor, subject, action, payload, today=TODAY)
     session.rollback()
-    assert counts(session) == before and subject.version == version
+    assert counts(session) == before and stored(rows) == values
 
 
 @pytest.fixture
@@ -409,3 +419,14 @@ def test_the_decision_form_shows_only_once_there_is_a_decision(make, login_as):
     client = login_as(staff)
     assert 'id="form-correct_decision"' not in client.get(f"/issues/{consulting.id}").get_data(as_text=True)
     assert 'id="form-correct_decision"' in client.get(f"/issues/{decided.id}").get_data(as_text=True)
+
+
+def test_the_correction_and_its_event_share_one_transaction(make, session, budgeted):
+    issue, _manager, staff = budgeted
+    line = issue.budget_lines[0]
+    before = counts(session)
+    payload = {"budget_line": line.id, "allocated_yen": 2_300_000, "comment": "訂正"}
+    event = workflow.apply(session, staff, issue, "correct_budget_line", payload, today=TODAY)
+    assert event.id is not None and line.allocated_yen == 2_300_000  # flushed, not committed
+    session.rollback()
+    assert counts(session) == before and line.allocated_yen == 2_000_000
