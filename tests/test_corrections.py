@@ -371,6 +371,8 @@ def test_the_admin_corrects_through_the_detail_page(make, session, login_as, bud
     client = login_as(make.admin())
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     assert 'id="form-correct_budget_line"' in page and 'id="form-correct_texts"' in page
+    box = page[page.index('name="correct_budget_line-allocated_yen"') :].split(">", 1)[0]
+    assert "required" not in box  # blank keeps the amount: the browser must let it through
     form = {
         "correct_budget_line-version": str(issue.version),
         "correct_budget_line-budget_line_id": str(line.id),
