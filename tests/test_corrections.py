@@ -172,6 +172,15 @@ def test_correcting_a_fund_draw_keeps_the_fund_from_going_negative(make, session
     unchanged = {"budget_line": line.id, "project_name": "", "comment": "確認"}
     refused(session, manager, request, "correct_fund_draw", unchanged, "変更された項目がありません")
     refused(session, make.liaison(), request, "correct_fund_draw", payload, "区役所 管理職")
+    moved = {"budget_line": line.id, "fiscal_year": 2025, "comment": "年度の誤り"}
+    refused(
+        session,
+        manager,
+        request,
+        "correct_fund_draw",
+        moved,
+        r"令和7年度 \(2025\)のまちづくり推進経費が設定されていません",
+    )
     refused(session, make.manager("東区"), request, "correct_fund_draw", payload, "他の区の要望")
 
 
