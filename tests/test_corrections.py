@@ -197,7 +197,7 @@ def test_cancelling_a_fund_draw_frees_the_fund_and_keeps_the_line(make, session,
     assert funds.used_yen(session, request.ward_id, 2024) == 0
     assert funds.fund_years(session, request.ward_id)[0].remaining_yen == 1_000_000
     again = {"budget_line": line.id, "comment": "重複"}
-    refused(session, manager, request, "cancel_fund_draw", again, "選んでください")
+    refused(session, manager, request, "cancel_fund_draw", again, "取り消す充当を選んでください")
 
 
 # --- ward issues ---------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_cancelled_lines_count_nowhere_and_complete_ignores_them(make, session, 
         ("街灯整備事業", 2_000_000, 1_800_000)
     ]
     again = {"budget_line": second.id, "comment": "再"}
-    refused(session, make.admin(), issue, "cancel_budget_line", again, "選んでください")
+    refused(session, make.admin(), issue, "cancel_budget_line", again, "取り消す予算を選んでください")
 
 
 def test_the_fiscal_year_report_and_the_city_dashboard_follow_corrections(make, session, drawn):

@@ -108,14 +108,16 @@ def correct_answer(ctx: Context):
     return None
 
 
-def _line(subject: ServiceRequest | WardIssue, payload: dict, funding: Funding) -> BudgetLine:
+def _line(
+    subject: ServiceRequest | WardIssue, payload: dict, funding: Funding, verb: str = "訂正する"
+) -> BudgetLine:
     """The subject's current (not cancelled) line of ``funding`` the payload names."""
     wanted = str(payload.get("budget_line") or "")
     for line in subject.budget_lines:
         if str(line.id) == wanted and line.funding == funding and line.cancelled_at is None:
             return line
     noun = "充当" if funding == Funding.WARD_FUND else "予算"
-    raise WorkflowError(f"訂正する{noun}を選んでください。")
+    raise WorkflowError(f"{verb}{noun}を選んでください。")
 
 
 def _names(line: BudgetLine) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def _names(line: BudgetLine) -> dict[str, Any]:
     }
 
 
-def _line_values(ctx: Context, line: BudgetLine, amount_label: str) -> dict[str, Any]:
+def _line_values(ctx: Context, amount_label: str) -> dict[str, Any]:
     """The new values the payload gives for ``line``; a blank field leaves its value unchanged."""
     new: dict[str, Any] = {}
     if _given(ctx.payload, "fiscal_year"):
@@ -156,7 +158,7 @@ def _check_fund(ctx: Context, line: BudgetLine, year: int, amount: int) -> None:
 def correct_fund_draw(ctx: Context):
     """充当を訂正: year, project and amount of a draw; the fund's remainder may not go negative."""
     line = _line(ctx.subject, ctx.payload, Funding.WARD_FUND)
-    new = _line_values(ctx, line, "充当額")
+    new = _line_values(ctx, "充当額")
     if diff(line, new):
         _check_fund(
             ctx, line, new.get("fiscal_year", line.fiscal_year), new.get("allocated_yen", line.allocated_yen)
@@ -166,7 +168,7 @@ def correct_fund_draw(ctx: Context):
 
 
 def _cancel(ctx: Context, funding: Funding):
-    line = _line(ctx.subject, ctx.payload, funding)
+    line = _line(ctx.subject, ctx.payload, funding, "取り消す")
     reason = clean_text(ctx.payload, "comment")
     line.cancelled_at = dt.datetime.now(dt.UTC)
     line.cancelled_by_id = ctx.actor.id
@@ -224,7 +226,7 @@ def correct_budget_line(ctx: Context):
     """予算を訂正: year, project, budget and (once completed) executed amount of a bureau line."""
     issue: WardIssue = ctx.subject
     line = _line(issue, ctx.payload, Funding.BUREAU)
-    new = _line_values(ctx, line, "予算額")
+    new = _line_values(ctx, "予算額")
     if _given(ctx.payload, "executed_yen"):
         if issue.state != IssueState.COMPLETED:
             raise WorkflowError("決算額は完了した区重要課題でだけ訂正できます。")
