@@ -26,7 +26,7 @@ from tracker import workflow
 from tracker.background import jobs
 from tracker.effects.teamwork import AttachmentStore, Upload
 from tracker.extensions import db
-from tracker.models import Category, utcnow
+from tracker.models import Category, WardFund, utcnow
 from tracker.ops_models import ImportBatch, Notification, OutboxJob
 from tracker.reporting import reports
 from tracker.states import ImportState, IssueState, JobState, Role
@@ -133,6 +133,16 @@ def build_world(app, connection) -> World:
         workflow.apply(session, own["manager"], withdrawn, "withdraw", {"comment": "重複"}, today=TODAY)
         session.commit()
         add("withdrawn", side, {"request_id": withdrawn.id}, side=side)
+        # An answered request that drew on its ward's fund (corrections of answers and draws).
+        answered = make.request(own["liaison"], ward=ward)
+        session.add(WardFund(ward_id=answered.ward_id, fiscal_year=2024, allocated_yen=1_000_000))
+        session.flush()
+        draw = {"fiscal_year": 2024, "project_name": "カーブミラー修繕", "allocated_yen": 300_000}
+        workflow.apply(session, own["manager"], answered, "fund_from_ward", draw, today=TODAY)
+        reply = {"answer_kind": "resolved", "answer_text": "修繕しました", "answered_on": TODAY}
+        workflow.apply(session, own["liaison"], answered, "answer", reply, today=TODAY)
+        session.commit()
+        add("answered", side, {"request_id": answered.id}, side=side)
         # A request with a photo, bundled in an issue sent to the lead bureau (局協議中).
         pictured = make.request(own["liaison"], ward=ward, photos=[(io.BytesIO(png_bytes()), "現場.png")])
         escalate = {"title": "公園の街灯の老朽化", "situation": "老朽化", "proposal": "LED化"}

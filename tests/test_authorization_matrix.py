@@ -57,6 +57,8 @@ HANDOVER_WARD = "handover_ward"  # a manager of the ward the request is handed t
 OWN = "own"  # the actor's own notification
 OWN_OR_ADMIN = "own_or_admin"  # the actor's own report job; the admin sees everyone's
 SAME_CENTER = "same_center"  # import batch: a liaison's own center, a ward manager's own ward
+SAME_WARD_OR_ADMIN = "same_ward_or_admin"  # corrections: the object's ward's staff, or the admin
+LEAD_BUREAU_OR_ADMIN = "lead_bureau_or_admin"  # corrections: the issue's lead bureau, or the admin
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,15 @@ RULES: dict[str, Rule] = {
     "teamwork.comment_issue": only(*Role, scope=SEES_ISSUE, on=("draft", "consulting")),
     "teamwork.attach_issue": only(*Role, scope=SEES_ISSUE, on=("draft", "consulting")),
     "teamwork.attachment": only(*Role, scope=SEES_REQUEST, on="attachment"),
+    # corrections (訂正) and 取消: those who entered it, and the admin
+    "corrections.correct_request": only(*FIELD_STAFF, ADMIN, scope=SAME_WARD_OR_ADMIN, on="received"),
+    "corrections.correct_answer": only(*FIELD_STAFF, ADMIN, scope=SAME_WARD_OR_ADMIN, on="answered"),
+    "corrections.correct_fund_draw": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="answered"),
+    "corrections.cancel_fund_draw": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="answered"),
+    "corrections.correct_texts": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="consulting"),
+    "corrections.correct_decision": only(STAFF, ADMIN, scope=LEAD_BUREAU_OR_ADMIN, on="decided"),
+    "corrections.correct_budget_line": only(STAFF, ADMIN, scope=LEAD_BUREAU_OR_ADMIN, on="budgeted"),
+    "corrections.cancel_budget_line": only(STAFF, ADMIN, scope=LEAD_BUREAU_OR_ADMIN, on="budgeted"),
     # administration: the admin only, whatever the object
     "admin.users": only(ADMIN),
     "admin.new_user": only(ADMIN),
@@ -206,6 +217,10 @@ def in_scope(scope: str, actor: Actor, target: Target | None) -> bool:
         return True
     if scope == SAME_WARD:
         return role in FIELD_STAFF and same_side
+    if scope == SAME_WARD_OR_ADMIN:
+        return role == ADMIN or (role in FIELD_STAFF and same_side)
+    if scope == LEAD_BUREAU_OR_ADMIN:
+        return role == ADMIN or (role == STAFF and same_side)
     if scope in (SEES_REQUEST, SEES_ISSUE):
         if role == ADMIN:
             return True
@@ -315,13 +330,25 @@ def test_every_route_has_exactly_one_entry(app):
     assert not stale, f"entries in RULES for routes that no longer exist: {stale}"
 
 
+SIDED_SCOPES = (
+    SAME_WARD,
+    SEES_REQUEST,
+    SEES_ISSUE,
+    LEAD_BUREAU,
+    ISSUE_PARTY,
+    SAME_CENTER,
+    SAME_WARD_OR_ADMIN,
+    LEAD_BUREAU_OR_ADMIN,
+)
+
+
 def test_every_scoped_object_exists_on_both_sides(world):
     """Each object a scoped route is tried on is there for 中央区/環境局 and for 東区/消防局."""
     for endpoint, rule in RULES.items():
         for name in rule.targets:
             tried = world.targets(name, ACTORS[1])
             assert len(tried) >= 2, f"{endpoint}: only {len(tried)} {name} to try"
-            if rule.scope in (SAME_WARD, SEES_REQUEST, SEES_ISSUE, LEAD_BUREAU, ISSUE_PARTY, SAME_CENTER):
+            if rule.scope in SIDED_SCOPES:
                 assert {t.side for t in tried} == {"A", "B"}, endpoint
 
 

@@ -5,6 +5,7 @@ The rows and checkers are shared with tests/test_workflow_requests.py (see its d
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
@@ -29,6 +30,7 @@ from .test_workflow_requests import (
     assert_allowed,
     assert_refused,
     assert_table_covers,
+    check_changes,
 )
 
 S = IssueState
@@ -253,12 +255,29 @@ def side_withdrawn(w, issue, payload):
     return [(r, "issue_withdrawn", RequestState.ESCALATED, RequestState.RECEIVED) for r in w.saved["bundled"]]
 
 
+def first_line(extra: dict) -> Callable[[World, WardIssue], dict]:
+    def payload(w: World, issue: WardIssue) -> dict:
+        return {"budget_line": issue.budget_lines[0].id, **extra}
+
+    return payload
+
+
+def check_line_cancelled(w, issue, payload, event):
+    line = issue.budget_lines[0]
+    assert (line.cancel_reason, line.cancelled_by_id) == ("重複", event.actor_id) and line.cancelled_at
+    assert issue.current_budget_lines == [] and event.data["budget_line_id"] == line.id
+
+
 # --- the allowed table ---------------------------------------------------------------------
 
 QUESTION = "対象の街灯は何基ですか。"
 ANSWER = "20基です。"
 OPINION = {"body": "地域の防犯の観点から早期の対応が望ましい。"}
 WORKING = [S.CONSULTING, S.INQUIRING, S.DECIDED, S.BUDGETED, S.IMPLEMENTING]
+SENT = [S.CONSULTING, S.DECIDED, S.NOT_ADOPTED, S.BUDGETED, S.IMPLEMENTING, S.COMPLETED]
+MONEY = [S.BUDGETED, S.IMPLEMENTING, S.COMPLETED]
+REASONS = {S.NOT_ADOPTED: "財源がない"}  # the decision's reason on the factory's path, else 対応する
+LATER = TOMORROW + dt.timedelta(days=7)
 NOTE = {"body": "地元説明会を開催した"}
 
 ALLOWED = [
@@ -349,6 +368,42 @@ ALLOWED = [
             Allowed(f"attach-{state}-by-{who}", issue_in(state, related=True), who, "attach", a_pdf,
                     state, state, grows={"attachments": 1}, check=check_attachment),
         )
+    ],
+    # corrections (訂正) and 取消
+    *[
+        Allowed(f"correct-texts-{state}-by-{who}", at(state), who, "correct_texts",
+                {"title": "街灯のLED化", "comment": "件名の誤記"}, state, state,
+                check=check_changes(("title", "公園の街灯の老朽化", "街灯のLED化"), reason="件名の誤記"))
+        for state in SENT
+        for who in ("manager", "admin")
+    ],
+    *[
+        Allowed(f"correct-decision-continued-by-{who}", continued, who, "correct_decision",
+                {"decision_reason": "", "next_review_on": LATER, "comment": "日程変更"}, S.CONSULTING,
+                S.CONSULTING,
+                check=check_changes(("next_review_on", str(TOMORROW), str(LATER)), reason="日程変更"))
+        for who in ("lead", "admin")
+    ],
+    *[
+        Allowed(f"correct-decision-{state}-by-{who}", at(state), who, "correct_decision",
+                {"decision_reason": "一部対応する", "comment": "補足"}, state, state,
+                check=check_changes(("decision_reason", REASONS.get(state, "対応する"), "一部対応する"),
+                                    reason="補足"))
+        for state in SENT[1:]
+        for who in ("lead", "admin")
+    ],
+    *[
+        Allowed(f"correct-budget-line-{state}-by-{who}", at(state), who, "correct_budget_line",
+                first_line({"project_name": "街灯LED化事業", "comment": "名称の誤り"}), state, state,
+                check=check_changes(("project_name", FIRST_LINE, "街灯LED化事業"), reason="名称の誤り"))
+        for state in MONEY
+        for who in ("lead", "admin")
+    ],
+    *[
+        Allowed(f"cancel-budget-line-{state}-by-{who}", at(state), who, "cancel_budget_line",
+                first_line({"comment": "重複"}), state, state, check=check_line_cancelled)
+        for state in MONEY
+        for who in ("lead", "admin")
     ],
 ]  # fmt: skip
 
@@ -609,6 +664,9 @@ def test_issue_history_reads_as_its_life(world):
     assert (line.allocated_yen, line.executed_yen) == (2_000_000, 2_000_000)
 
 
+CORRECTIONS_OF_MONEY = ["correct_decision", "correct_budget_line", "cancel_budget_line"]
+
+
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
@@ -616,14 +674,17 @@ def test_issue_history_reads_as_its_life(world):
         (S.REGISTERED, {"manager": ["edit", "send", "withdraw", "set_public"]}),
         (
             S.CONSULTING,
-            {"manager": ["note", "set_public"], "lead": ["decide", "inquire", "note"],
-             "related": ["opine", "note"]},
+            {"manager": ["note", "correct_texts", "set_public"],
+             "lead": ["decide", "inquire", "note", "correct_decision"],
+             "related": ["opine", "note"], "admin": ["correct_texts", "correct_decision"]},
         ),
         (S.INQUIRING, {"manager": ["answer_inquiry", "note", "set_public"], "lead": ["note"],
                        "related": ["opine", "note"]}),
-        (S.BUDGETED, {"manager": ["note", "set_public"], "lead": ["add_budget_line", "start", "note"],
-                      "related": ["note"]}),
-        (S.COMPLETED, {"manager": ["set_public"]}),
+        (S.BUDGETED, {"manager": ["note", "correct_texts", "set_public"],
+                      "lead": ["add_budget_line", "start", "note", *CORRECTIONS_OF_MONEY],
+                      "related": ["note"], "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
+        (S.COMPLETED, {"manager": ["correct_texts", "set_public"], "lead": CORRECTIONS_OF_MONEY,
+                       "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
         (S.WITHDRAWN, {}),
     ],
 )  # fmt: skip

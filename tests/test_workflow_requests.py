@@ -485,6 +485,49 @@ def side_bundle(w, request, payload):
     return [(issue, "bundle", issue.state, issue.state)]
 
 
+def drawn_then(move: str | None = None) -> Callable[[World], ServiceRequest]:
+    """A received request that drew on the ward's fund, then taken to another state by ``move``."""
+    moves = {
+        "refer": {"referred_to": "中央区 土木センター"},
+        "escalate": NEW_ISSUE,
+        "answer": ANSWER,
+        "withdraw": {"comment": "重複して登録したため"},
+    }
+
+    def setup(w: World) -> ServiceRequest:
+        request = received(w)
+        w.apply("manager", request, "fund_from_ward", FUND)
+        if move:
+            w.apply("manager", request, move, moves[move])
+        return request
+
+    setup.__name__ = f"drawn-then-{move or 'received'}"
+    return setup
+
+
+def first_draw(extra: dict) -> Callable[[World, Any], dict]:
+    def payload(w: World, request) -> dict:
+        return {"budget_line": request.budget_lines[0].id, **extra}
+
+    return payload
+
+
+def check_changes(*changes: tuple, reason: str) -> Callable:
+    """The event holds exactly ``changes`` (field, old, new) and the reason."""
+
+    def check(w, subject, payload, event):
+        assert [(c["field"], c["old"], c["new"]) for c in event.data["changes"]] == list(changes)
+        assert event.comment == reason
+
+    return check
+
+
+def check_draw_cancelled(w, request, payload, event):
+    line = request.budget_lines[0]
+    assert (line.cancel_reason, line.cancelled_by_id) == ("重複", event.actor_id) and line.cancelled_at
+    assert event.data["budget_line_id"] == line.id and event.comment == "重複"
+
+
 # --- the allowed table ---------------------------------------------------------------------
 
 R = RequestState
@@ -573,6 +616,36 @@ ALLOWED = [
             Allowed(f"attach-{state}-by-{who}", setup, who, "attach", a_pdf, state, state,
                     grows={"attachments": 1}, check=check_attachment),
         )
+    ],
+    # corrections (訂正) and 取消
+    *[
+        Allowed(f"correct-request-{state}-by-{who}", setup, who, "correct_request",
+                {"location_text": "大江2丁目", "comment": "誤記"}, state, state,
+                check=check_changes(("location_text", "", "大江2丁目"), reason="誤記"))
+        for setup, state in ((received, R.RECEIVED), (referred, R.REFERRED), (answered, R.ANSWERED),
+                             (escalated_into(IssueState.DRAFT), R.ESCALATED))
+        for who in ("liaison", "manager", "admin")
+    ],
+    *[
+        Allowed(f"correct-answer-by-{who}", answered, who, "correct_answer",
+                ANSWER | {"answer_kind": "information", "comment": "区分の誤り"}, R.ANSWERED, R.ANSWERED,
+                check=check_changes(("answer_kind", "resolved", "information"), reason="区分の誤り"))
+        for who in ("liaison", "manager", "admin")
+    ],
+    *[
+        Allowed(f"correct-fund-draw-{state}-by-{who}", drawn_then(move), who, "correct_fund_draw",
+                first_draw({"allocated_yen": "400,000", "comment": "金額の誤り"}), state, state,
+                check=check_changes(("allocated_yen", 500_000, 400_000), reason="金額の誤り"))
+        for move, state in ((None, R.RECEIVED), ("refer", R.REFERRED), ("escalate", R.ESCALATED),
+                            ("answer", R.ANSWERED), ("withdraw", R.WITHDRAWN))
+        for who in ("manager", "admin")
+    ],
+    *[
+        Allowed(f"cancel-fund-draw-{state}-by-{who}", drawn_then(move), who, "cancel_fund_draw",
+                first_draw({"comment": "重複"}), state, state, check=check_draw_cancelled)
+        for move, state in ((None, R.RECEIVED), ("refer", R.REFERRED), ("escalate", R.ESCALATED),
+                            ("answer", R.ANSWERED), ("withdraw", R.WITHDRAWN))
+        for who in ("manager", "admin")
     ],
 ]  # fmt: skip
 

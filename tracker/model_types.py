@@ -1,4 +1,5 @@
-"""Column types the models share: UTC timestamps and enums stored by value."""
+"""Column types the models share: UTC timestamps and enums stored by value; and what the rows
+with budget lines share."""
 
 from __future__ import annotations
 
@@ -48,3 +49,12 @@ def enum_column(enum_cls, **kwargs) -> Any:
         ),
         **kwargs,
     )
+
+
+class HasBudgetLines:
+    """A row with ``budget_lines``: a ward issue (bureau budget), a request (its fund draws)."""
+
+    @property
+    def current_budget_lines(self) -> list:
+        """The lines that count in every total and on every public page: 取消 lines left out."""
+        return [line for line in self.budget_lines if line.cancelled_at is None]

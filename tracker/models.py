@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
-from .model_types import UTCDateTime, enum_column, utcnow
+from .model_types import HasBudgetLines, UTCDateTime, enum_column, utcnow
 from .states import AnswerKind, Decision, Funding, IssueState, RequestState, Role, Source
 
 
@@ -142,7 +142,7 @@ class ReferenceCounter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
-class ServiceRequest(db.Model):
+class ServiceRequest(HasBudgetLines, db.Model):
     """要望・相談: one resident or community request logged in the field."""
 
     __tablename__ = "requests"
@@ -224,7 +224,7 @@ class ServiceRequest(db.Model):
     )
 
 
-class WardIssue(db.Model):
+class WardIssue(HasBudgetLines, db.Model):
     """区重要課題: a ward problem consulted with a bureau."""
 
     __tablename__ = "ward_issues"

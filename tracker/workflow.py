@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .effects import consultation, events, handover, issue_effects, request_effects, teamwork
+from .effects import consultation, corrections, events, handover, issue_effects, request_effects, teamwork
 from .effects.issue_effects import create_issue
 from .effects.rules import Action, Scope, check_version, permission_error, scope_error
 from .effects.support import (
@@ -33,7 +33,7 @@ from .effects.support import (
 )
 from .formatting import today_in_tokyo
 from .models import HistoryEvent, ServiceRequest, User, WardIssue
-from .states import IssueState, RequestState, Role
+from .states import DECIDED_ISSUE_STATES, IssueState, RequestState, Role
 
 __all__ = [
     "ISSUE_ACTIONS",
@@ -56,8 +56,10 @@ _FIELD_STAFF = (Role.LIAISON, Role.WARD_MANAGER)
 _MANAGER = (Role.WARD_MANAGER,)
 _BUREAU = (Role.BUREAU_STAFF,)
 _TEAM = (Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN)  # comments, attachments
+_ADMIN = (Role.ADMIN,)
 RS, IS = RequestState, IssueState
-req, iss = request_effects, issue_effects
+_IN_WARD = (RS.RECEIVED, RS.REFERRED, RS.ESCALATED, RS.ANSWERED)  # neither withdrawn nor handed over
+req, iss, fix = request_effects, issue_effects, corrections
 
 
 def _table(*actions: Action) -> dict[str, Action]:
@@ -88,6 +90,14 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
            Scope.WARD,
            req.fund_from_ward, None, ("fiscal_year", "project_name", "allocated_yen"),
            labels={"allocated_yen": "充当額"}),
+    Action("correct_request", "要望の内容を訂正", _IN_WARD, _FIELD_STAFF + _ADMIN, Scope.WARD,
+           fix.correct_request, None, ("comment",)),
+    Action("correct_answer", "回答を訂正", (RS.ANSWERED,), _FIELD_STAFF + _ADMIN, Scope.WARD,
+           fix.correct_answer, None, ("answer_text", "answer_kind", "answered_on", "comment")),
+    Action("correct_fund_draw", "充当を訂正", (*_IN_WARD, RS.WITHDRAWN), _MANAGER + _ADMIN, Scope.WARD,
+           fix.correct_fund_draw, None, ("budget_line", "comment"), labels={"budget_line": "訂正する充当"}),
+    Action("cancel_fund_draw", "充当を取消", (*_IN_WARD, RS.WITHDRAWN), _MANAGER + _ADMIN, Scope.WARD,
+           fix.cancel_fund_draw, None, ("budget_line", "comment"), labels={"budget_line": "取り消す充当"}),
     Action("reopen", "再開", (RS.ANSWERED, RS.WITHDRAWN), _MANAGER, Scope.WARD,
            req.reopen, RS.RECEIVED, ("comment",)),
     Action("comment", "コメント", tuple(RS), _TEAM, Scope.VIEWER, teamwork.comment, None, ("body",),
@@ -96,6 +106,8 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
 )
 
 _WORKING_STATES = (IS.CONSULTING, IS.INQUIRING, IS.DECIDED, IS.BUDGETED, IS.IMPLEMENTING)
+_SENT_STATES = (IS.CONSULTING, *DECIDED_ISSUE_STATES)
+_MONEY_STATES = (IS.BUDGETED, IS.IMPLEMENTING, IS.COMPLETED)
 
 ISSUE_ACTIONS: dict[str, Action] = _table(
     Action("edit", "内容を編集", (IS.DRAFT, IS.REGISTERED), _MANAGER, Scope.WARD, iss.edit),
@@ -119,6 +131,14 @@ ISSUE_ACTIONS: dict[str, Action] = _table(
            iss.note, None, ("body",), versioned=False),
     Action("complete", "完了", (IS.IMPLEMENTING,), _BUREAU, Scope.LEAD_BUREAU,
            iss.complete, IS.COMPLETED, ("outcome",)),
+    Action("correct_texts", "内容を訂正", _SENT_STATES, _MANAGER + _ADMIN, Scope.WARD,
+           fix.correct_texts, None, ("comment",)),
+    Action("correct_decision", "協議結果を訂正", _SENT_STATES, _BUREAU + _ADMIN, Scope.LEAD_BUREAU,
+           fix.correct_decision, None, ("comment",), fix.decision_guard),
+    Action("correct_budget_line", "予算を訂正", _MONEY_STATES, _BUREAU + _ADMIN, Scope.LEAD_BUREAU,
+           fix.correct_budget_line, None, ("budget_line", "comment"), labels={"budget_line": "訂正する予算"}),
+    Action("cancel_budget_line", "予算を取消", _MONEY_STATES, _BUREAU + _ADMIN, Scope.LEAD_BUREAU,
+           fix.cancel_budget_line, None, ("budget_line", "comment"), labels={"budget_line": "取り消す予算"}),
     Action("withdraw", "取下げ", (IS.DRAFT, IS.REGISTERED), _MANAGER, Scope.WARD,
            iss.withdraw, IS.WITHDRAWN, ("comment",)),
     Action("set_public", "公開設定", tuple(s for s in IS if s != IS.WITHDRAWN), _MANAGER, Scope.WARD,

@@ -46,7 +46,9 @@ def _issue_action(issue_id: int, action: str, success: str):
     form = build_form(issue, action)
     payload = dict(form.data)
     if action == "complete":
-        payload["executed"] = {line.id: form[f"executed_{line.id}"].data for line in issue.budget_lines}
+        payload["executed"] = {
+            line.id: form[f"executed_{line.id}"].data for line in issue.current_budget_lines
+        }
     return run_action(issue, action, form, payload, success, url_for("ward.issue_detail", issue_id=issue.id))
 
 

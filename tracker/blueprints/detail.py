@@ -23,6 +23,7 @@ from ..finding import similar
 from ..formatting import fiscal_year_of, today_in_tokyo
 from ..models import ServiceRequest, WardIssue
 from ..safeguards import personal_data
+from . import correction_forms as fix
 from .forms import (
     AcceptHandoverForm,
     AnswerForm,
@@ -59,6 +60,10 @@ REQUEST_FORMS = {
     "reopen": (ReasonForm, "ward.reopen"),
     "comment": (CommentForm, "teamwork.comment_request"),
     "attach": (AttachmentForm, "teamwork.attach_request"),
+    "correct_request": (fix.CorrectRequestForm, "corrections.correct_request"),
+    "correct_answer": (fix.CorrectAnswerForm, "corrections.correct_answer"),
+    "correct_fund_draw": (fix.CorrectFundDrawForm, "corrections.correct_fund_draw"),
+    "cancel_fund_draw": (fix.CancelFundDrawForm, "corrections.cancel_fund_draw"),
 }
 
 ISSUE_FORMS = {
@@ -78,6 +83,10 @@ ISSUE_FORMS = {
     "complete": (CompleteForm, "bureau.complete"),
     "comment": (CommentForm, "teamwork.comment_issue"),
     "attach": (AttachmentForm, "teamwork.attach_issue"),
+    "correct_texts": (fix.CorrectTextsForm, "corrections.correct_texts"),
+    "correct_decision": (fix.CorrectDecisionForm, "corrections.correct_decision"),
+    "correct_budget_line": (fix.CorrectBudgetLineForm, "corrections.correct_budget_line"),
+    "cancel_budget_line": (fix.CancelBudgetLineForm, "corrections.cancel_budget_line"),
 }
 
 TEAMWORK_ACTIONS = ("comment", "attach")  # shown with the thread and the files, not as panels
@@ -108,7 +117,7 @@ def build_form(subject, action: str):
     registry = REQUEST_FORMS if isinstance(subject, ServiceRequest) else ISSUE_FORMS
     form_class = registry[action][0]
     if form_class is CompleteForm:
-        form_class = CompleteForm.for_lines(subject.budget_lines)
+        form_class = CompleteForm.for_lines(subject.current_budget_lines)
     form = form_class(prefix=action)
     stamp_version(form, subject)
     if isinstance(form, AnswerForm) and form.answered_on.data is None:
@@ -138,6 +147,7 @@ def build_form(subject, action: str):
         form.fiscal_year.offer(budget_years(subject.fiscal_year), default=subject.fiscal_year)
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
+    fix.prepare(form, subject, budget_years(subject.fiscal_year))
     return form
 
 
@@ -154,6 +164,8 @@ def _action_forms(subject, registry, refused: Refused | None = None) -> list[dic
     forms = []
     for action in workflow.available_actions(current_user, subject):
         form_class, endpoint = registry[action.name]
+        if not fix.shown_for(form_class, subject):
+            continue  # nothing to correct or cancel
         key = "request_id" if isinstance(subject, ServiceRequest) else "issue_id"
         again = refused is not None and refused.action == action.name
         forms.append(

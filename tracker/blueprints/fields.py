@@ -45,7 +45,7 @@ class AmountInput:
             value=field._value(),
             inputmode="decimal",
             autocomplete="off",
-            required=field.flags.required,
+            required=bool(field.flags.required),
             aria_describedby=words_id,
             aria_invalid="true" if field.errors else False,
             data_amount_words=words_id,

@@ -84,7 +84,7 @@ def _summary(issue: WardIssue, count: int) -> str:
         parts.append(f"主管局: {issue.lead_bureau.name}")
     if issue.decision:
         parts.append(f"協議結果: {issue.decision.label}")
-    if issue.budget_lines:
+    if issue.current_budget_lines:
         parts.append(f"予算額: {thousand_yen(public.budget_yen(issue))}")
     elif issue.within_existing_budget:
         parts.append("既存予算内で対応")

@@ -28,6 +28,7 @@ def used_yen(session: Session, ward_id: int, fiscal_year: int) -> int:
             BudgetLine.funding == Funding.WARD_FUND,
             BudgetLine.ward_id == ward_id,
             BudgetLine.fiscal_year == fiscal_year,
+            BudgetLine.cancelled_at.is_(None),
         )
     ).scalar_one()
 
@@ -53,7 +54,11 @@ def fund_years(session: Session, ward_id: int) -> list[FundYear]:
     used = dict(
         session.execute(
             select(BudgetLine.fiscal_year, func.sum(BudgetLine.allocated_yen))
-            .where(BudgetLine.funding == Funding.WARD_FUND, BudgetLine.ward_id == ward_id)
+            .where(
+                BudgetLine.funding == Funding.WARD_FUND,
+                BudgetLine.ward_id == ward_id,
+                BudgetLine.cancelled_at.is_(None),
+            )
             .group_by(BudgetLine.fiscal_year)
         ).all()
     )

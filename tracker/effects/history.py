@@ -6,6 +6,7 @@ from ..formatting import file_size, fiscal_year_label, thousand_yen
 from ..models import HistoryEvent
 from ..states import AnswerKind, Decision, IssueState, RequestState, Role
 from ..workflow import ISSUE_ACTIONS, REQUEST_ACTIONS
+from .support import FIELD_LABELS
 
 EXTRA_LABELS = {
     "create": "登録",
@@ -36,9 +37,52 @@ def role_label(value: str) -> str:
     return Role(value).label if value in Role._value2member_map_ else "システム"
 
 
+CORRECTED_LABELS = {
+    "center": "まちづくりセンター",
+    "category": "分野",
+    "location_text": "場所",
+    "executed_yen": "決算額",
+    "cancelled": "状態",
+}
+
+
+def _shown(field: str, value) -> str:
+    """One value of a corrected field, as the timeline shows it (amounts in 千円)."""
+    if value is None or value == "":
+        return "(なし)"
+    if field in ("allocated_yen", "executed_yen"):
+        return thousand_yen(value)
+    if field == "fiscal_year":
+        return fiscal_year_label(value)
+    if field == "answer_kind":
+        return AnswerKind(value).label
+    if field == "cancelled":
+        return "取消" if value else "有効"
+    return str(value)
+
+
+def _line_of(data: dict) -> str:
+    """The budget line or fund draw a correction or 取消 names, as it was before."""
+    return f"{data['line']} / " if data.get("line") else ""
+
+
+def correction_details(data: dict) -> str:
+    """訂正: each changed field with its old and new value."""
+    parts = []
+    for change in data["changes"]:
+        field = change["field"]
+        label = CORRECTED_LABELS.get(field) or FIELD_LABELS.get(field, field)
+        if field == "allocated_yen" and data.get("funding") == "ward_fund":
+            label = "充当額"
+        parts.append(f"{label}: {_shown(field, change['old'])} → {_shown(field, change['new'])}")
+    return "訂正: " + "、".join(parts)
+
+
 def event_details(event: HistoryEvent) -> str:
     """The event's data as one readable Japanese line."""
     data, parts = event.data or {}, []
+    if isinstance(data.get("changes"), list):
+        return _line_of(data) + correction_details(data)
     if "answer_kind" in data:
         parts.append(f"回答区分: {AnswerKind(data['answer_kind']).label}")
     if "referred_to" in data:

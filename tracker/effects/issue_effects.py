@@ -180,12 +180,12 @@ def complete(ctx: Context):
     issue: WardIssue = ctx.subject
     executed = ctx.payload.get("executed") or {}
     amounts = {}
-    for line in issue.budget_lines:
+    for line in issue.current_budget_lines:
         value = executed.get(line.id, executed.get(str(line.id)))
         if is_blank(value):
             raise WorkflowError(f"「{line.project_name}」の決算額を入力してください。")
         amounts[line.id] = clean_amount(value, f"「{line.project_name}」の決算額", allow_zero=True)
-    for line in issue.budget_lines:
+    for line in issue.current_budget_lines:
         line.executed_yen = amounts[line.id]
     issue.outcome = clean_text(ctx.payload, "outcome")
     ctx.comment = issue.outcome

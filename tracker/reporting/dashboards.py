@@ -212,7 +212,11 @@ def _budget_sums(session: Session, key, fiscal_year: int, **filters) -> dict[int
             func.coalesce(func.sum(BudgetLine.allocated_yen), 0),
             func.coalesce(func.sum(BudgetLine.executed_yen), 0),
         )
-        .where(BudgetLine.funding == Funding.BUREAU, BudgetLine.fiscal_year == fiscal_year)
+        .where(
+            BudgetLine.funding == Funding.BUREAU,
+            BudgetLine.fiscal_year == fiscal_year,
+            BudgetLine.cancelled_at.is_(None),
+        )
         .group_by(key)
     )
     for column, value in filters.items():
@@ -251,7 +255,11 @@ def ward_funds(session: Session, fiscal_year: int, ward_rows: list[Named]) -> li
     used = dict(
         session.execute(
             select(BudgetLine.ward_id, func.sum(BudgetLine.allocated_yen))
-            .where(BudgetLine.funding == Funding.WARD_FUND, BudgetLine.fiscal_year == fiscal_year)
+            .where(
+                BudgetLine.funding == Funding.WARD_FUND,
+                BudgetLine.fiscal_year == fiscal_year,
+                BudgetLine.cancelled_at.is_(None),
+            )
             .group_by(BudgetLine.ward_id)
         ).all()
     )

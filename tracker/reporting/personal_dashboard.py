@@ -162,7 +162,11 @@ def bureau_staff(session: Session, user: User, board: Dashboard) -> None:
                 func.coalesce(func.sum(BudgetLine.allocated_yen), 0),
                 func.coalesce(func.sum(BudgetLine.executed_yen), 0),
             )
-            .where(BudgetLine.funding == Funding.BUREAU, BudgetLine.bureau_id == (user.bureau_id or 0))
+            .where(
+                BudgetLine.funding == Funding.BUREAU,
+                BudgetLine.bureau_id == (user.bureau_id or 0),
+                BudgetLine.cancelled_at.is_(None),
+            )
             .group_by(BudgetLine.fiscal_year)
             .order_by(BudgetLine.fiscal_year.desc())
             .limit(5)

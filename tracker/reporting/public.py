@@ -94,5 +94,5 @@ def latest_published(session: Session, limit: int = FEED_ENTRIES) -> Sequence[Wa
 
 
 def budget_yen(issue: WardIssue) -> int:
-    """The issue's budget: the sum of its budget lines' allocations."""
-    return sum(line.allocated_yen for line in issue.budget_lines)
+    """The issue's budget: the sum of its current (not cancelled) budget lines' allocations."""
+    return sum(line.allocated_yen for line in issue.current_budget_lines)

@@ -96,7 +96,9 @@ class FiscalYearReport:
 def _figures_by(session: Session, key, fiscal_year: int) -> dict[int | None, dict[str, int]]:
     """The figures per value of ``key`` (an issue's ward or lead bureau), in two queries."""
     has_budget_line = exists().where(
-        BudgetLine.ward_issue_id == WardIssue.id, BudgetLine.funding == Funding.BUREAU
+        BudgetLine.ward_issue_id == WardIssue.id,
+        BudgetLine.funding == Funding.BUREAU,
+        BudgetLine.cancelled_at.is_(None),
     )
 
     def count_where(condition):
@@ -117,7 +119,11 @@ def _figures_by(session: Session, key, fiscal_year: int) -> dict[int | None, dic
     amounts = session.execute(
         select(key, func.sum(BudgetLine.allocated_yen))
         .join(WardIssue, BudgetLine.ward_issue_id == WardIssue.id)
-        .where(BudgetLine.funding == Funding.BUREAU, BudgetLine.fiscal_year == fiscal_year)
+        .where(
+            BudgetLine.funding == Funding.BUREAU,
+            BudgetLine.fiscal_year == fiscal_year,
+            BudgetLine.cancelled_at.is_(None),
+        )
         .group_by(key)
     ).all()
     figures: dict[int | None, dict[str, int]] = defaultdict(dict)
@@ -164,7 +170,11 @@ def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
             .join(WardIssue, BudgetLine.ward_issue_id == WardIssue.id)
             .join(Ward, WardIssue.ward_id == Ward.id)
             .outerjoin(Bureau, WardIssue.lead_bureau_id == Bureau.id)
-            .where(BudgetLine.funding == Funding.BUREAU, BudgetLine.fiscal_year == fiscal_year)
+            .where(
+                BudgetLine.funding == Funding.BUREAU,
+                BudgetLine.fiscal_year == fiscal_year,
+                BudgetLine.cancelled_at.is_(None),
+            )
             .order_by(Ward.sort_order, WardIssue.reference, BudgetLine.id)
         )
     ]
