@@ -42,6 +42,8 @@ LOGGED_BY = "logged_by"  # whoever logged the request (a liaison, or a manager w
 ISSUE_BUREAUS = "issue_bureaus"  # bureau staff of the issue's lead and related bureaus
 WARD_MANAGERS = "ward_managers"  # ward managers of the issue's ward
 BUNDLED_LOGGERS = "bundled_loggers"  # whoever logged a request bundled in the issue
+DRAFTER = "drafter"  # the ward manager who drafted the issue
+NEW_OWNER = "new_owner"  # whoever was just made a person in charge of the issue
 
 ANSWER_RESIDENTS = "住民への回答をお願いします。"
 
@@ -59,6 +61,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("request", "escalate"): Rule((LOGGED_BY,), "要望が区重要課題にまとめられました"),
     ("request", "refer"): Rule((LOGGED_BY,), "要望が担当課へ回付されました"),
     ("request", "reopen"): Rule((LOGGED_BY,), "要望が再開されました"),
+    ("issue", "submit"): Rule((WARD_MANAGERS,), "区重要課題の決裁依頼が届きました"),
+    ("issue", "return_draft"): Rule((DRAFTER,), "区重要課題の起案が差し戻されました"),
+    ("issue", "assign_ward_owner"): Rule((NEW_OWNER,), "区重要課題の区の担当者になりました"),
+    ("issue", "assign_bureau_owner"): Rule((NEW_OWNER,), "区重要課題の局の担当者になりました"),
     ("issue", "send"): Rule((ISSUE_BUREAUS,), "区重要課題の協議依頼が届きました"),
     ("issue", "decide"): Rule(_RESULT_PARTIES, "区重要課題の協議結果が登録されました", True),
     ("issue", "budget"): Rule(_RESULT_PARTIES, "区重要課題が予算化されました", True),
@@ -99,7 +105,21 @@ def _bundled_loggers(event: HistoryEvent) -> Select:
     )
 
 
+def _drafter(event: HistoryEvent) -> Select:
+    return (
+        select(User)
+        .join(WardIssue, WardIssue.created_by_id == User.id)
+        .where(WardIssue.id == event.ward_issue_id)
+    )
+
+
+def _new_owner(event: HistoryEvent) -> Select:
+    return select(User).where(User.id == (event.data or {}).get("new_owner_id"))
+
+
 RECIPIENT_QUERIES = {
+    DRAFTER: _drafter,
+    NEW_OWNER: _new_owner,
     LOGGED_BY: _logged_by,
     ISSUE_BUREAUS: _issue_bureaus,
     WARD_MANAGERS: _ward_managers,

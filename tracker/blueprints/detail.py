@@ -31,6 +31,7 @@ from .forms import (
     EscalateForm,
     FundForm,
     NoteForm,
+    OwnerForm,
     PublicForm,
     ReasonForm,
     ReferForm,
@@ -50,7 +51,11 @@ REQUEST_FORMS = {
 ISSUE_FORMS = {
     "edit": (None, "ward.edit_issue"),
     "approve": (ConfirmForm, "ward.approve"),
+    "submit": (ConfirmForm, "ward.submit"),
+    "return_draft": (ReasonForm, "ward.return_draft"),
     "send": (SendForm, "ward.send"),
+    "assign_ward_owner": (OwnerForm, "ward.assign_ward_owner"),
+    "assign_bureau_owner": (OwnerForm, "bureau.assign_bureau_owner"),
     "withdraw": (ReasonForm, "ward.withdraw_issue"),
     "set_public": (PublicForm, "ward.set_public"),
     "decide": (DecideForm, "bureau.decide"),
@@ -109,6 +114,16 @@ def build_form(subject, action: str):
             form.related_bureau_ids.data = [b.id for b in subject.related_bureaus]
     if isinstance(form, (BudgetForm, FundForm)):
         form.fiscal_year.offer(budget_years(subject.fiscal_year), default=subject.fiscal_year)
+    if isinstance(form, OwnerForm):
+        ward_side = action == "assign_ward_owner"
+        people = (
+            choices.ward_people(db.session, subject.ward_id)
+            if ward_side
+            else choices.bureau_people(db.session, subject.lead_bureau_id)
+        )
+        form.owner.choices = options([(u.id, f"{u.display_name} ({u.role.label})") for u in people])
+        if not form.is_submitted():
+            form.owner.data = subject.ward_owner_id if ward_side else subject.bureau_owner_id
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
     return form

@@ -66,6 +66,7 @@ FIELD_LABELS = {
     "outcome": "成果",
     "executed": "決算額",
     "ward_issue": "区重要課題",
+    "owner": "担当者",
 }
 
 
