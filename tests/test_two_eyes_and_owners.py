@@ -43,6 +43,9 @@ def test_the_drafter_may_not_approve_while_the_setting_is_on(make, session, logi
     drafter = make.manager()
     issue = make.issue(IssueState.AWAITING_APPROVAL, manager=drafter)
     assert city_settings.is_on(session, city_settings.TWO_EYES_APPROVAL)  # the default: no row
+    hint = "「区重要課題に決定」は別の管理職が行います。"
+    assert hint in login_as(drafter).get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert hint not in login_as(make.manager()).get(f"/issues/{issue.id}").get_data(as_text=True)
     response = post(login_as(drafter), issue, "approve", "approve")
     assert response.status_code == 422
     assert OWN_DRAFT in response.get_data(as_text=True)
@@ -73,6 +76,8 @@ def test_the_admin_turns_the_setting_off_with_a_logged_change_and_the_drafter_ma
     assert logged.data["changes"][0]["table"] == "city_settings"
     assert logged.data["changes"][0]["fields"]["value"] == [None, "off"]
     assert "オンにする" in client.get("/admin/settings").get_data(as_text=True)
+    changes = client.get("/admin/audit/changes").get_data(as_text=True)
+    assert "市の設定 #two_eyes_approval" in changes and logged.comment in changes
 
     assert post(login_as(drafter), issue, "approve", "approve").status_code == 302
     assert reload(session, issue).state == IssueState.REGISTERED

@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from .. import workflow
 from ..city import choices
+from ..effects import city_settings
 from ..extensions import db
 from ..finding import similar
 from ..formatting import fiscal_year_of, today_in_tokyo
@@ -171,8 +172,15 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
 
 
 def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
+    forms = _action_forms(issue, ISSUE_FORMS, refused)
+    # the drafter sees that another manager decides (two pairs of eyes), before trying
+    others_approve = (
+        any(a["action"].name == "approve" for a in forms)
+        and issue.created_by_id == current_user.id
+        and city_settings.is_on(db.session, city_settings.TWO_EYES_APPROVAL)
+    )
     return render_template(
-        "ward/issue_detail.html", issue=issue, action_forms=_action_forms(issue, ISSUE_FORMS, refused)
+        "ward/issue_detail.html", issue=issue, action_forms=forms, others_approve=others_approve
     )
 
 

@@ -1,10 +1,12 @@
 """What the workflow's actions do, and the writes around them.
 
 Belongs here: the effects and guards of the request and ward-issue actions (``request_effects``,
-``issue_effects``) and what they share (``support``: the workflow error, the action context,
-payload cleaning, the history writer); logging a new request (``intake``) with its photos and
-reference number; drawing on a ward's fund (``funds``); how history events read (``history``);
-and ``events``, the hook through which the workflow announces what happened.
+``issue_effects``; the approval step, ``approval``; the persons in charge, ``owners``) and what
+they share (``support``: the workflow error, the action context, payload cleaning, the history
+writer); logging a new request (``intake``) with its photos and reference number; drawing on a
+ward's fund (``funds``); the city's settings the rules read (``city_settings``); how history
+events read (``history``); and ``events``, the hook through which the workflow announces what
+happened.
 
 May import: the models, ``states``, ``formatting``, ``extensions`` and ``tracker.workflow``
 (whose tables call the effects). Never Flask, and never a service package (finding, reporting,
