@@ -24,9 +24,13 @@ TODAY = dt.date(2024, 6, 3)
 # The actions that take a new issue to each state, with the payload each needs.
 PATH_TO_STATE = {
     IssueState.DRAFT: [],
-    IssueState.REGISTERED: [("manager", "approve", {})],
-    IssueState.CONSULTING: [("manager", "approve", {}), ("manager", "send", {})],
+    IssueState.AWAITING_APPROVAL: [("manager", "submit", {})],
 }
+# Two pairs of eyes (the city's default): the drafter submits, a second manager approves.
+PATH_TO_STATE[IssueState.REGISTERED] = PATH_TO_STATE[IssueState.AWAITING_APPROVAL] + [
+    ("approver", "approve", {})
+]
+PATH_TO_STATE[IssueState.CONSULTING] = PATH_TO_STATE[IssueState.REGISTERED] + [("manager", "send", {})]
 PATH_TO_STATE[IssueState.INQUIRING] = PATH_TO_STATE[IssueState.CONSULTING] + [
     ("staff", "inquire", {"question": "対象となる街灯の本数を教えてください。"})
 ]
@@ -130,7 +134,12 @@ class Factory:
         return self.user(Role.LIAISON, ward=ward, **kwargs)
 
     def manager(self, ward: str = "中央区") -> User:
+        """A new ward manager of ``ward`` (each call another person)."""
         return self.user(Role.WARD_MANAGER, ward=ward)
+
+    def second_manager(self, ward: str = "中央区") -> User:
+        """Another manager of ``ward``: the one who approves what the first one drafted."""
+        return self.manager(ward)
 
     def staff(self, bureau: str = "環境局") -> User:
         return self.user(Role.BUREAU_STAFF, bureau=bureau)
@@ -175,11 +184,15 @@ class Factory:
         lead: str = "環境局",
         manager: User | None = None,
         staff: User | None = None,
+        approver: User | None = None,
         with_request: bool = True,
     ) -> WardIssue:
-        """A ward issue walked through the real workflow to ``state``, bundling one request."""
+        """A ward issue walked through the real workflow to ``state``, bundling one request:
+        drafted by ``manager``, approved by ``approver`` (a second manager of the ward)."""
         manager = manager or self.manager(ward)
         staff = staff or self.staff(lead)
+        if approver is None and any(who == "approver" for who, _, _ in PATH_TO_STATE[state]):
+            approver = self.second_manager(ward)
         if with_request:
             request = self.request(ward=ward)
             workflow.apply(
@@ -208,7 +221,7 @@ class Factory:
                 },
                 today=TODAY,
             )
-        actors = {"manager": manager, "staff": staff}
+        actors = {"manager": manager, "approver": approver, "staff": staff}
         for who, action, payload in PATH_TO_STATE[state]:
             payload = dict(payload)
             if payload.get("executed") == "all":

@@ -94,8 +94,16 @@ class World:
 
 
 def _issue_in_state(make: Factory, state: IssueState, side: str, people: dict):
+    """Drafted by the side's other manager, so that the actor ``manager`` may approve it."""
     ward, lead = SIDES[side]
-    return make.issue(state, ward=ward, lead=lead, manager=people["manager"], staff=people["staff"])
+    return make.issue(
+        state,
+        ward=ward,
+        lead=lead,
+        manager=people["drafter"],
+        approver=people["manager"],
+        staff=people["staff"],
+    )
 
 
 def build_world(app, connection) -> World:
@@ -107,6 +115,7 @@ def build_world(app, connection) -> World:
         people[side] = {
             "liaison": make.liaison(ward),
             "manager": make.manager(ward),
+            "drafter": make.second_manager(ward),
             "staff": make.staff(bureau),
         }
     admin = make.admin()
@@ -147,8 +156,9 @@ def build_world(app, connection) -> World:
         pictured = make.request(own["liaison"], ward=ward, photos=[(io.BytesIO(png_bytes()), "現場.png")])
         escalate = {"title": "公園の街灯の老朽化", "situation": "老朽化", "proposal": "LED化"}
         escalate["lead_bureau"] = make.bureau(lead).id
-        workflow.apply(session, own["manager"], pictured, "escalate", escalate, today=TODAY)
+        workflow.apply(session, own["drafter"], pictured, "escalate", escalate, today=TODAY)
         consulting = pictured.ward_issue
+        workflow.apply(session, own["drafter"], consulting, "submit", {}, today=TODAY)
         workflow.apply(session, own["manager"], consulting, "approve", {}, today=TODAY)
         workflow.apply(session, own["manager"], consulting, "send", {}, today=TODAY)
         session.commit()
@@ -163,7 +173,7 @@ def build_world(app, connection) -> World:
         session.commit()
         for kind, row_id in _attachment_ids(session, pictured.id, consulting.id):
             add("attachment", f"{kind}-{side}", {"attachment_id": row_id}, side=side, sent=True)
-        for state in (IssueState.DRAFT, IssueState.REGISTERED):
+        for state in (IssueState.DRAFT, IssueState.AWAITING_APPROVAL, IssueState.REGISTERED):
             issue = _issue_in_state(make, state, side, own)
             add(state.value, side, {"issue_id": issue.id}, side=side)
         for state in (IssueState.INQUIRING, IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING):

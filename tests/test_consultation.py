@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tracker import workflow
 from tracker.effects import consultation
+from tracker.models import HistoryEvent
 from tracker.ops_models import Notification
 from tracker.states import IssueState
 from tracker.teamwork_models import IssueOpinion
@@ -171,7 +172,10 @@ def test_an_inquiry_reaches_the_wards_managers_and_the_answer_the_lead_bureau(ma
     make.manager("東区")
     event = workflow.apply(session, lead, issue, "inquire", {"question": QUESTION}, today=TODAY)
     session.commit()
-    assert notified(session, event) == sorted([manager.id, other_manager.id])
+    approver = session.scalars(  # the second manager who approved the draft is a manager of the ward too
+        select(HistoryEvent.actor_id).filter_by(ward_issue_id=issue.id, action="approve")
+    ).one()
+    assert notified(session, event) == sorted([manager.id, other_manager.id, approver])
     event = workflow.apply(session, manager, issue, "answer_inquiry", {"answer": ANSWER}, today=TODAY)
     session.commit()
     assert notified(session, event) == sorted([lead.id, lead_2.id])

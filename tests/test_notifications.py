@@ -28,6 +28,14 @@ BUDGET = {"fiscal_year": 2025, "project_name": "街灯整備事業", "allocated_
 BUREAU_PEOPLE = {"staff", "staff_2", "staff_related"}
 RESULT_PEOPLE = {"manager", "manager_2", "liaison", "liaison_2"}
 
+# Who takes an issue action in CASES (the lead bureau's staff, unless named here).
+WARD_SIDE = {
+    "send": "manager",
+    "submit": "manager",
+    "return_draft": "manager_2",
+    "assign_ward_owner": "manager",
+}
+
 # (subject, action, issue state before, payload, who hears of it)
 CASES = [
     ("request", "escalate", None, {"title": "公園の街灯"}, {"liaison"}),
@@ -41,6 +49,10 @@ CASES = [
         {"body": "予算要求の資料を送ります"},
         {"manager"},
     ),  # the drafter
+    ("issue", "submit", IssueState.DRAFT, {}, {"manager_2"}),  # the other managers of the ward
+    ("issue", "return_draft", IssueState.AWAITING_APPROVAL, {"comment": "再検討"}, {"manager"}),  # drafter
+    ("issue", "assign_ward_owner", IssueState.DRAFT, {"owner": "liaison_idle"}, {"liaison_idle"}),
+    ("issue", "assign_bureau_owner", IssueState.CONSULTING, {"owner": "staff_2"}, {"staff_2"}),
     ("issue", "send", IssueState.REGISTERED, {"related_bureaus": ["都市建設局"]}, BUREAU_PEOPLE),
     ("issue", "decide", IssueState.CONSULTING, {"decision": "adopt"}, RESULT_PEOPLE),
     ("issue", "budget", IssueState.DECIDED, BUDGET, RESULT_PEOPLE),
@@ -84,7 +96,7 @@ def issue_with_requests(make, session, people, state: IssueState):
     people["liaison_off"].active = False
     session.commit()
     for who, action, payload in PATH_TO_STATE[state]:
-        apply(session, people[who], issue, action, payload)
+        apply(session, people["manager_2" if who == "approver" else who], issue, action, payload)
     return issue
 
 
@@ -115,9 +127,11 @@ def test_each_event_reaches_exactly_the_right_people_once(
         if action == "reopen":
             apply(session, actor, target, "withdraw", {"comment": "重複"})
     else:
-        target, actor = issue_with_requests(make, session, people, before), people["staff"]
+        target = issue_with_requests(make, session, people, before)
+        actor = people[WARD_SIDE.get(action, "staff")]
+        if "owner" in payload:
+            payload["owner"] = people[payload["owner"]].id
         if action == "send":
-            actor = people["manager"]
             payload["related_bureaus"] = [make.bureau(name).id for name in payload["related_bureaus"]]
         if payload.get("executed") == "all":
             payload["executed"] = {line.id: line.allocated_yen for line in target.budget_lines}
@@ -202,14 +216,15 @@ def mail_dir(app, tmp_path, monkeypatch):
 def decided_issue(make, session, **emails):
     """A decision that reaches ward managers with the given (address, wants e-mail) settings."""
     managers = {name: make.manager() for name in emails}
-    for name, (address, wanted) in emails.items():
+    issue = make.issue(IssueState.CONSULTING, manager=managers[next(iter(emails))])
+    for name, (address, wanted) in emails.items():  # set after the way to 局協議中 (決裁依頼) is over
         managers[name].email, managers[name].email_notifications = address, wanted
     session.commit()
-    issue = make.issue(IssueState.CONSULTING, manager=managers[next(iter(emails))])
     event = apply(session, make.staff("環境局"), issue, "decide", {"decision": "adopt"})
     session.expire_all()
     return event, {
-        name: session.scalars(select(Notification).filter_by(user=m)).one() for name, m in managers.items()
+        name: session.scalars(select(Notification).filter_by(user=m, history_event_id=event.id)).one()
+        for name, m in managers.items()
     }
 
 

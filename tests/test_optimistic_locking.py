@@ -314,7 +314,7 @@ def test_the_version_goes_up_by_one_with_every_change_but_notes(make, session):
     )
     session.commit()
     assert issue.version == 1
-    actors = {"manager": manager, "staff": staff}
+    actors = {"manager": manager, "approver": make.second_manager(), "staff": staff}
     steps = [
         ("manager", "edit", {"lead_bureau": make.bureau("環境局").id}),
         *PATH_TO_STATE[IssueState.IMPLEMENTING],

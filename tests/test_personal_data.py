@@ -296,7 +296,9 @@ def test_notifications_and_emails_carry_no_personal_data(make, session, mail_dir
     session.commit()
     issue = request.ward_issue
     staff = make.staff("環境局")
-    workflow.apply(session, manager, issue, "approve", {}, today=TODAY)
+    workflow.apply(session, manager, issue, "submit", {}, today=TODAY)
+    workflow.apply(session, make.second_manager(), issue, "approve", {}, today=TODAY)
+    workflow.apply(session, manager, issue, "assign_ward_owner", {"owner": liaison.id}, today=TODAY)
     workflow.apply(session, manager, issue, "send", {}, today=TODAY)
     session.commit()
     workflow.apply(
@@ -310,7 +312,7 @@ def test_notifications_and_emails_carry_no_personal_data(make, session, mail_dir
         select(Notification).where(Notification.user_id.in_([manager.id, liaison.id]))
     ).all()
     kinds = {n.kind for n in notes}
-    assert {"request.escalate", "issue.decide", "reminder.digest"} <= kinds
+    assert {"request.escalate", "issue.assign_ward_owner", "issue.decide", "reminder.digest"} <= kinds
     assert all(not leaks(f"{n.title}\n{n.body}\n{n.url}") for n in notes)
     sent = mails(mail_dir)
     assert len(sent) >= 3 and all(not leaks(text) for text in sent)

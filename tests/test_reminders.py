@@ -40,6 +40,8 @@ def people(make, session):
     takuma = make.liaison("東区", center="託麻")
     akitsu = make.liaison("東区", center="秋津")  # nothing overdue at 秋津
     chuo, higashi, nishi = make.manager("中央区"), make.manager("東区"), make.manager("西区")
+    # the ward's second managers, who approve the issues (and hear of their ward like the first)
+    chuo_2, higashi_2 = make.second_manager("中央区"), make.second_manager("東区")
     env, fire = make.staff("環境局"), make.staff("消防局")
     env_gone = make.staff("環境局")
     admin = make.admin()
@@ -55,14 +57,22 @@ def people(make, session):
     workflow.apply(session, liaison, answered, "answer", answer, today=TODAY)
     make.request(takuma)  # overdue in 東区 (託麻)
 
-    late = make.issue(IssueState.CONSULTING, manager=chuo, staff=env, lead="環境局", with_request=False)
+    late = make.issue(
+        IssueState.CONSULTING, manager=chuo, approver=chuo_2, staff=env, lead="環境局", with_request=False
+    )
     _continue_until(session, env, late, dt.date(2024, 6, 10))
     later = make.issue(
-        IssueState.CONSULTING, ward="東区", manager=higashi, staff=fire, lead="消防局", with_request=False
+        IssueState.CONSULTING,
+        ward="東区",
+        manager=higashi,
+        approver=higashi_2,
+        staff=fire,
+        lead="消防局",
+        with_request=False,
     )
     _continue_until(session, fire, later, dt.date(2024, 6, 25))
     make.issue(
-        IssueState.CONSULTING, manager=chuo, staff=env, lead="環境局", with_request=False
+        IssueState.CONSULTING, manager=chuo, approver=chuo_2, staff=env, lead="環境局", with_request=False
     )  # no review date
     session.commit()
     return {
@@ -71,7 +81,9 @@ def people(make, session):
             colleague.id: (1, 0),
             takuma.id: (1, 0),
             chuo.id: (1, 1),
+            chuo_2.id: (1, 1),
             higashi.id: (1, 0),
+            higashi_2.id: (1, 0),
             env.id: (0, 1),
         },
         "silent": [gone, akitsu, nishi, fire, env_gone, admin],
@@ -94,7 +106,7 @@ def _notifications(session, user_id: int) -> list[Notification]:
 
 
 def test_each_person_gets_one_digest_with_their_own_counts(people, session):
-    assert reminders.send_reminders(session, DAY) == 6
+    assert reminders.send_reminders(session, DAY) == 8
     assert _digests(session) == people["expected"]
     for user in people["silent"]:
         assert _notifications(session, user.id) == []
@@ -133,12 +145,12 @@ def test_a_long_digest_lists_the_first_items_and_counts_the_rest(people, session
 
 
 def test_nobody_hears_twice_on_one_day_but_again_the_next_day(people, session, app):
-    assert reminders.send_reminders(session, DAY) == 6
+    assert reminders.send_reminders(session, DAY) == 8
     mails = set(Path(app.config["MAIL_DIR"]).iterdir())
     assert reminders.send_reminders(session, DAY) == 0
     assert set(Path(app.config["MAIL_DIR"]).iterdir()) == mails
-    assert session.scalar(select(func.count(ReminderDigest.id))) == 6
-    assert reminders.send_reminders(session, DAY + dt.timedelta(days=1)) == 6
+    assert session.scalar(select(func.count(ReminderDigest.id))) == 8
+    assert reminders.send_reminders(session, DAY + dt.timedelta(days=1)) == 8
     assert _digests(session, DAY + dt.timedelta(days=1)) == people["expected"]
 
 
@@ -178,7 +190,7 @@ def test_the_daily_job_is_registered_and_runs_in_the_background(people, session)
     session.expire_all()
     done = session.get(OutboxJob, row.id)
     assert done.state == JobState.DONE, done.last_error
-    assert done.result == {"day": DAY.isoformat(), "digests": 6}
+    assert done.result == {"day": DAY.isoformat(), "digests": 8}
     assert _digests(session) == people["expected"]
 
 

@@ -31,6 +31,7 @@ def test_factory_walks_issue_to_completed(make):
     assert [e.action for e in issue.events] == [
         "create",
         "bundle",  # the factory escalates a request into it
+        "submit",  # the drafter submits it, a second manager approves it
         "approve",
         "send",
         "decide",

@@ -25,7 +25,7 @@ def event_count(session) -> int:
         ("liaison", "/field/", "<h1>未回答の要望</h1>", "中央区まちづくりセンター の未回答の要望です。"),
         ("liaison", "/requests/new", "<h1>要望を登録</h1>", "<legend>要望の内容</legend>"),
         ("liaison", "/requests/", "<h1>要望一覧</h1>", '<select name="logged_by">'),
-        ("liaison", "/issues/", "<h1>区重要課題</h1>", "<th>主管局</th><th>協議結果</th>"),
+        ("liaison", "/issues/", "<h1>区重要課題</h1>", "<th>主管局</th><th>担当者</th><th>協議結果</th>"),
         ("manager", "/ward/", "<h1>要望の振り分け</h1>", "中央区の受付・回付中の要望です。"),
         ("manager", "/issues/new", "<h1>区重要課題を起案</h1>", "起案する</button>"),
         ("manager", "/requests/new", "<h1>要望を登録</h1>", '<select id="center_id" name="center_id">'),

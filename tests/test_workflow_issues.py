@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from tracker import workflow
+from tracker.effects import city_settings
+from tracker.effects.approval import OWN_DRAFT
 from tracker.effects.support import MAX_YEN
 from tracker.models import BudgetLine, ProgressNote, WardIssue
 from tracker.states import Decision, IssueState, RequestState
@@ -96,6 +98,27 @@ def bundling_two(state: IssueState) -> Callable[[World], WardIssue]:
         return issue
 
     return setup
+
+
+def self_approval_allowed(state: IssueState) -> Callable[[World], WardIssue]:
+    """An issue in ``state`` of a city that turned two pairs of eyes off."""
+
+    def setup(w: World) -> WardIssue:
+        city_settings.set_on(w.session, city_settings.TWO_EYES_APPROVAL, False)
+        return w.issue(state)
+
+    setup.__name__ = f"{state}-two-eyes-off"
+    return setup
+
+
+def chosen(who: str) -> Callable[[World, WardIssue], dict]:
+    return lambda w, issue: {"owner": w.actor(who).id}
+
+
+def owned_by_liaison(w: World) -> WardIssue:
+    issue = w.issue(S.DRAFT)
+    w.apply("manager", issue, "assign_ward_owner", {"owner": w.actor("liaison").id})
+    return issue
 
 
 def title_only(w: World) -> WardIssue:
@@ -251,6 +274,20 @@ def check_opinion(w, issue, payload, event):
     assert (event.comment, event.data) == (OPINION["body"], {"opinion_of": "文化市民局"})
 
 
+def check_returned(w, issue, payload, event):
+    assert event.comment == "対応案に概算額を書いてください"
+
+
+def check_owner(side: str, who: str, old: str | None = None) -> Callable:
+    def check(w, issue, payload, event):
+        user = w.actor(who)
+        assert getattr(issue, side) is user
+        assert event.data == {"owner": side, "old_owner": old, "new_owner": user.display_name,
+                              "new_owner_id": user.id}  # fmt: skip
+
+    return check
+
+
 def side_withdrawn(w, issue, payload):
     return [(r, "issue_withdrawn", RequestState.ESCALATED, RequestState.RECEIVED) for r in w.saved["bundled"]]
 
@@ -287,7 +324,30 @@ ALLOWED = [
             lambda w, i: {"proposal": "防犯灯も合わせて更新する",
                           "related_bureaus": [bureau_id("文化市民局")(w)]},
             S.REGISTERED, S.REGISTERED, grows={"ward_issue_related_bureaus": 1}, check=check_edit_bureaus),
-    Allowed("approve", at(S.DRAFT), "manager", "approve", {}, S.DRAFT, S.REGISTERED),
+    Allowed("approve-draft", at(S.DRAFT), "approver", "approve", {}, S.DRAFT, S.REGISTERED),
+    Allowed("approve-awaiting", at(S.AWAITING_APPROVAL), "approver", "approve", {}, S.AWAITING_APPROVAL,
+            S.REGISTERED),
+    *[
+        Allowed(f"approve-own-{state}-two-eyes-off", self_approval_allowed(state), "manager", "approve", {},
+                state, S.REGISTERED)
+        for state in (S.DRAFT, S.AWAITING_APPROVAL)
+    ],
+    Allowed("submit", at(S.DRAFT), "manager", "submit", {"comment": "決裁をお願いします"}, S.DRAFT,
+            S.AWAITING_APPROVAL),
+    Allowed("return-draft", at(S.AWAITING_APPROVAL), "approver", "return_draft",
+            {"comment": "対応案に概算額を書いてください"}, S.AWAITING_APPROVAL, S.DRAFT,
+            check=check_returned),
+    *[
+        Allowed(f"assign-ward-owner-{state}", at(state), "manager", "assign_ward_owner", chosen("liaison"),
+                state, state, check=check_owner("ward_owner", "liaison"))
+        for state in S
+        if state != S.WITHDRAWN
+    ],
+    *[
+        Allowed(f"assign-bureau-owner-{state}", at(state), "lead", "assign_bureau_owner", chosen("lead"),
+                state, state, check=check_owner("bureau_owner", "lead"))
+        for state in (S.CONSULTING, S.INQUIRING, S.DECIDED, S.NOT_ADOPTED, S.BUDGETED, S.IMPLEMENTING)
+    ],
     Allowed("send", at(S.REGISTERED), "manager", "send", {}, S.REGISTERED, S.CONSULTING, check=check_sent),
     Allowed("send-naming-lead", at(S.REGISTERED, lead=False), "manager", "send",
             lambda w, i: {"lead_bureau": bureau_id("消防局")(w),
@@ -340,7 +400,7 @@ ALLOWED = [
         Allowed(f"withdraw-{state}", bundling_two(state), "manager", "withdraw",
                 {"comment": "区の事業で対応するため"}, state, S.WITHDRAWN, side=side_withdrawn,
                 check=check_withdrawn)
-        for state in (S.DRAFT, S.REGISTERED)
+        for state in (S.DRAFT, S.AWAITING_APPROVAL, S.REGISTERED)
     ],
     *[
         Allowed(f"set-public-{state}", at(state), "manager", "set_public", {"is_public": True}, state, state,
@@ -447,7 +507,15 @@ STAFF_ONLY = "は局 担当者だけが行えます。"
 VALID: dict[str, tuple[Callable, object, str]] = {
     "edit": (at(S.DRAFT), {"title": "街灯のLED化"}, "「内容を編集」" + MANAGER_ONLY),
     "approve": (at(S.DRAFT), {}, "「区重要課題に決定」" + MANAGER_ONLY),
+    "submit": (at(S.DRAFT), {}, "「決裁に回す」" + MANAGER_ONLY),
+    "return_draft": (at(S.AWAITING_APPROVAL), {"comment": "再検討"}, "「差し戻し」" + MANAGER_ONLY),
     "send": (at(S.REGISTERED), {}, "「局へ送付」" + MANAGER_ONLY),
+    "assign_ward_owner": (at(S.DRAFT), chosen("liaison"), "「区の担当者を設定」" + MANAGER_ONLY),
+    "assign_bureau_owner": (
+        at(S.CONSULTING, related=True),
+        chosen("lead"),
+        "「局の担当者を設定」" + STAFF_ONLY,
+    ),
     "decide": (at(S.CONSULTING, related=True), {"decision": "adopt"}, "「協議結果を登録」" + STAFF_ONLY),
     "inquire": (at(S.CONSULTING, related=True), {"question": QUESTION}, "「区へ照会」" + STAFF_ONLY),
     "answer_inquiry": (at(S.INQUIRING, related=True), {"answer": ANSWER}, "「照会に回答」" + MANAGER_ONLY),
@@ -463,7 +531,11 @@ VALID: dict[str, tuple[Callable, object, str]] = {
 ACTION_LABELS = {
     "edit": "内容を編集",
     "approve": "区重要課題に決定",
+    "submit": "決裁に回す",
+    "return_draft": "差し戻し",
     "send": "局へ送付",
+    "assign_ward_owner": "区の担当者を設定",
+    "assign_bureau_owner": "局の担当者を設定",
     "decide": "協議結果を登録",
     "inquire": "区へ照会",
     "answer_inquiry": "照会に回答",
@@ -476,8 +548,11 @@ ACTION_LABELS = {
     "withdraw": "取下げ",
     "set_public": "公開設定",
 }
-MANAGER_ACTIONS = ("edit", "approve", "send", "answer_inquiry", "withdraw", "set_public")
-LEAD_ACTIONS = ("decide", "inquire", "budget", "add_budget_line", "start", "complete")
+MANAGER_ACTIONS = ("edit", "approve", "submit", "return_draft", "send", "assign_ward_owner", "answer_inquiry",
+                   "withdraw", "set_public")  # fmt: skip
+LEAD_ACTIONS = ("decide", "inquire", "budget", "add_budget_line", "start", "complete", "assign_bureau_owner")
+WARD_OWNER_ONLY = "区の担当者には、この区の地域担当職員か管理職を選んでください。"
+BUREAU_OWNER_ONLY = "局の担当者には、主管局の担当者を選んでください。"
 
 
 def valid(action: str, who: str, message: str, name: str) -> Refused:
@@ -500,6 +575,16 @@ REFUSED = [
     # wrong state
     wrong_state(S.REGISTERED, "approve", "manager"),
     wrong_state(S.CONSULTING, "approve", "manager"),
+    wrong_state(S.REGISTERED, "submit", "manager"),
+    wrong_state(S.AWAITING_APPROVAL, "submit", "manager"),
+    wrong_state(S.DRAFT, "return_draft", "approver"),
+    wrong_state(S.REGISTERED, "return_draft", "approver"),
+    wrong_state(S.AWAITING_APPROVAL, "edit", "manager"),
+    wrong_state(S.AWAITING_APPROVAL, "send", "manager"),
+    wrong_state(S.WITHDRAWN, "assign_ward_owner", "manager"),
+    wrong_state(S.REGISTERED, "assign_bureau_owner", "lead"),
+    wrong_state(S.COMPLETED, "assign_bureau_owner", "lead"),
+    wrong_state(S.WITHDRAWN, "assign_bureau_owner", "lead"),
     wrong_state(S.DRAFT, "send", "manager"),
     wrong_state(S.CONSULTING, "send", "manager"),
     wrong_state(S.DRAFT, DECIDE, "lead"),
@@ -587,8 +672,32 @@ REFUSED = [
     refused("note-without-body", at(S.CONSULTING), "manager", "note", {"body": "\n"},
             "内容を入力してください。"),
     refused("withdraw-without-reason", at(S.DRAFT), "manager", "withdraw", {}, "理由を入力してください。"),
-    refused("approve-incomplete-draft", title_only, "manager", "approve", {},
+    refused("approve-incomplete-draft", title_only, "approver", "approve", {},
             "決定の前に入力してください: 現状と課題、対応案"),
+    refused("submit-incomplete-draft", title_only, "manager", "submit", {},
+            "決定の前に入力してください: 現状と課題、対応案"),
+    # two pairs of eyes (on by default): the drafter may not approve their own draft
+    *[refused(f"approve-own-{state}", at(state), "manager", "approve", {}, OWN_DRAFT)
+      for state in (S.DRAFT, S.AWAITING_APPROVAL)],
+    refused("return-draft-without-reason", at(S.AWAITING_APPROVAL), "approver", "return_draft",
+            {"comment": " "}, "理由を入力してください。"),
+    # persons in charge: someone of the issue's ward; of its lead bureau
+    refused("assign-ward-owner-without-owner", at(S.DRAFT), "manager", "assign_ward_owner", {},
+            "担当者を入力してください。"),
+    refused("assign-ward-owner-unknown", at(S.DRAFT), "manager", "assign_ward_owner", {"owner": 987654},
+            "担当者を選んでください。"),
+    refused("assign-ward-owner-not-a-number", at(S.DRAFT), "manager", "assign_ward_owner",
+            {"owner": "だれか"}, "担当者を選んでください。"),
+    refused("assign-ward-owner-inactive", at(S.DRAFT), "manager", "assign_ward_owner",
+            chosen("inactive_liaison"), "担当者を選んでください。"),
+    *[refused(f"assign-ward-owner-{who}", at(S.CONSULTING), "manager", "assign_ward_owner", chosen(who),
+              WARD_OWNER_ONLY) for who in ("east_liaison", "east_manager", "lead", "admin")],
+    refused("assign-ward-owner-twice", owned_by_liaison, "manager", "assign_ward_owner", chosen("liaison"),
+            "選んだ職員はすでにこの区重要課題の担当者です。"),
+    *[refused(f"assign-bureau-owner-{who}", at(S.CONSULTING, related=True), "lead", "assign_bureau_owner",
+              chosen(who), BUREAU_OWNER_ONLY) for who in ("related", "other_bureau", "liaison", "manager")],
+    refused("assign-bureau-owner-inactive", at(S.CONSULTING), "lead", "assign_bureau_owner",
+            chosen("inactive_lead"), "担当者を選んでください。"),
     refused("edit-blank-title", at(S.DRAFT), "manager", "edit", {"title": "  "}, "件名を入力してください。"),
     refused("edit-without-change", at(S.DRAFT), "manager", "edit", {"title": NEW_ISSUE["title"]},
             "変更された項目がありません。"),
@@ -653,7 +762,8 @@ def test_issue_history_reads_as_its_life(world):
     assert rows == [
         ("create", None, "draft", "ward_manager"),
         ("bundle", "draft", "draft", "ward_manager"),
-        ("approve", "draft", "registered", "ward_manager"),
+        ("submit", "draft", "awaiting_approval", "ward_manager"),
+        ("approve", "awaiting_approval", "registered", "ward_manager"),
         ("send", "registered", "consulting", "ward_manager"),
         ("decide", "consulting", "decided", "bureau_staff"),
         ("budget", "decided", "budgeted", "bureau_staff"),
@@ -670,21 +780,24 @@ CORRECTIONS_OF_MONEY = ["correct_decision", "correct_budget_line", "cancel_budge
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        (S.DRAFT, {"manager": ["edit", "approve", "withdraw", "set_public"]}),
-        (S.REGISTERED, {"manager": ["edit", "send", "withdraw", "set_public"]}),
+        (S.DRAFT, {"manager": ["edit", "approve", "submit", "assign_ward_owner", "withdraw", "set_public"]}),
+        (S.AWAITING_APPROVAL, {"manager": ["approve", "return_draft", "assign_ward_owner", "withdraw",
+                                           "set_public"]}),
+        (S.REGISTERED, {"manager": ["edit", "send", "assign_ward_owner", "withdraw", "set_public"]}),
         (
             S.CONSULTING,
-            {"manager": ["note", "correct_texts", "set_public"],
-             "lead": ["decide", "inquire", "note", "correct_decision"],
+            {"manager": ["assign_ward_owner", "note", "correct_texts", "set_public"],
+             "lead": ["assign_bureau_owner", "decide", "inquire", "note", "correct_decision"],
              "related": ["opine", "note"], "admin": ["correct_texts", "correct_decision"]},
         ),
-        (S.INQUIRING, {"manager": ["answer_inquiry", "note", "set_public"], "lead": ["note"],
-                       "related": ["opine", "note"]}),
-        (S.BUDGETED, {"manager": ["note", "correct_texts", "set_public"],
-                      "lead": ["add_budget_line", "start", "note", *CORRECTIONS_OF_MONEY],
+        (S.INQUIRING, {"manager": ["assign_ward_owner", "answer_inquiry", "note", "set_public"],
+                       "lead": ["assign_bureau_owner", "note"], "related": ["opine", "note"]}),
+        (S.BUDGETED, {"manager": ["assign_ward_owner", "note", "correct_texts", "set_public"],
+                      "lead": ["assign_bureau_owner", "add_budget_line", "start", "note",
+                               *CORRECTIONS_OF_MONEY],
                       "related": ["note"], "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
-        (S.COMPLETED, {"manager": ["correct_texts", "set_public"], "lead": CORRECTIONS_OF_MONEY,
-                       "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
+        (S.COMPLETED, {"manager": ["assign_ward_owner", "correct_texts", "set_public"],
+                       "lead": CORRECTIONS_OF_MONEY, "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
         (S.WITHDRAWN, {}),
     ],
 )  # fmt: skip

@@ -58,12 +58,14 @@ NEW_ISSUE = {
 ACTORS: dict[str, tuple[Role, Callable]] = {
     "liaison": (Role.LIAISON, lambda make: make.liaison()),
     "manager": (Role.WARD_MANAGER, lambda make: make.manager()),
+    "approver": (Role.WARD_MANAGER, lambda make: make.second_manager()),
     "lead": (Role.BUREAU_STAFF, lambda make: make.staff("環境局")),
     "related": (Role.BUREAU_STAFF, lambda make: make.staff("文化市民局")),
     "other_bureau": (Role.BUREAU_STAFF, lambda make: make.staff("消防局")),
     "admin": (Role.ADMIN, lambda make: make.admin()),
     "east_liaison": (Role.LIAISON, lambda make: make.liaison("東区")),
     "east_manager": (Role.WARD_MANAGER, lambda make: make.manager("東区")),
+    "east_approver": (Role.WARD_MANAGER, lambda make: make.second_manager("東区")),
     "inactive_liaison": (Role.LIAISON, lambda make: make.liaison(active=False)),
     "inactive_manager": (Role.WARD_MANAGER, lambda make: make.user(Role.WARD_MANAGER, active=False)),
     "inactive_lead": (
@@ -106,7 +108,11 @@ class World:
             issue = workflow.create_issue(self.session, self.actor(manager_key), NEW_ISSUE, today=TODAY)
         if related:
             self.apply(manager_key, issue, "edit", {"related_bureaus": [self.make.bureau("文化市民局").id]})
-        actors = {"manager": manager_key, "staff": "lead"}
+        actors = {
+            "manager": manager_key,
+            "approver": manager_key.replace("manager", "approver"),
+            "staff": "lead",
+        }
         for who, action, payload in PATH_TO_STATE[state]:
             payload = dict(payload)
             if payload.get("executed") == "all":

@@ -19,7 +19,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .effects import consultation, corrections, events, handover, issue_effects, request_effects, teamwork
+from .effects import (
+    approval,
+    consultation,
+    corrections,
+    events,
+    handover,
+    issue_effects,
+    owners,
+    request_effects,
+    teamwork,
+)
 from .effects.issue_effects import create_issue
 from .effects.rules import Action, Scope, check_version, permission_error, scope_error
 from .effects.support import (
@@ -108,13 +118,22 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
 _WORKING_STATES = (IS.CONSULTING, IS.INQUIRING, IS.DECIDED, IS.BUDGETED, IS.IMPLEMENTING)
 _SENT_STATES = (IS.CONSULTING, *DECIDED_ISSUE_STATES)
 _MONEY_STATES = (IS.BUDGETED, IS.IMPLEMENTING, IS.COMPLETED)
+_OWNED_BY_BUREAU = (IS.CONSULTING, IS.INQUIRING, IS.DECIDED, IS.NOT_ADOPTED, IS.BUDGETED, IS.IMPLEMENTING)
 
 ISSUE_ACTIONS: dict[str, Action] = _table(
     Action("edit", "内容を編集", (IS.DRAFT, IS.REGISTERED), _MANAGER, Scope.WARD, iss.edit),
-    Action("approve", "区重要課題に決定", (IS.DRAFT,), _MANAGER, Scope.WARD,
-           iss.approve, IS.REGISTERED, guard=iss.approve_guard),
+    Action("approve", "区重要課題に決定", (IS.DRAFT, IS.AWAITING_APPROVAL), _MANAGER, Scope.WARD,
+           approval.approve, IS.REGISTERED, guard=iss.approve_guard),
+    Action("submit", "決裁に回す", (IS.DRAFT,), _MANAGER, Scope.WARD,
+           approval.submit, IS.AWAITING_APPROVAL, guard=iss.approve_guard),
+    Action("return_draft", "差し戻し", (IS.AWAITING_APPROVAL,), _MANAGER, Scope.WARD,
+           approval.return_draft, IS.DRAFT, ("comment",)),
     Action("send", "局へ送付", (IS.REGISTERED,), _MANAGER, Scope.WARD,
            iss.send, IS.CONSULTING, guard=iss.send_guard),
+    Action("assign_ward_owner", "区の担当者を設定", tuple(s for s in IS if s != IS.WITHDRAWN), _MANAGER,
+           Scope.WARD, owners.assign_ward_owner, None, ("owner",)),
+    Action("assign_bureau_owner", "局の担当者を設定", _OWNED_BY_BUREAU, _BUREAU, Scope.LEAD_BUREAU,
+           owners.assign_bureau_owner, None, ("owner",)),
     Action("decide", "協議結果を登録", (IS.CONSULTING,), _BUREAU, Scope.LEAD_BUREAU,
            iss.decide, None, ("decision",)),
     Action("inquire", "区へ照会", (IS.CONSULTING,), _BUREAU, Scope.LEAD_BUREAU,
@@ -139,7 +158,7 @@ ISSUE_ACTIONS: dict[str, Action] = _table(
            fix.correct_budget_line, None, ("budget_line", "comment"), labels={"budget_line": "訂正する予算"}),
     Action("cancel_budget_line", "予算を取消", _MONEY_STATES, _BUREAU + _ADMIN, Scope.LEAD_BUREAU,
            fix.cancel_budget_line, None, ("budget_line", "comment"), labels={"budget_line": "取り消す予算"}),
-    Action("withdraw", "取下げ", (IS.DRAFT, IS.REGISTERED), _MANAGER, Scope.WARD,
+    Action("withdraw", "取下げ", (IS.DRAFT, IS.AWAITING_APPROVAL, IS.REGISTERED), _MANAGER, Scope.WARD,
            iss.withdraw, IS.WITHDRAWN, ("comment",)),
     Action("set_public", "公開設定", tuple(s for s in IS if s != IS.WITHDRAWN), _MANAGER, Scope.WARD,
            iss.set_public),

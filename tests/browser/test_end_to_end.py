@@ -1,8 +1,10 @@
 """One request's whole life in a real browser, across the three roles that work on it.
 
-A liaison logs a request with a photo; the ward manager escalates it into a ward issue,
-approves it and sends it to 環境局; the bureau decides, budgets, starts and completes it; the
-liaison answers the resident. Every step goes through the pages and forms a user sees.
+A liaison logs a request with a photo; the ward manager escalates it into a ward issue and
+submits it for approval (and may not approve it themself); the ward's second manager approves
+it, puts the liaison in charge and sends it to 環境局; the bureau puts its staff member in
+charge, decides, budgets, starts and completes it; the liaison answers the resident. Every
+step goes through the pages and forms a user sees.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def test_request_escalated_budgeted_completed_and_answered(page: Page, shots_dir
     request_url = page.url
     steps.done("request-logged")
 
-    # 2. The ward manager escalates it, approves the ward issue and sends it to 環境局.
+    # 2. The ward manager escalates it and submits the ward issue for approval.
     logout(page)
     login(page, "chuo.manager")
     expect(page).to_have_url(re.compile(r"/ward/$"))
@@ -150,10 +152,30 @@ def test_request_escalated_budgeted_completed_and_answered(page: Page, shots_dir
     expect(page.locator("h2:has-text('現状と課題') + p")).to_have_text(DESCRIPTION)
     expect(page.locator("h2:has-text('対応案') + p")).to_have_text(PROPOSAL)
     steps.done("issue-draft")
+    steps.open_action("決裁に回す")
+    steps.submit("submit", "決裁に回しました")
+    expect_state(page, "決裁待ち")
+    steps.done("issue-submitted")
+    # Two pairs of eyes (the city's default): the drafter cannot approve their own draft.
+    steps.open_action("区重要課題に決定")
+    with page.expect_navigation():
+        page.locator("#form-approve button[type=submit]").click()
+    expect(page.locator(".flash-error")).to_contain_text("起案した管理職は自分の起案を決定できません")
+    expect_state(page, "決裁待ち")
+
+    # 2b. The ward's second manager approves it, puts the liaison in charge and sends it.
+    logout(page)
+    login(page, "chuo.manager2")
+    page.goto(issue_url)
     steps.open_action("区重要課題に決定")
     steps.submit("approve", "区重要課題に決定しました")
     expect_state(page, "区重要課題決定")
-    steps.done("issue-approved")
+    steps.done("issue-approved-by-second-manager")
+    steps.open_action("区の担当者を設定")
+    page.locator("[name=assign_ward_owner-owner]").select_option(label="中央 地域担当 (地域担当職員)")
+    steps.submit("assign_ward_owner", "区の担当者を設定しました")
+    expect(page.locator("dl.facts dt:text-is('区の担当者') + dd")).to_have_text("中央 地域担当")
+    steps.done("ward-owner-set")
     steps.open_action("局へ送付")
     page.locator("[name=send-lead_bureau_id]").select_option(label="環境局")
     page.fill("[name=send-comment]", "補助制度の新設について協議をお願いします。")
@@ -181,6 +203,12 @@ def test_request_escalated_budgeted_completed_and_answered(page: Page, shots_dir
     steps.done("bureau-sees-request-masked")
     page.go_back()
     expect(page).to_have_url(issue_url)
+
+    steps.open_action("局の担当者を設定")
+    page.locator("[name=assign_bureau_owner-owner]").select_option(label="環境局 担当 (局 担当者)")
+    steps.submit("assign_bureau_owner", "局の担当者を設定しました")
+    expect(page.locator("dl.facts dt:text-is('局の担当者') + dd")).to_have_text("環境局 担当")
+    steps.done("bureau-owner-set")
 
     steps.open_action("協議結果を登録")
     page.locator("#form-decide input[name=decide-decision][value=adopt]").check()
@@ -249,12 +277,16 @@ def test_request_escalated_budgeted_completed_and_answered(page: Page, shots_dir
     assert issue_timeline == [
         "登録",
         "要望を追加",
+        "決裁に回す",
         "区重要課題に決定",
+        "区の担当者を設定",
         "局へ送付",
+        "局の担当者を設定",
         "協議結果を登録",
         "予算化",
         "事業に着手",
         "完了",
     ], issue_timeline
 
-    assert not failed_responses, failed_responses
+    # the one refusal on the way: the drafter's own approval (422, the form shown again)
+    assert failed_responses == [f"422 {issue_url}/approve"], failed_responses

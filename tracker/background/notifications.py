@@ -45,6 +45,8 @@ BUNDLED_LOGGERS = "bundled_loggers"  # whoever logged a request bundled in the i
 ISSUE_OWNERS = "issue_owners"  # the issue's persons in charge (ward, bureau); if none, its drafter
 LEAD_BUREAU = "lead_bureau"  # the issue's bureau owner (担当) if it has one, else its lead bureau's staff
 HANDOVER_MANAGERS = "handover_managers"  # ward managers of the ward a request is handed over to
+DRAFTER = "drafter"  # the ward manager who drafted the issue
+NEW_OWNER = "new_owner"  # whoever was just made a person in charge of the issue
 
 ANSWER_RESIDENTS = "住民への回答をお願いします。"
 
@@ -69,6 +71,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("request", "hand_over"): Rule((HANDOVER_MANAGERS,), "他区から要望の引継ぎ依頼が届きました"),
     ("request", "accept_handover"): Rule((LOGGED_BY,), "要望が他区へ引き継がれました"),
     ("request", "decline_handover"): Rule((LOGGED_BY,), "要望の引継ぎが断られました"),
+    ("issue", "submit"): Rule((WARD_MANAGERS,), "区重要課題の決裁依頼が届きました"),
+    ("issue", "return_draft"): Rule((DRAFTER,), "区重要課題の起案が差し戻されました"),
+    ("issue", "assign_ward_owner"): Rule((NEW_OWNER,), "区重要課題の区の担当者になりました"),
+    ("issue", "assign_bureau_owner"): Rule((NEW_OWNER,), "区重要課題の局の担当者になりました"),
     ("issue", "send"): Rule((ISSUE_BUREAUS,), "区重要課題の協議依頼が届きました"),
     ("issue", "inquire"): Rule((WARD_MANAGERS,), "局から区重要課題の照会が届きました"),
     ("issue", "answer_inquiry"): Rule((LEAD_BUREAU,), "区から照会の回答が届きました"),
@@ -137,7 +143,21 @@ def _handover_managers(event: HistoryEvent) -> Select:
     return select(User).where(User.role == Role.WARD_MANAGER, User.ward_id.in_(ward))
 
 
+def _drafter(event: HistoryEvent) -> Select:
+    return (
+        select(User)
+        .join(WardIssue, WardIssue.created_by_id == User.id)
+        .where(WardIssue.id == event.ward_issue_id)
+    )
+
+
+def _new_owner(event: HistoryEvent) -> Select:
+    return select(User).where(User.id == (event.data or {}).get("new_owner_id"))
+
+
 RECIPIENT_QUERIES = {
+    DRAFTER: _drafter,
+    NEW_OWNER: _new_owner,
     LOGGED_BY: _logged_by,
     ISSUE_BUREAUS: _issue_bureaus,
     WARD_MANAGERS: _ward_managers,

@@ -1,4 +1,5 @@
-"""Administration (地域政策課): user accounts, the city's master data, and background work.
+"""Administration (地域政策課): user accounts, the city's master data and settings, and background
+work.
 
 The rules live in ``accounts``, ``masterdata_admin`` and ``job_board``, and a form's choices in
 ``city.choices``; each view parses its form, calls one of their functions, commits, and
@@ -14,7 +15,7 @@ from flask_login import current_user
 
 from ..background import job_board, jobs
 from ..city import choices, masterdata_admin
-from ..effects import funds
+from ..effects import city_settings, funds
 from ..extensions import db
 from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_in_tokyo
 from ..models import Bureau, Category, Center, User, Ward, utcnow
@@ -273,6 +274,34 @@ def set_entry_active(kind: str, entry_id: int):
         f"「{entry.name}」を{'有効' if active else '無効'}にしました。",
     )
     return redirect(url_for("admin.master"))
+
+
+# --- the city's settings --------------------------------------------------------------------
+
+
+@bp.route("/settings")
+@roles_required(Role.ADMIN)
+def settings():
+    rows = [(s, city_settings.is_on(db.session, s)) for s in city_settings.SETTINGS.values()]
+    return render_template("admin/settings.html", rows=rows)
+
+
+@bp.route("/settings", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_setting():
+    """Turn the city setting ``key`` on (``on=1``) or off (``on=0``); the change log keeps old
+    and new."""
+    setting = city_settings.SETTINGS.get(request.form.get("key", ""))
+    if setting is None:
+        flash("変更する設定を選んでください。", "error")
+        return redirect(url_for("admin.settings"))
+    on = request.form.get("on") == "1"
+    was_on = city_settings.is_on(db.session, setting)
+    _commit(
+        lambda: city_settings.set_on(db.session, setting, on),
+        f"「{setting.label}」を{'オン' if was_on else 'オフ'}から{'オン' if on else 'オフ'}にしました。",
+    )
+    return redirect(url_for("admin.settings"))
 
 
 @bp.route("/master/funds", methods=["GET", "POST"])

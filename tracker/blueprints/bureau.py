@@ -98,3 +98,9 @@ def note(issue_id: int):
 @roles_required(Role.BUREAU_STAFF)
 def complete(issue_id: int):
     return _issue_action(issue_id, "complete", "完了を登録しました。")
+
+
+@bp.route("/issues/<int:issue_id>/bureau-owner", methods=["POST"])
+@roles_required(Role.BUREAU_STAFF)
+def assign_bureau_owner(issue_id: int):
+    return _issue_action(issue_id, "assign_bureau_owner", "局の担当者を設定しました。")

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from .. import workflow
 from ..city import choices
-from ..effects import consultation, teamwork
+from ..effects import city_settings, consultation, teamwork
 from ..extensions import db
 from ..finding import similar
 from ..formatting import fiscal_year_of, today_in_tokyo
@@ -40,6 +40,7 @@ from .forms import (
     InquireForm,
     NoteForm,
     OpinionForm,
+    OwnerForm,
     PublicForm,
     ReasonForm,
     ReferForm,
@@ -69,7 +70,11 @@ REQUEST_FORMS = {
 ISSUE_FORMS = {
     "edit": (None, "ward.edit_issue"),
     "approve": (ConfirmForm, "ward.approve"),
+    "submit": (ConfirmForm, "ward.submit"),
+    "return_draft": (ReasonForm, "ward.return_draft"),
     "send": (SendForm, "ward.send"),
+    "assign_ward_owner": (OwnerForm, "ward.assign_ward_owner"),
+    "assign_bureau_owner": (OwnerForm, "bureau.assign_bureau_owner"),
     "withdraw": (ReasonForm, "ward.withdraw_issue"),
     "set_public": (PublicForm, "ward.set_public"),
     "decide": (DecideForm, "bureau.decide"),
@@ -145,6 +150,16 @@ def build_form(subject, action: str):
         form.center_id.choices = options([(c.id, c.name) for c in centers])
     if isinstance(form, (BudgetForm, FundForm)):
         form.fiscal_year.offer(budget_years(subject.fiscal_year), default=subject.fiscal_year)
+    if isinstance(form, OwnerForm):
+        ward_side = action == "assign_ward_owner"
+        people = (
+            choices.ward_people(db.session, subject.ward_id)
+            if ward_side
+            else choices.bureau_people(db.session, subject.lead_bureau_id)
+        )
+        form.owner.choices = options([(u.id, f"{u.display_name} ({u.role.label})") for u in people])
+        if not form.is_submitted():
+            form.owner.data = subject.ward_owner_id if ward_side else subject.bureau_owner_id
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
     fix.prepare(form, subject, budget_years(subject.fiscal_year))
@@ -180,10 +195,10 @@ def _action_forms(subject, registry, refused: Refused | None = None) -> list[dic
     return forms
 
 
-def _page_parts(subject, registry, refused: Refused | None) -> dict:
-    """The action panels, and apart from them the comment thread and the attachments with
-    their forms (None when the user may not add to them)."""
-    forms = _action_forms(subject, registry, refused)
+def _page_parts(subject, registry, refused: Refused | None, forms: list[dict] | None = None) -> dict:
+    """The action panels (``forms``, when the caller has built them already), and apart from them
+    the comment thread and the attachments with their forms (None when the user may not add)."""
+    forms = _action_forms(subject, registry, refused) if forms is None else forms
     by_name = {entry["action"].name: entry for entry in forms}
     return {
         "action_forms": [entry for entry in forms if entry["action"].name not in TEAMWORK_ACTIONS],
@@ -210,12 +225,20 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
 
 
 def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
+    forms = _action_forms(issue, ISSUE_FORMS, refused)
+    # the drafter sees that another manager decides (two pairs of eyes), before trying
+    others_approve = (
+        any(a["action"].name == "approve" for a in forms)
+        and issue.created_by_id == current_user.id
+        and city_settings.is_on(db.session, city_settings.TWO_EYES_APPROVAL)
+    )
     return render_template(
         "ward/issue_detail.html",
         issue=issue,
-        **_page_parts(issue, ISSUE_FORMS, refused),
+        **_page_parts(issue, ISSUE_FORMS, refused, forms),
         inquiries=consultation.inquiries_of(db.session, issue),
         opinions=consultation.current_opinions(db.session, issue),
+        others_approve=others_approve,
     )
 
 

@@ -145,6 +145,12 @@ class ConfirmForm(VersionedForm):
     comment = TextAreaField("メモ", validators=[Length(max=2000)])
 
 
+class OwnerForm(VersionedForm):
+    """A person in charge of an issue: the view offers the people of its ward or lead bureau."""
+
+    owner = SelectField("担当者", coerce=row_id, validators=[InputRequired(REQUIRED)])
+
+
 class PublicForm(VersionedForm):
     is_public = BooleanField("公開ページに掲載する")
 

@@ -218,6 +218,24 @@ def approve(issue_id: int):
     return _issue_action(issue_id, "approve", "区重要課題に決定しました。")
 
 
+@bp.route("/issues/<int:issue_id>/submit", methods=["POST"])
+@roles_required(*MANAGER)
+def submit(issue_id: int):
+    return _issue_action(issue_id, "submit", "決裁に回しました。別の管理職が決定します。")
+
+
+@bp.route("/issues/<int:issue_id>/return", methods=["POST"])
+@roles_required(*MANAGER)
+def return_draft(issue_id: int):
+    return _issue_action(issue_id, "return_draft", "起案者に差し戻しました。")
+
+
+@bp.route("/issues/<int:issue_id>/ward-owner", methods=["POST"])
+@roles_required(*MANAGER)
+def assign_ward_owner(issue_id: int):
+    return _issue_action(issue_id, "assign_ward_owner", "区の担当者を設定しました。")
+
+
 @bp.route("/issues/<int:issue_id>/send", methods=["POST"])
 @roles_required(*MANAGER)
 def send(issue_id: int):

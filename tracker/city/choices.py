@@ -1,5 +1,6 @@
 """What a form may offer: the wards, active categories, a ward's active centers, active bureaus,
-and the open issues of a ward a request may be added to. Each in its display order.
+the open issues of a ward a request may be added to, and who may be put in charge of an issue
+(the ward's liaisons and managers, the lead bureau's staff). Each in its display order.
 
 A deactivated entry is not offered (``masterdata_admin``). The user form's own rule (a user
 keeps a center or bureau deactivated since) is ``safeguards.accounts.assignable_places``.
@@ -12,8 +13,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Bureau, Category, Center, Ward, WardIssue
-from ..states import OPEN_ISSUE_STATES
+from ..models import Bureau, Category, Center, User, Ward, WardIssue
+from ..states import OPEN_ISSUE_STATES, Role
 
 
 def wards(session: Session) -> Sequence[Ward]:
@@ -40,4 +41,22 @@ def open_issues_of_ward(session: Session, ward_id: int) -> Sequence[WardIssue]:
         select(WardIssue)
         .where(WardIssue.ward_id == ward_id, WardIssue.state.in_(OPEN_ISSUE_STATES))
         .order_by(WardIssue.id.desc())
+    ).all()
+
+
+def ward_people(session: Session, ward_id: int | None) -> Sequence[User]:
+    """The active liaisons and ward managers of a ward: who may be its issue's person in charge."""
+    return session.scalars(
+        select(User)
+        .where(User.ward_id == ward_id, User.active, User.role.in_((Role.LIAISON, Role.WARD_MANAGER)))
+        .order_by(User.display_name, User.id)
+    ).all()
+
+
+def bureau_people(session: Session, bureau_id: int | None) -> Sequence[User]:
+    """The active staff of a bureau."""
+    return session.scalars(
+        select(User)
+        .where(User.bureau_id == bureau_id, User.active, User.role == Role.BUREAU_STAFF)
+        .order_by(User.display_name, User.id)
     ).all()

@@ -18,6 +18,7 @@ from ..effects import intake
 from ..formatting import fiscal_year_of
 from ..models import Bureau, Category, ServiceRequest, User, WardFund
 from ..states import AnswerKind, Role, Source
+from .masterdata import ward_managers
 
 DEMO_WARD_FUND_YEN = 30_000_000  # per ward, for the current fiscal year
 
@@ -67,9 +68,7 @@ def load_demo_requests(session: Session, photo_dir: str, today: dt.date) -> int:
         select(User).where(User.role == Role.LIAISON, User.login.like("%.liaison")).order_by(User.id)
     ).all()
     for liaison in liaisons:
-        manager = session.scalars(
-            select(User).where(User.role == Role.WARD_MANAGER, User.ward_id == liaison.ward_id)
-        ).first()
+        managers = ward_managers(session, liaison.ward_id)[:2]
         for title, category, place, organisation, source, days_ago, next_step in DEMO_REQUESTS:
             received = max(start, today - dt.timedelta(days=days_ago))
             full_title = f"{title} ({liaison.center.name})"
@@ -94,7 +93,7 @@ def load_demo_requests(session: Session, photo_dir: str, today: dt.date) -> int:
                 answer_due_days=14,
                 today=received,
             )
-            _advance(session, request, next_step, liaison, manager, category, received)
+            _advance(session, request, next_step, liaison, managers, category, received)
             logged += 1
     for ward_id in {liaison.ward_id for liaison in liaisons}:
         if not session.scalar(select(WardFund.id).filter_by(ward_id=ward_id, fiscal_year=year)):
@@ -103,8 +102,10 @@ def load_demo_requests(session: Session, photo_dir: str, today: dt.date) -> int:
     return logged
 
 
-def _advance(session, request, next_step, liaison, manager, category, received) -> None:
-    """Take a freshly logged demo request one or more steps along its workflow."""
+def _advance(session, request, next_step, liaison, managers, category, received) -> None:
+    """Take a freshly logged demo request one or more steps along its workflow: the ward's first
+    manager triages and drafts, its second one approves."""
+    manager, approver = managers
     day = received + dt.timedelta(days=3)
     if next_step == "answer":
         payload = {
@@ -120,5 +121,6 @@ def _advance(session, request, next_step, liaison, manager, category, received) 
         payload = {"title": request.title, "proposal": "局と協議して対応を検討する", "lead_bureau": bureau}
         workflow.apply(session, manager, request, "escalate", payload, today=day)
         if next_step == "send":
-            workflow.apply(session, manager, request.ward_issue, "approve", {}, today=day)
+            workflow.apply(session, manager, request.ward_issue, "submit", {}, today=day)
+            workflow.apply(session, approver, request.ward_issue, "approve", {}, today=day)
             workflow.apply(session, manager, request.ward_issue, "send", {}, today=day)

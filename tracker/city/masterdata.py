@@ -82,6 +82,11 @@ DEMO_USERS = [
     ("higashi.manager", "東区 総務企画課長", Role.WARD_MANAGER, "東区", None, None),
     ("minami.manager", "南区 総務企画課長", Role.WARD_MANAGER, "南区", None, None),
     ("kita.manager", "北区 総務企画課長", Role.WARD_MANAGER, "北区", None, None),
+    # the second manager of each ward approves what the first drafted (two pairs of eyes)
+    ("chuo.manager2", "中央区 総務企画課 審議員", Role.WARD_MANAGER, "中央区", None, None),
+    ("higashi.manager2", "東区 総務企画課 審議員", Role.WARD_MANAGER, "東区", None, None),
+    ("minami.manager2", "南区 総務企画課 審議員", Role.WARD_MANAGER, "南区", None, None),
+    ("kita.manager2", "北区 総務企画課 審議員", Role.WARD_MANAGER, "北区", None, None),
     ("kankyo.staff", "環境局 担当", Role.BUREAU_STAFF, None, None, "環境局"),
     ("bunka.staff", "文化市民局 担当", Role.BUREAU_STAFF, None, None, "文化市民局"),
     ("shobo.staff", "消防局 担当", Role.BUREAU_STAFF, None, None, "消防局"),
@@ -134,6 +139,12 @@ def _by_name(session: Session, model, name: str | None):
     return session.execute(select(model).filter_by(name=name)).scalar_one()
 
 
+def ward_managers(session: Session, ward_id: int) -> list[User]:
+    """The ward's managers, oldest account first: the demo's drafter, then its approver."""
+    statement = select(User).where(User.role == Role.WARD_MANAGER, User.ward_id == ward_id).order_by(User.id)
+    return list(session.scalars(statement))
+
+
 def load_demo_users(session: Session) -> None:
     for login, display_name, role, ward, center, bureau in DEMO_USERS:
         if session.execute(select(User.id).filter_by(login=login)).first():
@@ -174,9 +185,7 @@ def load_demo_issues(session: Session, photo_dir: str) -> None:
         if session.execute(select(WardIssue.id).filter_by(title=title)).first():
             continue
         ward = _by_name(session, Ward, ward_name)
-        manager = (
-            session.execute(select(User).filter_by(role=Role.WARD_MANAGER, ward_id=ward.id)).scalars().first()
-        )
+        manager, approver = ward_managers(session, ward.id)[:2]
         liaison = (
             session.execute(
                 select(User).join(Center, User.center_id == Center.id).where(Center.name == center_name)
@@ -216,8 +225,11 @@ def load_demo_issues(session: Session, photo_dir: str) -> None:
         issue = request.ward_issue
         decided = dt.date(year, 3, 1)
         for actor, action, payload in [
-            (manager, "approve", {}),
+            (manager, "submit", {}),
+            (approver, "approve", {}),
+            (manager, "assign_ward_owner", {"owner": liaison.id}),
             (manager, "send", {}),
+            (staff, "assign_bureau_owner", {"owner": staff.id}),
             (staff, "decide", {"decision": "adopt", "decision_reason": "事業化して対応する"}),
             (staff, "budget", {"fiscal_year": year, "project_name": title, "allocated_yen": amount}),
             (staff, "start", {}),

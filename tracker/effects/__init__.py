@@ -1,13 +1,14 @@
 """What the workflow's actions do, and the writes around them.
 
 Belongs here: the effects and guards of the request and ward-issue actions (``request_effects``,
-``issue_effects``), the corrections (訂正) and 取消 of what was entered (``corrections``), and
-what they share (``support``: the workflow error, the action context, payload cleaning, the
-history writer); logging a new request (``intake``) with its photos and reference number;
-drawing on a ward's fund (``funds``); comments and attachments (``teamwork``, with the files
-checked by content in ``attachments``); 照会 and 意見 (``consultation``); handing a request to
-another ward (``handover``); how history events read (``history``); and ``events``, the hook
-through which the workflow announces what happened.
+``issue_effects``; the approval step, ``approval``; the persons in charge, ``owners``), the
+corrections (訂正) and 取消 of what was entered (``corrections``), and what they share
+(``support``: the workflow error, the action context, payload cleaning, the history writer);
+logging a new request (``intake``) with its photos and reference number; drawing on a ward's
+fund (``funds``); comments and attachments (``teamwork``, with the files checked by content in
+``attachments``); 照会 and 意見 (``consultation``); handing a request to another ward
+(``handover``); the city's settings the rules read (``city_settings``); how history events read
+(``history``); and ``events``, the hook through which the workflow announces what happened.
 
 May import: the models, ``states``, ``formatting``, ``extensions`` and ``tracker.workflow``
 (whose tables call the effects). Never Flask, and never a service package (finding, reporting,

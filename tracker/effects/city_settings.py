@@ -34,3 +34,16 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (TWO_EYES_APPROVAL,)}
 def is_on(session: Session, setting: Setting) -> bool:
     row = session.get(CitySetting, setting.key)
     return setting.default if row is None else row.value == "on"
+
+
+def set_on(session: Session, setting: Setting, on: bool) -> bool:
+    """Turn ``setting`` on or off (a row from now on); return whether it was on before."""
+    was_on = is_on(session, setting)
+    row = session.get(CitySetting, setting.key)
+    value = "on" if on else "off"
+    if row is None:
+        session.add(CitySetting(key=setting.key, value=value))
+    else:
+        row.value = value
+    session.flush()
+    return was_on

@@ -112,6 +112,9 @@ def event_details(event: HistoryEvent) -> str:
         parts.append("既存予算内で対応")
     if "executed_yen" in data:
         parts.append(f"決算額 計{thousand_yen(sum(data['executed_yen'].values()))}")
+    if "new_owner" in data:
+        side = "区の担当者" if data.get("owner") == "ward_owner" else "局の担当者"
+        parts.append(f"{side}: {data.get('old_owner') or '未設定'} → {data['new_owner']}")
     if "is_public" in data:
         parts.append("公開" if data["is_public"] else "非公開")
     if "to_ward" in data:

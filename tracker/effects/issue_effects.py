@@ -157,11 +157,6 @@ def add_budget_line(ctx: Context):
     return None
 
 
-def approve(ctx: Context):
-    ctx.comment = clean_text(ctx.payload, "comment")
-    return None
-
-
 def start(ctx: Context):
     ctx.comment = clean_text(ctx.payload, "comment")
     return None

@@ -70,6 +70,7 @@ FIELD_LABELS = {
     "answer": "回答",
     "handover_ward": "引継ぎ先の区",
     "center": "まちづくりセンター",
+    "owner": "担当者",
 }
 
 

@@ -59,6 +59,8 @@ def conditions(flt: ListFilter, today: dt.date | None = None) -> list[ColumnElem
             out.append(WardIssue.state.in_([IssueState(s) for s in flt.state]))
         if flt.decision:
             out.append(WardIssue.decision == Decision(flt.decision))
+        if flt.mine:
+            out.append(or_(WardIssue.ward_owner_id == flt.me, WardIssue.bureau_owner_id == flt.me))
         if flt.bureau is not None:
             related = exists().where(
                 issue_related_bureaus.c.ward_issue_id == WardIssue.id,

@@ -94,6 +94,8 @@ def issue_columns() -> list[exports.Column]:
         Column("状態", lambda i: _label(i.state)),
         Column("主管局", lambda i: i.lead_bureau.name if i.lead_bureau else ""),
         Column("関係局", lambda i: "、".join(b.name for b in i.related_bureaus)),
+        Column("区の担当者", lambda i: i.ward_owner.display_name if i.ward_owner else ""),
+        Column("局の担当者", lambda i: i.bureau_owner.display_name if i.bureau_owner else ""),
         Column("協議結果", lambda i: _label(i.decision)),
         Column("協議結果の理由", lambda i: i.decision_reason),
         Column("協議結果の日", lambda i: i.decided_on),
@@ -219,7 +221,7 @@ def show(
     extra = extra or {}
     user = current_user._get_current_object()
     choices = list_choices.choices_for(db.session, user, spec)
-    flt = listing.parse(request.args, spec, choices)
+    flt = listing.parse(request.args, spec, choices, me=user.id)
     fmt = request.args.get("format")
     if fmt and fmt not in exports.FORMATS:
         flt.notices.append("出力形式が不正なため、一覧を表示しています。")

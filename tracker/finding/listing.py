@@ -87,13 +87,13 @@ REQUESTS = ListSpec(
 ISSUES = ListSpec(
     "issues",
     WardIssue,
-    ("ward", "state", "fiscal_year", "bureau", "decision", "q"),
+    ("ward", "state", "fiscal_year", "bureau", "decision", "mine", "q"),
     ISSUE_SORTS,
     "updated",
     DESC,
 )
 # The bureau inbox: its tabs choose the states; oldest sent first, as before.
-INBOX = replace(ISSUES, name="inbox", filters=("ward", "fiscal_year", "bureau", "decision", "q"))
+INBOX = replace(ISSUES, name="inbox", filters=("ward", "fiscal_year", "bureau", "decision", "mine", "q"))
 INBOX = replace(INBOX, default_sort="sent", default_direction=ASC)
 
 FILTER_LABELS = {
@@ -107,6 +107,7 @@ FILTER_LABELS = {
     "decision": "協議結果",
     "overdue": "期限超過",
     "logged_by": "登録者",
+    "mine": "自分の担当",
     "q": "キーワード",
     "sort": "並び順",
     "direction": "順序",
@@ -114,6 +115,7 @@ FILTER_LABELS = {
     "before": "ページ位置",
 }
 ID_FILTERS = ("ward", "center", "category", "bureau", "logged_by")
+FLAG_FILTERS = ("overdue", "mine")  # a checkbox: on or left out
 
 # --- the cursor ------------------------------------------------------------------------------
 
@@ -188,6 +190,8 @@ class ListFilter:
     decision: str | None = None
     overdue: bool = False
     logged_by: int | None = None
+    mine: bool = False  # only the issues whose person in charge (ward or bureau side) is ``me``
+    me: int | None = None
     q: str = ""
     sort: str = ""
     direction: str = ""
@@ -211,9 +215,9 @@ class ListFilter:
             if name == "state":
                 if value:
                     out["state"] = list(value)
-            elif name == "overdue":
+            elif name in FLAG_FILTERS:
                 if value:
-                    out["overdue"] = "1"
+                    out[name] = "1"
             elif value not in (None, ""):
                 out[name] = value
         if not self.is_default_sort:
@@ -245,7 +249,7 @@ class ListFilter:
                     rest["state"] = [v for v in params["state"] if v != value]
                 else:
                     del rest[name]
-                if name == "overdue":
+                if name in FLAG_FILTERS:
                     shown = "あり"
                 elif name == "q":
                     shown = f"「{value}」"
@@ -261,9 +265,12 @@ def _one(args: Mapping, name: str) -> str:
     return (values[-1] if values else "") or ""
 
 
-def parse(args: Mapping, spec: ListSpec, choices: Mapping[str, Mapping]) -> ListFilter:
-    """The filter that ``args`` (``request.args``) ask for; invalid values dropped with a notice."""
-    flt = ListFilter(spec=spec, sort=spec.default_sort, direction=spec.default_direction)
+def parse(
+    args: Mapping, spec: ListSpec, choices: Mapping[str, Mapping], *, me: int | None = None
+) -> ListFilter:
+    """The filter that ``args`` (``request.args``) ask for; invalid values dropped with a notice.
+    ``me``: the id of the user looking, whom 「自分の担当」 means."""
+    flt = ListFilter(spec=spec, sort=spec.default_sort, direction=spec.default_direction, me=me)
 
     def drop(name: str, raw: str, why: str = "は選べないため、条件から外しました") -> None:
         flt.notices.append(f"{FILTER_LABELS[name]}「{_shown(raw)}」{why}。")
@@ -296,9 +303,9 @@ def parse(args: Mapping, spec: ListSpec, choices: Mapping[str, Mapping]) -> List
                 setattr(flt, name, raw)
             else:
                 drop(name, raw)
-        elif name == "overdue":
+        elif name in FLAG_FILTERS:
             if raw in ("1", "on", "true", "yes"):
-                flt.overdue = True
+                setattr(flt, name, True)
             elif raw not in ("0", "off", "false", "no"):
                 drop(name, raw, "は指定できないため、条件から外しました")
         elif name == "q":

@@ -25,6 +25,8 @@ _REQUEST_LIST_LOADS = (
 _ISSUE_LIST_LOADS = (
     joinedload(WardIssue.ward),
     joinedload(WardIssue.lead_bureau),
+    joinedload(WardIssue.ward_owner),
+    joinedload(WardIssue.bureau_owner),
     selectinload(WardIssue.related_bureaus),
     selectinload(WardIssue.budget_lines),
 )

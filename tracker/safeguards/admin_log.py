@@ -26,10 +26,11 @@ from sqlalchemy import Row, Select, event, inspect, select
 from sqlalchemy.orm import MANYTOONE, Session, joinedload
 
 from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFund
+from ..ops_models import CitySetting
 from ..states import Role
 
 ACTION = "admin_change"
-RECORDED = (User, Ward, Center, Bureau, Category, WardFund)
+RECORDED = (User, Ward, Center, Bureau, Category, WardFund, CitySetting)
 SECRET_FIELDS = frozenset({"password_hash", "session_version"})
 SKIPPED_FIELDS = frozenset({"id", "created_at"})
 PENDING_KEY = "admin_log_pending"
@@ -40,6 +41,7 @@ TABLE_LABELS = {
     "bureaus": "局",
     "categories": "分野",
     "ward_funds": "まちづくり推進経費",
+    "city_settings": "市の設定",
 }
 FIELD_LABELS = {
     "login": "ログインID",
@@ -64,6 +66,8 @@ FIELD_LABELS = {
     "sort_order": "表示順",
     "fiscal_year": "年度",
     "allocated_yen": "配分額 (円)",
+    "key": "設定",
+    "value": "値",
 }
 
 
@@ -149,7 +153,7 @@ def _append_event(session: Session, actor: User, summary: str, pending: dict) ->
     if not pending:
         return None
     changes = [
-        {"table": entry.__tablename__, "id": entry.id, "new": new, "fields": fields}
+        {"table": entry.__tablename__, "id": inspect(entry).identity[0], "new": new, "fields": fields}
         for entry, new, fields in pending.values()
     ]
     logged = HistoryEvent(
