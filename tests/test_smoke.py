@@ -3,9 +3,10 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tracker.city import demo_requests, masterdata
-from tracker.models import ServiceRequest, WardFund, WardIssue
+from tracker.city import demo_requests, demo_teamwork, masterdata
+from tracker.models import HistoryEvent, ServiceRequest, WardFund, WardIssue
 from tracker.states import IssueState, RequestState
+from tracker.teamwork_models import Attachment, Comment
 
 
 def test_each_role_home_page_renders(make, login_as):
@@ -61,3 +62,25 @@ def test_demo_requests_show_a_ward_office_at_work_and_load_once(session, tmp_pat
     issues = Counter(i.state for i in session.scalars(select(WardIssue).where(WardIssue.fiscal_year == 2026)))
     assert issues == {IssueState.DRAFT: 4, IssueState.CONSULTING: 4}
     assert session.scalar(select(func.count(WardFund.id)).where(WardFund.fiscal_year == 2026)) == 4
+
+
+def test_demo_teamwork_shows_ward_and_bureau_working_together_and_loads_once(session, tmp_path):
+    today = dt.date(2026, 11, 22)
+    masterdata.load_demo_users(session)
+    demo_requests.load_demo_requests(session, str(tmp_path), today)
+    assert demo_teamwork.load_demo_teamwork(session, str(tmp_path / "attachments"), today) is True
+    assert demo_teamwork.load_demo_teamwork(session, str(tmp_path / "attachments"), today) is False
+    issues = {
+        i.ward.name: i
+        for i in session.scalars(select(WardIssue).where(WardIssue.title.like("防犯灯の増設 (%")))
+    }
+    assert issues["中央区"].state == IssueState.INQUIRING  # the bureau's question waits for the ward
+    assert {i.state for name, i in issues.items() if name != "中央区"} == {IssueState.CONSULTING}
+    assert session.scalar(select(func.count(Comment.id))) == 2 * len(issues)
+    letter = session.scalars(select(Attachment)).one()
+    assert (letter.ward_issue_id, letter.content_type) == (issues["東区"].id, "application/pdf")
+    assert (tmp_path / "attachments" / letter.stored_name).read_bytes().startswith(b"%PDF-")
+    offered = session.scalars(select(ServiceRequest).filter_by(state=RequestState.HANDING_OVER)).one()
+    assert (offered.ward.name, offered.handover_ward.name) == ("北区", "中央区")
+    corrected = session.scalars(select(HistoryEvent).filter_by(action="correct_request")).one()
+    assert corrected.comment == demo_teamwork.CORRECTION["comment"]

@@ -4,7 +4,7 @@ import click
 from flask import Flask, current_app
 
 from .background import jobs, reminders, worker
-from .city import demo_requests, masterdata
+from .city import demo_requests, demo_teamwork, masterdata
 from .extensions import db
 from .formatting import today_in_tokyo
 from .safeguards import audit, backup, personal_data
@@ -24,6 +24,9 @@ def register_cli(app: Flask) -> None:
             masterdata.load_demo_users(db.session)
             masterdata.load_demo_issues(db.session, current_app.config["PHOTO_DIR"])
             demo_requests.load_demo_requests(db.session, current_app.config["PHOTO_DIR"], today_in_tokyo())
+            demo_teamwork.load_demo_teamwork(
+                db.session, current_app.config["ATTACHMENT_DIR"], today_in_tokyo()
+            )
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
 

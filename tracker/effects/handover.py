@@ -26,7 +26,7 @@ def _ward_id(value) -> int | None:
 def hand_over_guard(request: ServiceRequest, payload: dict) -> str | None:
     if _ward_id(payload.get("handover_ward")) == request.ward_id:
         return "自分の区には引き継げません。引継ぎ先の区を選んでください。"
-    if request.budget_lines:
+    if request.current_budget_lines:  # a cancelled draw (取消) no longer ties it to the ward
         return "まちづくり推進経費を充当した要望は他区へ引き継げません。"
     return None
 
