@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from tracker import workflow
 from tracker.effects import attachments, teamwork
 from tracker.effects.support import Context, WorkflowError
 from tracker.formatting import datetime_label
@@ -20,7 +22,7 @@ from tracker.states import IssueState
 from tracker.teamwork_models import Attachment, Comment
 
 from .factories import TODAY, png_bytes
-from .teamwork_cases import COMMENT, PDF_BYTES
+from .teamwork_cases import COMMENT, PDF_BYTES, attach_payload
 
 S = IssueState
 
@@ -347,3 +349,18 @@ def test_files_are_served_only_to_those_who_see_the_subject(make, session, login
     assert lead.get(f"/attachments/{on_request.id}").status_code == 200
     assert lead.get(f"/attachments/{on_issue.id}").status_code == 200
     assert login_as(manager).get(f"/attachments/{on_issue.id + 1000}").status_code == 404
+
+
+def test_a_file_whose_row_is_rolled_back_is_deleted_and_a_committed_one_kept(app, make, session):
+    request = make.request()
+    liaison = request.logged_by
+    workflow.apply(session, liaison, request, "attach", attach_payload(), today=TODAY)
+    session.commit()
+    kept = Path(app.config["ATTACHMENT_DIR"], session.scalars(select(Attachment.stored_name)).one())
+    workflow.apply(session, liaison, request, "attach", attach_payload(name="議事録.pdf"), today=TODAY)
+    names = set(session.scalars(select(Attachment.stored_name)))
+    discarded = Path(app.config["ATTACHMENT_DIR"], (names - {kept.name}).pop())
+    assert discarded.exists()
+    session.rollback()  # what run_action does when the action or its commit fails
+    assert kept.exists() and not discarded.exists()
+    assert session.scalars(select(Attachment.stored_name)).all() == [kept.name]

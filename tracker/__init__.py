@@ -84,18 +84,20 @@ def _sqlite_begin(connection):
 def _wire_listeners() -> None:
     """Hang the side effects on the layers below, once per process however many apps are made.
 
-    The search text and the history's hash chain are kept by ORM listeners; notifications hear
-    of the workflow's events; and the modules that define background jobs (``@jobs.job``) are
+    The search text and the history's hash chain are kept by ORM listeners, and so is the clean-up
+    of files written for rows that a rollback discarded; notifications hear of the workflow's
+    events; and the modules that define background jobs (``@jobs.job``) are
     imported so that every process, a worker's included, knows them all.
     """
     from .background import importer, notifications, reminders  # noqa: F401  (they define jobs)
-    from .effects import events
+    from .effects import events, stored_files
     from .finding import search
     from .reporting import reports  # noqa: F401  (defines a job)
     from .safeguards import audit, personal_data  # noqa: F401  (personal_data defines a job)
 
     search.register()
     audit.register()
+    stored_files.register()
     events.subscribe("notifications", notifications.after_event)
 
 

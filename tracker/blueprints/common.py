@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template
+from flask import abort, flash, redirect, render_template, send_file
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, StringField, TextAreaField
 
 from .. import workflow
+from ..effects import stored_files
 from ..effects.support import CONFLICT_MESSAGE
 from ..extensions import db
 from ..formatting import today_in_tokyo
@@ -53,6 +54,22 @@ def visible_issue(issue_id: int) -> WardIssue:
     if not access.can_view_issue(current_user, found):
         abort(403, description="この区重要課題を見る権限がありません。")
     return found
+
+
+def send_stored(directory: str, found, *, download: bool = False):
+    """A stored file (a photo, an attachment) with the type found in its content, never cached,
+    never sniffed, and sandboxed: the caller has checked that the user may see its subject."""
+    response = send_file(
+        stored_files.stored_path(directory, found.stored_name),
+        mimetype=found.content_type,
+        as_attachment=download,
+        download_name=found.original_name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def form_errors(form) -> str:

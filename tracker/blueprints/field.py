@@ -11,14 +11,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
 from flask_login import current_user, login_required
 
 from ..city import choices
-from ..effects import held_photos, intake, photos
+from ..effects import held_photos, intake
 from ..extensions import db
 from ..finding import list_pages, listing, queries, similar
 from ..formatting import today_in_tokyo
@@ -26,7 +25,7 @@ from ..models import Photo, ServiceRequest
 from ..safeguards import personal_data
 from ..states import Role
 from ..workflow import WorkflowError
-from .common import roles_required, run_action, visible_request
+from .common import roles_required, run_action, send_stored, visible_request
 from .detail import build_form, request_page
 from .forms import RequestForm, options
 
@@ -137,21 +136,20 @@ def new_request():
 
 def _hold_uploads(hold_dir: str, token: str, field_name: str) -> bool:
     """Check and hold the photos this submit sent; False (and a flash) if one was refused."""
-    limit = current_app.config["PHOTO_MAX_COUNT"]
-    for upload in request.files.getlist(field_name):
-        if not upload.filename:
-            continue
-        if len(held_photos.held(hold_dir, token)) >= limit:
-            flash(f"写真は{limit}枚までです。", "error")
-            return False
-        try:
-            checked = photos.check_photo(
-                upload.stream, upload.filename, current_app.config["PHOTO_MAX_BYTES"]
-            )
-        except WorkflowError as error:
-            flash(error.message, "error")
-            return False
-        held_photos.hold(hold_dir, token, checked)
+    uploads = [
+        (upload.stream, upload.filename) for upload in request.files.getlist(field_name) if upload.filename
+    ]
+    try:
+        held_photos.hold_uploads(
+            hold_dir,
+            token,
+            uploads,
+            max_count=current_app.config["PHOTO_MAX_COUNT"],
+            max_bytes=current_app.config["PHOTO_MAX_BYTES"],
+        )
+    except WorkflowError as error:
+        flash(error.message, "error")
+        return False
     return True
 
 
@@ -259,13 +257,4 @@ def photo(photo_id: int):
     if found is None:
         abort(404)
     visible_request(found.service_request_id)
-    response = send_file(
-        photos.photo_path(current_app.config["PHOTO_DIR"], found.stored_name),
-        mimetype=found.content_type,
-        download_name=found.original_name,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(current_app.config["PHOTO_DIR"], found)

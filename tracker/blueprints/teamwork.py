@@ -7,14 +7,14 @@ may see its request or issue, with the type its content was checked to be.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, send_file, url_for
+from flask import Blueprint, abort, current_app, url_for
 from flask_login import login_required
 
 from ..effects import attachments, teamwork
 from ..extensions import db
 from ..states import Role
 from ..teamwork_models import Attachment
-from .common import roles_required, run_action, visible_issue, visible_request
+from .common import roles_required, run_action, send_stored, visible_issue, visible_request
 from .detail import build_form
 
 bp = Blueprint("teamwork", __name__)
@@ -87,14 +87,4 @@ def attachment(attachment_id: int):
     else:
         visible_issue(found.ward_issue_id)
     kind = attachments.kind_of(found.content_type)
-    response = send_file(
-        attachments.file_path(current_app.config["ATTACHMENT_DIR"], found.stored_name),
-        mimetype=found.content_type,
-        as_attachment=kind is None or not kind.inline,
-        download_name=found.original_name,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(current_app.config["ATTACHMENT_DIR"], found, download=kind is None or not kind.inline)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import secrets
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
@@ -146,16 +145,3 @@ def check_file(stream: BinaryIO, original_name: str | None, max_bytes: int) -> C
     if kind is None:
         raise WorkflowError(f"「{name}」は添付できる形式 ({ACCEPTED}) として読み取れません。")
     return CheckedFile(data, _named_for(name, kind), kind, hashlib.sha256(data).hexdigest())
-
-
-def store_file(checked: CheckedFile, directory: str) -> str:
-    """Write the file and return its stored name (random, with the extension of its content)."""
-    stored_name = f"{secrets.token_hex(16)}.{checked.kind.extension}"
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / stored_name).write_bytes(checked.data)
-    return stored_name
-
-
-def file_path(directory: str, stored_name: str) -> Path:
-    return Path(directory) / Path(stored_name).name

@@ -21,8 +21,11 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from . import photos
 from .photos import CheckedPhoto
+from .support import WorkflowError
 
 KEEP_SECONDS = 3600
 _TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -72,6 +75,17 @@ def hold(directory: str, token: str, photo: CheckedPhoto) -> HeldPhoto:
     names[key] = photo.original_name
     _write_names(folder, names)
     return HeldPhoto(key, photo.original_name)
+
+
+def hold_uploads(
+    directory: str, token: str, uploads: list[tuple[BinaryIO, str]], *, max_count: int, max_bytes: int
+) -> None:
+    """Check and hold the photos one submit sent (stream, file name), within ``max_count`` held
+    in all; raise ``WorkflowError`` at the first refused one (those before it stay held)."""
+    for stream, name in uploads:
+        if len(held(directory, token)) >= max_count:
+            raise WorkflowError(f"写真は{max_count}枚までです。")
+        hold(directory, token, photos.check_photo(stream, name, max_bytes))
 
 
 def held(directory: str, token: str | None) -> list[HeldPhoto]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..formatting import fiscal_year_of
 from ..models import Category, Center, Photo, ServiceRequest, User
 from ..states import RequestState, Role, Source
-from . import photos, references
+from . import photos, references, stored_files
 from .support import WorkflowError, record_event
 
 LIMITS = {
@@ -158,7 +158,7 @@ def log_request(
     for photo in checked:
         request.photos.append(
             Photo(
-                stored_name=photos.store_photo(photo, photo_dir),
+                stored_name=stored_files.store_bytes(session, photo.data, photo.extension, photo_dir),
                 original_name=photo.original_name,
                 content_type=photo.content_type,
                 size_bytes=len(photo.data),

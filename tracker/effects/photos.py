@@ -7,7 +7,6 @@ type found in the content, never the one the browser claimed.
 from __future__ import annotations
 
 import io
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -51,16 +50,3 @@ def check_photo(stream: BinaryIO, original_name: str, max_bytes: int) -> Checked
         raise WorkflowError(f"「{name}」の形式には対応していません (JPEG・PNG・WebPのみ)。")
     content_type, extension = ALLOWED_FORMATS[image_format]
     return CheckedPhoto(data, name, content_type, extension, width, height)
-
-
-def store_photo(photo: CheckedPhoto, directory: str) -> str:
-    """Write the file and return its stored name (random, with the extension of its content)."""
-    stored_name = f"{secrets.token_hex(16)}.{photo.extension}"
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / stored_name).write_bytes(photo.data)
-    return stored_name
-
-
-def photo_path(directory: str, stored_name: str) -> Path:
-    return Path(directory) / Path(stored_name).name

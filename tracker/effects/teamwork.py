@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..model_types import utcnow
 from ..models import ServiceRequest, User, WardIssue
 from ..teamwork_models import Attachment, Comment
-from . import attachments
+from . import attachments, stored_files
 from .support import Context, WorkflowError, clean_text
 
 
@@ -71,7 +71,9 @@ def attach(ctx: Context) -> None:
     checked = attachments.check_file(upload.stream, upload.filename, store.max_bytes)
     ctx.session.add(
         Attachment(
-            stored_name=attachments.store_file(checked, store.directory),
+            stored_name=stored_files.store_bytes(
+                ctx.session, checked.data, checked.kind.extension, store.directory
+            ),
             original_name=checked.original_name,
             content_type=checked.kind.content_type,
             size_bytes=len(checked.data),
