@@ -32,7 +32,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tracker.parsing",
         ),
     ),
-    ("models", ("tracker.models", "tracker.ops_models", "tracker.teamwork_models")),
+    (
+        "models",
+        ("tracker.models", "tracker.ops_models", "tracker.teamwork_models", "tracker.monitoring_models"),
+    ),
     ("workflow", ("tracker.workflow", "tracker.effects")),
     (
         "services",

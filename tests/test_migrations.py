@@ -45,6 +45,8 @@ MODEL_TABLES = {
     "attachments",
     "issue_opinions",
     "issue_inquiries",
+    "good_practices",
+    "budget_calendars",
 }
 
 
