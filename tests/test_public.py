@@ -44,7 +44,16 @@ def published(make, session):
     hidden = make.issue(IssueState.BUDGETED, manager=manager, staff=staff)
     draft = make.issue(IssueState.DRAFT, manager=manager)
     _publish(session, draft, manager)  # public flag on a draft: still not published
-    return {"done": done, "east": east, "hidden": hidden, "draft": draft, "people": [manager, staff, higashi]}
+    awaiting = make.issue(IssueState.AWAITING_APPROVAL, manager=manager)
+    _publish(session, awaiting, manager)  # nor on one awaiting a second manager's approval
+    return {
+        "done": done,
+        "east": east,
+        "hidden": hidden,
+        "draft": draft,
+        "awaiting": awaiting,
+        "people": [manager, staff, higashi],
+    }
 
 
 def _no_personal_data(text: str, people) -> None:
@@ -89,7 +98,7 @@ def test_the_detail_page_and_404_for_anything_unpublished(published, session, ma
     text = page.get_data(as_text=True)
     assert done.title in text and "環境局" in text
     _no_personal_data(text, published["people"])
-    for issue in (published["hidden"], published["draft"]):
+    for issue in (published["hidden"], published["draft"], published["awaiting"]):
         assert client.get(f"/public/issues/{issue.id}").status_code == 404
     assert client.get("/public/issues/2147483647").status_code == 404
     _publish(session, done, published["people"][0], public=False)

@@ -113,6 +113,15 @@ def test_a_year_without_issues_has_only_zeros(report_fixture, session):
     assert reports.fiscal_year_report(session, FY + 1).total.allocated_yen == 1_000_000
 
 
+def test_a_draft_awaiting_approval_is_not_yet_registered(make, session):
+    """決裁待ち is still the ward's draft: the report counts an issue once a second manager approved it."""
+    awaiting = make.issue(IssueState.AWAITING_APPROVAL)
+    before = reports.fiscal_year_report(session, awaiting.fiscal_year).total.registered
+    assert before == 0
+    workflow.apply(session, make.second_manager(), awaiting, "approve", {}, today=TODAY)
+    assert reports.fiscal_year_report(session, awaiting.fiscal_year).total.registered == 1
+
+
 def test_the_figures_take_a_constant_number_of_queries(report_fixture, make, session, count_queries):
     reports.fiscal_year_report(session, FY)
     before = len(count_queries)

@@ -60,6 +60,13 @@ class IssueState(LabelledEnum):
     WITHDRAWN = "withdrawn", "取下げ"
 
 
+# Issue states of an issue the ward has decided on (区重要課題決定 or later, not withdrawn): what
+# reports count as registered and what the public pages may show. A draft awaiting approval is not.
+REGISTERED_ISSUE_STATES = tuple(
+    state
+    for state in IssueState
+    if state not in (IssueState.DRAFT, IssueState.AWAITING_APPROVAL, IssueState.WITHDRAWN)
+)
 # Issue states in which the bureau has given its decision: a bundled request may be answered.
 DECIDED_ISSUE_STATES = (
     IssueState.DECIDED,

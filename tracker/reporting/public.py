@@ -20,9 +20,9 @@ from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import ServiceRequest, Ward, WardIssue
-from ..states import IssueState
+from ..states import REGISTERED_ISSUE_STATES
 
-PUBLIC_STATES = tuple(s for s in IssueState if s not in (IssueState.DRAFT, IssueState.WITHDRAWN))
+PUBLIC_STATES = REGISTERED_ISSUE_STATES
 FEED_ENTRIES = 50
 _LOADS = (
     joinedload(WardIssue.ward),

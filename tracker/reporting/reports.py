@@ -35,12 +35,10 @@ from ..finding.exports import neutralise
 from ..formatting import datetime_label, fiscal_year_label, fiscal_year_of, fiscal_years_between
 from ..models import BudgetLine, Bureau, User, Ward, WardIssue, utcnow
 from ..ops_models import OutboxJob
-from ..states import Decision, Funding, IssueState, JobState, Role
+from ..states import REGISTERED_ISSUE_STATES, Decision, Funding, JobState, Role
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REGISTERED_STATES = tuple(
-    state for state in IssueState if state not in (IssueState.DRAFT, IssueState.WITHDRAWN)
-)
+REGISTERED_STATES = REGISTERED_ISSUE_STATES
 NO_LEAD_BUREAU = "主管局未定"
 COUNTED = ("registered", "adopted", "partial", "rejected", "budgeted")  # the counts, in query order
 FIGURE_HEADERS = ("登録", "対応する", "一部対応", "対応しない", "予算化", "予算額合計 (千円)")
