@@ -165,6 +165,25 @@ def test_the_ward_manager_and_the_bureau_see_their_issues_at_risk(world, session
     assert "あと40日" in page and "あと10日" not in page
 
 
+def test_the_dashboards_run_the_same_queries_whatever_the_number_of_issues_at_risk(
+    world, make, session, login_as, count_queries
+):
+    _calendar_around_today(session)
+
+    def cost(user) -> int:
+        client = login_as(user)
+        count_queries.clear()
+        assert client.get("/dashboard/").status_code == 200
+        return len([sql for sql in count_queries if not sql.startswith(("SAVEPOINT", "RELEASE"))])
+
+    before = {who: cost(world[who]) for who in ("chuo", "env")}
+    for _ in range(3):
+        make.issue(IssueState.DRAFT, manager=world["chuo"])
+        make.issue(IssueState.CONSULTING, manager=world["chuo"], staff=world["env"])
+    session.commit()
+    assert {who: cost(world[who]) for who in ("chuo", "env")} == before
+
+
 def test_without_a_calendar_ahead_the_dashboard_says_so(make, login_as):
     page = login_as(make.manager()).get("/dashboard/").get_data(as_text=True)
     assert "期限が先にある予算編成スケジュールはまだ設定されていません。" in page
