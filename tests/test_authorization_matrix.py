@@ -166,6 +166,7 @@ RULES: dict[str, Rule] = {
     "admin.ward_fund": only(ADMIN),
     "admin.settings": only(ADMIN),
     "admin.set_setting": only(ADMIN),
+    "budget_calendar.index": only(ADMIN),
     "admin.jobs": only(ADMIN),
     "admin.retry_job": only(ADMIN, on="job"),
     "admin.relay_jobs": only(ADMIN),

@@ -92,6 +92,7 @@ FUZZED = (
     "auth.login",
     "auth.logout",
     "auth.password",
+    "budget_calendar.index",
     "bureau.add_budget_line",
     "bureau.assign_bureau_owner",
     "bureau.budget",

@@ -3,8 +3,10 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tracker.city import demo_requests, demo_teamwork, masterdata
+from tracker.city import demo_calendar, demo_requests, demo_teamwork, masterdata
+from tracker.effects import budget_calendar
 from tracker.models import HistoryEvent, ServiceRequest, WardFund, WardIssue
+from tracker.monitoring_models import BudgetCalendar
 from tracker.states import IssueState, RequestState
 from tracker.teamwork_models import Attachment, Comment
 
@@ -84,3 +86,24 @@ def test_demo_teamwork_shows_ward_and_bureau_working_together_and_loads_once(ses
     assert (offered.ward.name, offered.handover_ward.name) == ("北区", "中央区")
     corrected = session.scalars(select(HistoryEvent).filter_by(action="correct_request")).one()
     assert corrected.comment == demo_teamwork.CORRECTION["comment"]
+
+
+def test_demo_calendar_is_next_years_budget_puts_the_demo_consultations_at_risk_and_loads_once(
+    session, tmp_path
+):
+    today = dt.date(2026, 11, 22)
+    masterdata.load_demo_users(session)
+    demo_requests.load_demo_requests(session, str(tmp_path), today)
+    demo_teamwork.load_demo_teamwork(session, str(tmp_path / "attachments"), today)
+    assert demo_calendar.load_demo_calendar(session, today) is True
+    assert demo_calendar.load_demo_calendar(session, today) is False
+    calendar = session.scalars(select(BudgetCalendar)).one()
+    dates = (calendar.budget_year, calendar.send_by, calendar.results_by, calendar.decided_on)
+    assert dates == (2027, dt.date(2026, 10, 31), dt.date(2026, 12, 15), dt.date(2027, 2, 5))
+    assert (
+        budget_calendar.problems(2027, {n: getattr(calendar, n) for n in budget_calendar.DATE_FIELDS}) == {}
+    )
+    # past 10月末 the drafts are too late; the four consultations have 23 days to get a result
+    outlook = budget_calendar.at_risk(session, today)
+    assert [(item.step, item.days_left) for item in outlook.items] == [("協議結果の登録", 23)] * 4
+    assert len({item.issue.ward_id for item in outlook.items}) == 4  # one in each demo ward

@@ -5,7 +5,10 @@ ward issues in consultation (局協議中) past their next review date. Who hear
 - a liaison: the overdue requests of their center;
 - a ward manager: the overdue requests and consultations of their ward;
 - bureau staff: the overdue consultations their bureau leads.
-Nobody with nothing overdue hears anything, nor a deactivated user.
+With them come the ward issues that miss next year's budget unless they move by the budget
+calendar's next date (``tracker.effects.budget_calendar``): a ward manager hears of the ward's,
+bureau staff of those their bureau leads, each with the step due, its date and the days left.
+Nobody with nothing overdue or at risk hears anything, nor a deactivated user.
 
 Each digest is a ``ReminderDigest`` row, unique per person and day, committed in the same
 transaction as the person's in-app notification and the mark that the e-mail went out; so the
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
 from flask import Flask, current_app
@@ -25,8 +28,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from ..effects import budget_calendar
 from ..extensions import db
-from ..formatting import date_label, today_in_tokyo
+from ..formatting import date_label, fiscal_year_label, today_in_tokyo
 from ..models import ServiceRequest, User, WardIssue, utcnow
 from ..ops_models import Notification, ReminderDigest
 from ..states import OPEN_REQUEST_STATES, IssueState, Role
@@ -43,6 +47,8 @@ class Digest:
     user: User
     requests: list[str]  # one line per overdue request
     consultations: list[str]  # one line per overdue consultation
+    budget: list[str] = field(default_factory=list)  # one line per issue at risk of missing the budget
+    budget_heading: str = ""  # which budget, and the calendar's dates
 
     @property
     def title(self) -> str:
@@ -51,14 +57,23 @@ class Digest:
             counts.append(f"回答期限を過ぎた要望 {len(self.requests)}件")
         if self.consultations:
             counts.append(f"次回協議予定日を過ぎた区重要課題 {len(self.consultations)}件")
-        return f"期限超過のお知らせ: {'、'.join(counts)}"[:200]
+        if self.budget:
+            counts.append(f"予算編成の期限が迫る区重要課題 {len(self.budget)}件")
+        kind = (
+            "期限超過のお知らせ" if self.requests or self.consultations else "予算編成スケジュールのお知らせ"
+        )
+        return f"{kind}: {'、'.join(counts)}"[:200]
 
     def body(self, today: dt.date) -> str:
+        opening = "期限を過ぎたものがあります。" if self.requests or self.consultations else ""
+        if self.budget:
+            opening += "期限までに動かさないと来年度予算に間に合わない区重要課題があります。"
         return "\n".join(
             [
-                f"{date_label(today)} 時点で、期限を過ぎたものがあります。",
+                f"{date_label(today)} 時点で、{opening}",
                 *_section("回答期限を過ぎた要望", self.requests),
                 *_section("次回協議予定日を過ぎた区重要課題", self.consultations),
+                *_section(self.budget_heading, self.budget),
             ]
         )
 
@@ -88,10 +103,37 @@ def overdue_consultations(session: Session, today: dt.date) -> list[WardIssue]:
     ).all()
 
 
+def budget_lines(session: Session, today: dt.date) -> tuple[str, dict[int, list[str]], dict[int, list[str]]]:
+    """The budget section's heading and its lines per ward and per lead bureau (bureaus hear
+    only of the issues sent to them)."""
+    outlook = budget_calendar.at_risk(session, today)
+    by_ward, by_bureau = defaultdict(list), defaultdict(list)
+    if outlook is None:
+        return "", by_ward, by_bureau
+    c = outlook.calendar
+    heading = (
+        f"{fiscal_year_label(c.budget_year)}予算に間に合わせるための期限が来る区重要課題"
+        f" (局への送付期限 {date_label(c.send_by)}、協議結果の期限 {date_label(c.results_by)})"
+    )
+    for item in outlook.items:
+        i = item.issue
+        bureau = f"・{i.lead_bureau.name}" if i.lead_bureau else ""
+        line = (
+            f"・{i.reference} {i.title} ({i.ward.name}{bureau}、{item.step}の期限 "
+            f"{date_label(item.due_on)}、あと{item.days_left}日)"
+        )
+        by_ward[i.ward_id].append(line)
+        if item.step == budget_calendar.RESULT_STEP:
+            by_bureau[i.lead_bureau_id].append(line)
+    return heading, by_ward, by_bureau
+
+
 def due_digests(session: Session, today: dt.date) -> list[Digest]:
-    """The digests of ``today`` not yet delivered: each active person with something overdue."""
+    """The digests of ``today`` not yet delivered: each active person with something overdue
+    or at risk of missing next year's budget."""
     requests, consultations = overdue_requests(session, today), overdue_consultations(session, today)
-    if not requests and not consultations:
+    heading, budget_by_ward, budget_by_bureau = budget_lines(session, today)
+    if not requests and not consultations and not budget_by_ward:
         return []
     by_center, by_ward = defaultdict(list), defaultdict(list)
     for r in requests:
@@ -113,8 +155,13 @@ def due_digests(session: Session, today: dt.date) -> list[Digest]:
             User.id.not_in(select(ReminderDigest.user_id).where(ReminderDigest.day == today)),
             or_(
                 and_(User.role == Role.LIAISON, User.center_id.in_(list(by_center))),
-                and_(User.role == Role.WARD_MANAGER, User.ward_id.in_([*by_ward, *issues_by_ward])),
-                and_(User.role == Role.BUREAU_STAFF, User.bureau_id.in_(list(issues_by_bureau))),
+                and_(
+                    User.role == Role.WARD_MANAGER,
+                    User.ward_id.in_([*by_ward, *issues_by_ward, *budget_by_ward]),
+                ),
+                and_(
+                    User.role == Role.BUREAU_STAFF, User.bureau_id.in_([*issues_by_bureau, *budget_by_bureau])
+                ),
             ),
         )
         .order_by(User.id)
@@ -124,9 +171,11 @@ def due_digests(session: Session, today: dt.date) -> list[Digest]:
         if user.role == Role.LIAISON:
             digests.append(Digest(user, by_center[user.center_id], []))
         elif user.role == Role.WARD_MANAGER:
-            digests.append(Digest(user, by_ward[user.ward_id], issues_by_ward[user.ward_id]))
+            budget = budget_by_ward[user.ward_id]
+            digests.append(Digest(user, by_ward[user.ward_id], issues_by_ward[user.ward_id], budget, heading))
         else:
-            digests.append(Digest(user, [], issues_by_bureau[user.bureau_id]))
+            budget = budget_by_bureau[user.bureau_id]
+            digests.append(Digest(user, [], issues_by_bureau[user.bureau_id], budget, heading))
     return digests
 
 

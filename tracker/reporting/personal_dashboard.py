@@ -3,9 +3,11 @@
 - liaison: the center's unanswered requests (overdue first), those due within a week, the
   requests the user logged lately;
 - ward manager: the triage count, overdue requests of the ward per center, the ward's issues by
-  state, consultations past their next review date, the ward's fund;
+  state, consultations past their next review date, the ward's fund, the issues that miss next
+  year's budget unless they move by the budget calendar's next date;
 - bureau staff: the inbox counts, the consultations awaiting the bureau's decision, the issues
-  being carried out, the bureau's budget allocated vs executed;
+  being carried out, the bureau's budget allocated vs executed, the lead issues at risk of
+  missing next year's budget;
 - admin: city-wide counts and the background jobs that failed.
 
 Each part is one query (lists eager-load what they show and are capped at ``LIST_LIMIT``), so a
@@ -21,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..effects import funds
+from ..effects import budget_calendar, funds
 from ..finding import queries
 from ..formatting import fiscal_year_of
 from ..models import BudgetLine, ServiceRequest, User, WardIssue
@@ -122,6 +124,9 @@ def ward_manager(session: Session, user: User, board: Dashboard) -> None:
     )
     years = {year.fiscal_year: year for year in funds.fund_years(session, user.ward_id)}
     board.tables["fund"] = years.get(board.fiscal_year) or funds.FundYear(board.fiscal_year, 0, 0)
+    board.tables["budget_calendar"] = budget_calendar.at_risk(
+        session, today, ward_id=user.ward_id or 0, limit=LIST_LIMIT
+    )
 
 
 def bureau_staff(session: Session, user: User, board: Dashboard) -> None:
@@ -172,6 +177,9 @@ def bureau_staff(session: Session, user: User, board: Dashboard) -> None:
             .limit(5)
         )
     ]
+    board.tables["budget_calendar"] = budget_calendar.at_risk(
+        session, today, bureau_id=user.bureau_id or 0, limit=LIST_LIMIT
+    )
 
 
 def admin(session: Session, user: User, board: Dashboard) -> None:

@@ -1,4 +1,5 @@
-"""The record of the admin's changes: accounts, roles, master data and ward fund allocations.
+"""The record of the admin's changes: accounts, roles, master data, ward fund allocations, the city's
+settings and its budget calendar.
 
 Workflow actions write their history events through ``workflow.apply``; the admin's changes
 go through the services in ``accounts`` and ``masterdata_admin`` instead, and were invisible
@@ -26,11 +27,12 @@ from sqlalchemy import Row, Select, event, inspect, select
 from sqlalchemy.orm import MANYTOONE, Session, joinedload
 
 from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFund
+from ..monitoring_models import BudgetCalendar
 from ..ops_models import CitySetting
 from ..states import Role
 
 ACTION = "admin_change"
-RECORDED = (User, Ward, Center, Bureau, Category, WardFund, CitySetting)
+RECORDED = (User, Ward, Center, Bureau, Category, WardFund, CitySetting, BudgetCalendar)
 SECRET_FIELDS = frozenset({"password_hash", "session_version"})
 SKIPPED_FIELDS = frozenset({"id", "created_at"})
 PENDING_KEY = "admin_log_pending"
@@ -42,6 +44,7 @@ TABLE_LABELS = {
     "categories": "分野",
     "ward_funds": "まちづくり推進経費",
     "city_settings": "市の設定",
+    "budget_calendars": "予算編成スケジュール",
 }
 FIELD_LABELS = {
     "login": "ログインID",
@@ -68,6 +71,11 @@ FIELD_LABELS = {
     "allocated_yen": "配分額 (円)",
     "key": "設定",
     "value": "値",
+    "budget_year": "予算の年度",
+    "send_by": "局への送付期限",
+    "results_by": "協議結果の期限",
+    "decided_on": "予算の決定日",
+    "updated_by_id": "更新者",
 }
 
 
