@@ -3,8 +3,9 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tracker.city import demo_requests, demo_teamwork, masterdata
+from tracker.city import demo_practices, demo_requests, demo_teamwork, masterdata
 from tracker.models import HistoryEvent, ServiceRequest, WardFund, WardIssue
+from tracker.monitoring_models import GoodPractice
 from tracker.states import IssueState, RequestState
 from tracker.teamwork_models import Attachment, Comment
 
@@ -84,3 +85,17 @@ def test_demo_teamwork_shows_ward_and_bureau_working_together_and_loads_once(ses
     assert (offered.ward.name, offered.handover_ward.name) == ("北区", "中央区")
     corrected = session.scalars(select(HistoryEvent).filter_by(action="correct_request")).one()
     assert corrected.comment == demo_teamwork.CORRECTION["comment"]
+
+
+def test_demo_library_holds_the_three_published_examples_and_loads_once(session, tmp_path, make, login_as):
+    masterdata.load_demo_users(session)
+    masterdata.load_demo_issues(session, str(tmp_path))
+    today = dt.date(2026, 11, 22)
+    assert demo_practices.load_demo_practices(session, today) == 3
+    assert demo_practices.load_demo_practices(session, today) == 0
+    entries = session.scalars(select(GoodPractice)).all()
+    assert {e.ward_issue.title for e in entries} == set(demo_practices.SUMMARIES)
+    assert all(e.ward_issue.events[-1].action == "mark_good_practice" for e in entries)
+    session.commit()
+    html = login_as(make.liaison("北区")).get("/practices/").get_data(as_text=True)
+    assert all(title in html for title in demo_practices.SUMMARIES) and "47,537千円" in html
