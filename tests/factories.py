@@ -186,23 +186,27 @@ class Factory:
         staff: User | None = None,
         approver: User | None = None,
         with_request: bool = True,
+        title: str = "公園の街灯の老朽化",
+        situation: str = "校区内の街灯の多くが老朽化している",
+        request_fields: dict | None = None,
     ) -> WardIssue:
-        """A ward issue walked through the real workflow to ``state``, bundling one request:
-        drafted by ``manager``, approved by ``approver`` (a second manager of the ward)."""
+        """A ward issue walked through the real workflow to ``state``, bundling one request
+        (made with ``request_fields``): drafted by ``manager``, approved by ``approver`` (a
+        second manager of the ward)."""
         manager = manager or self.manager(ward)
         staff = staff or self.staff(lead)
         if approver is None and any(who == "approver" for who, _, _ in PATH_TO_STATE[state]):
             approver = self.second_manager(ward)
         if with_request:
-            request = self.request(ward=ward)
+            request = self.request(ward=ward, **(request_fields or {}))
             workflow.apply(
                 self.session,
                 manager,
                 request,
                 "escalate",
                 {
-                    "title": "公園の街灯の老朽化",
-                    "situation": "校区内の街灯の多くが老朽化している",
+                    "title": title,
+                    "situation": situation,
                     "proposal": "LED街灯に更新する",
                     "lead_bureau": self.bureau(lead).id,
                 },
@@ -214,7 +218,7 @@ class Factory:
                 self.session,
                 manager,
                 {
-                    "title": "公園の街灯の老朽化",
+                    "title": title,
                     "situation": "老朽化",
                     "proposal": "更新する",
                     "lead_bureau": self.bureau(lead).id,

@@ -176,9 +176,16 @@ def build_world(app, connection) -> World:
         for state in (IssueState.DRAFT, IssueState.AWAITING_APPROVAL, IssueState.REGISTERED):
             issue = _issue_in_state(make, state, side, own)
             add(state.value, side, {"issue_id": issue.id}, side=side)
-        for state in (IssueState.INQUIRING, IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING):
+        sent_states = (IssueState.INQUIRING, IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING)
+        for state in (*sent_states, IssueState.COMPLETED):
             issue = _issue_in_state(make, state, side, own)
             add(state.value, side, {"issue_id": issue.id}, side=side, sent=True)
+        # A completed issue in the 事例集 (its summary edited, or taken out of it).
+        practice = _issue_in_state(make, IssueState.COMPLETED, side, own)
+        summary = {"summary": "自治会と共同で点検した"}
+        workflow.apply(session, own["manager"], practice, "mark_good_practice", summary, today=TODAY)
+        session.commit()
+        add("practice", side, {"issue_id": practice.id}, side=side, sent=True)
         # In consultation, with the other side's bureau as a related bureau (意見を登録).
         other_side = "B" if side == "A" else "A"
         related = _issue_in_state(make, IssueState.REGISTERED, side, own)

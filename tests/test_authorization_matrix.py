@@ -123,6 +123,11 @@ RULES: dict[str, Rule] = {
     "ward.withdraw_issue": only(MANAGER, scope=SAME_WARD, on="draft"),
     "ward.answer_inquiry": only(MANAGER, scope=SAME_WARD, on="inquiring"),
     "ward.set_public": only(MANAGER, scope=SAME_WARD, on="consulting"),
+    "ward.mark_good_practice": only(MANAGER, scope=SAME_WARD, on="completed"),
+    "ward.edit_good_practice": only(MANAGER, scope=SAME_WARD, on="practice"),
+    "ward.unmark_good_practice": only(MANAGER, scope=SAME_WARD, on="practice"),
+    # the city-wide 事例集: every staff member
+    "practices.index": Rule(ANY_ROLE),
     # bureau
     "bureau.inbox": only(STAFF),
     "bureau.decide": only(STAFF, scope=LEAD_BUREAU, on="consulting"),

@@ -129,10 +129,12 @@ FUZZED = (
     "ward.cancel_handover",
     "ward.decline_handover",
     "ward.assign_ward_owner",
+    "ward.edit_good_practice",
     "ward.edit_issue",
     "ward.escalate",
     "ward.fund_from_ward",
     "ward.hand_over",
+    "ward.mark_good_practice",
     "ward.new_issue",
     "ward.refer",
     "ward.reopen",
@@ -140,6 +142,7 @@ FUZZED = (
     "ward.send",
     "ward.set_public",
     "ward.submit",
+    "ward.unmark_good_practice",
     "ward.withdraw_issue",
 )
 

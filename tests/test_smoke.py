@@ -3,10 +3,10 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from tracker.city import demo_calendar, demo_requests, demo_teamwork, masterdata
+from tracker.city import demo_calendar, demo_practices, demo_requests, demo_teamwork, masterdata
 from tracker.effects import budget_calendar
 from tracker.models import HistoryEvent, ServiceRequest, WardFund, WardIssue
-from tracker.monitoring_models import BudgetCalendar
+from tracker.monitoring_models import BudgetCalendar, GoodPractice
 from tracker.states import IssueState, RequestState
 from tracker.teamwork_models import Attachment, Comment
 
@@ -107,3 +107,17 @@ def test_demo_calendar_is_next_years_budget_puts_the_demo_consultations_at_risk_
     outlook = budget_calendar.at_risk(session, today)
     assert [(item.step, item.days_left) for item in outlook.items] == [("協議結果の登録", 23)] * 4
     assert len({item.issue.ward_id for item in outlook.items}) == 4  # one in each demo ward
+
+
+def test_demo_library_holds_the_three_published_examples_and_loads_once(session, tmp_path, make, login_as):
+    masterdata.load_demo_users(session)
+    masterdata.load_demo_issues(session, str(tmp_path))
+    today = dt.date(2026, 11, 22)
+    assert demo_practices.load_demo_practices(session, today) == 3
+    assert demo_practices.load_demo_practices(session, today) == 0
+    entries = session.scalars(select(GoodPractice)).all()
+    assert {e.ward_issue.title for e in entries} == set(demo_practices.SUMMARIES)
+    assert all(e.ward_issue.events[-1].action == "mark_good_practice" for e in entries)
+    session.commit()
+    html = login_as(make.liaison("北区")).get("/practices/").get_data(as_text=True)
+    assert all(title in html for title in demo_practices.SUMMARIES) and "47,537千円" in html

@@ -16,6 +16,7 @@ from tracker.effects import city_settings
 from tracker.effects.approval import OWN_DRAFT
 from tracker.effects.support import MAX_YEN
 from tracker.models import BudgetLine, ProgressNote, WardIssue
+from tracker.monitoring_models import GoodPractice
 from tracker.states import Decision, IssueState, RequestState
 from tracker.teamwork_models import IssueInquiry, IssueOpinion
 from tracker.workflow import ISSUE_ACTIONS
@@ -244,6 +245,28 @@ def check_public(w, issue, payload, event):
     assert issue.is_public is True and event.data == {"is_public": True}
 
 
+def in_library(w: World) -> WardIssue:
+    """Completed, and marked as a good practice (事例集)."""
+    issue = w.issue(S.COMPLETED)
+    w.apply("manager", issue, "mark_good_practice", {"summary": PRACTICE})
+    return issue
+
+
+def library_entry(w: World, issue: WardIssue) -> GoodPractice | None:
+    return w.session.scalar(select(GoodPractice).where(GoodPractice.ward_issue_id == issue.id))
+
+
+def check_practice(old: str | None, new: str | None) -> Callable:
+    def check(w, issue, payload, event):
+        assert event.data == {"old_summary": old, "new_summary": new}
+        entry = library_entry(w, issue)
+        assert (entry.summary if entry else None) == new
+        if new is not None:
+            assert entry.marked_by_id == w.actor("manager").id
+
+    return check
+
+
 def check_inquiry(w, issue, payload, event):
     inquiry = w.session.scalars(select(IssueInquiry).where(IssueInquiry.ward_issue_id == issue.id)).one()
     assert (inquiry.question, inquiry.asked_by_id, inquiry.answered_at) == (
@@ -316,6 +339,7 @@ MONEY = [S.BUDGETED, S.IMPLEMENTING, S.COMPLETED]
 REASONS = {S.NOT_ADOPTED: "財源がない"}  # the decision's reason on the factory's path, else 対応する
 LATER = TOMORROW + dt.timedelta(days=7)
 NOTE = {"body": "地元説明会を開催した"}
+PRACTICE = "自治会と共同で点検し、設置場所の合意が早くできた。"
 
 ALLOWED = [
     Allowed("edit-draft", at(S.DRAFT), "manager", "edit", {"title": " 街灯のLED化 "}, S.DRAFT, S.DRAFT,
@@ -402,6 +426,12 @@ ALLOWED = [
                 check=check_withdrawn)
         for state in (S.DRAFT, S.AWAITING_APPROVAL, S.REGISTERED)
     ],
+    Allowed("mark-good-practice", at(S.COMPLETED), "manager", "mark_good_practice", {"summary": PRACTICE},
+            S.COMPLETED, S.COMPLETED, grows={"good_practices": 1}, check=check_practice(None, PRACTICE)),
+    Allowed("edit-good-practice", in_library, "manager", "edit_good_practice", {"summary": "改めた要約"},
+            S.COMPLETED, S.COMPLETED, check=check_practice(PRACTICE, "改めた要約")),
+    Allowed("unmark-good-practice", in_library, "manager", "unmark_good_practice", {"comment": "誤登録"},
+            S.COMPLETED, S.COMPLETED, grows={"good_practices": -1}, check=check_practice(PRACTICE, None)),
     *[
         Allowed(f"set-public-{state}", at(state), "manager", "set_public", {"is_public": True}, state, state,
                 check=check_public)
@@ -527,6 +557,9 @@ VALID: dict[str, tuple[Callable, object, str]] = {
     "complete": (at(S.IMPLEMENTING, related=True), executed_all, "「完了」" + STAFF_ONLY),
     "withdraw": (at(S.DRAFT), {"comment": "重複"}, "「取下げ」" + MANAGER_ONLY),
     "set_public": (at(S.DRAFT), {"is_public": True}, "「公開設定」" + MANAGER_ONLY),
+    "mark_good_practice": (at(S.COMPLETED), {"summary": PRACTICE}, "「事例集に登録」" + MANAGER_ONLY),
+    "edit_good_practice": (in_library, {"summary": "改めた要約"}, "「事例の要約を編集」" + MANAGER_ONLY),
+    "unmark_good_practice": (in_library, {"comment": "誤登録"}, "「事例集から外す」" + MANAGER_ONLY),
 }
 ACTION_LABELS = {
     "edit": "内容を編集",
@@ -547,9 +580,14 @@ ACTION_LABELS = {
     "complete": "完了",
     "withdraw": "取下げ",
     "set_public": "公開設定",
+    "mark_good_practice": "事例集に登録",
+    "edit_good_practice": "事例の要約を編集",
+    "unmark_good_practice": "事例集から外す",
 }
+LIBRARY_ACTIONS = ["mark_good_practice", "edit_good_practice", "unmark_good_practice"]
 MANAGER_ACTIONS = ("edit", "approve", "submit", "return_draft", "send", "assign_ward_owner", "answer_inquiry",
-                   "withdraw", "set_public")  # fmt: skip
+                   "withdraw", "set_public", "mark_good_practice", "edit_good_practice",
+                   "unmark_good_practice")  # fmt: skip
 LEAD_ACTIONS = ("decide", "inquire", "budget", "add_budget_line", "start", "complete", "assign_bureau_owner")
 WARD_OWNER_ONLY = "区の担当者には、この区の地域担当職員か管理職を選んでください。"
 BUREAU_OWNER_ONLY = "局の担当者には、主管局の担当者を選んでください。"
@@ -612,6 +650,11 @@ REFUSED = [
     wrong_state(S.NOT_ADOPTED, "note", "lead"),
     wrong_state(S.COMPLETED, "note", "lead"),
     wrong_state(S.WITHDRAWN, "set_public", "manager"),
+    *[wrong_state(state, action, "manager", payload)
+      for state in (S.REGISTERED, S.IMPLEMENTING, S.WITHDRAWN)
+      for action, payload in (("mark_good_practice", {"summary": PRACTICE}),
+                              ("edit_good_practice", {"summary": "改めた要約"}),
+                              ("unmark_good_practice", {"comment": "誤登録"}))],
     # wrong role: bureau staff may not do the ward's part, the ward manager not the bureau's,
     # the liaison no issue action, the admin nothing
     *[valid(action, "lead", VALID[action][2], "lead") for action in MANAGER_ACTIONS],
@@ -740,6 +783,23 @@ REFUSED = [
             send_with_inactive_lead, "主管局を選んでください。"),
     refused("send-with-unknown-lead", at(S.REGISTERED, lead=False), "manager", "send",
             {"lead_bureau": 987654}, "主管局を選んでください。"),
+    # the 事例集: a summary of what worked, once per issue; editing or removing an entry that exists
+    refused("mark-good-practice-without-summary", at(S.COMPLETED), "manager", "mark_good_practice",
+            {"summary": " \n"}, "うまくいった点の要約を入力してください。"),
+    refused("mark-good-practice-too-long", at(S.COMPLETED), "manager", "mark_good_practice",
+            {"summary": "あ" * 2001}, "要約は2000文字以内で入力してください。"),
+    refused("mark-good-practice-twice", in_library, "manager", "mark_good_practice", {"summary": "別の要約"},
+            "この区重要課題はすでに事例集に登録されています。"),
+    refused("edit-good-practice-not-in-library", at(S.COMPLETED), "manager", "edit_good_practice",
+            {"summary": "改めた要約"}, "この区重要課題は事例集に登録されていません。"),
+    refused("edit-good-practice-unchanged", in_library, "manager", "edit_good_practice",
+            {"summary": f"  {PRACTICE} "}, "要約が変更されていません。"),
+    refused("edit-good-practice-blank", in_library, "manager", "edit_good_practice", {"summary": ""},
+            "うまくいった点の要約を入力してください。"),
+    refused("unmark-good-practice-not-in-library", at(S.COMPLETED), "manager", "unmark_good_practice",
+            {"comment": "誤登録"}, "この区重要課題は事例集に登録されていません。"),
+    refused("unmark-good-practice-without-reason", in_library, "manager", "unmark_good_practice", {},
+            "理由を入力してください。"),
 ]  # fmt: skip
 
 
@@ -796,7 +856,7 @@ CORRECTIONS_OF_MONEY = ["correct_decision", "correct_budget_line", "cancel_budge
                       "lead": ["assign_bureau_owner", "add_budget_line", "start", "note",
                                *CORRECTIONS_OF_MONEY],
                       "related": ["note"], "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
-        (S.COMPLETED, {"manager": ["assign_ward_owner", "correct_texts", "set_public"],
+        (S.COMPLETED, {"manager": ["assign_ward_owner", "correct_texts", *LIBRARY_ACTIONS, "set_public"],
                        "lead": CORRECTIONS_OF_MONEY, "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
         (S.WITHDRAWN, {}),
     ],

@@ -31,6 +31,7 @@ from tracker.models import (
     WardIssue,
     issue_related_bureaus,
 )
+from tracker.monitoring_models import GoodPractice
 from tracker.states import AnswerKind, Decision, Funding, IssueState, RequestState, Role
 from tracker.teamwork_models import Attachment, Comment, IssueInquiry, IssueOpinion
 from tracker.workflow import REQUEST_ACTIONS, WorkflowError
@@ -140,6 +141,7 @@ COUNTED_TABLES = {
     "attachments": Attachment.__table__,
     "issue_inquiries": IssueInquiry.__table__,
     "issue_opinions": IssueOpinion.__table__,
+    "good_practices": GoodPractice.__table__,
 }
 
 

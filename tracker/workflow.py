@@ -24,6 +24,7 @@ from .effects import (
     consultation,
     corrections,
     events,
+    good_practice,
     handover,
     issue_effects,
     owners,
@@ -69,7 +70,7 @@ _TEAM = (Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN)  # comm
 _ADMIN = (Role.ADMIN,)
 RS, IS = RequestState, IssueState
 _IN_WARD = (RS.RECEIVED, RS.REFERRED, RS.ESCALATED, RS.ANSWERED)  # neither withdrawn nor handed over
-req, iss, fix = request_effects, issue_effects, corrections
+req, iss, fix, gp = request_effects, issue_effects, corrections, good_practice
 
 
 def _table(*actions: Action) -> dict[str, Action]:
@@ -118,6 +119,7 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
 _WORKING_STATES = (IS.CONSULTING, IS.INQUIRING, IS.DECIDED, IS.BUDGETED, IS.IMPLEMENTING)
 _SENT_STATES = (IS.CONSULTING, *DECIDED_ISSUE_STATES)
 _MONEY_STATES = (IS.BUDGETED, IS.IMPLEMENTING, IS.COMPLETED)
+_LIBRARY = ((IS.COMPLETED,), _MANAGER, Scope.WARD)  # the 事例集: completed issues, by their ward's managers
 _OWNED_BY_BUREAU = (IS.CONSULTING, IS.INQUIRING, IS.DECIDED, IS.NOT_ADOPTED, IS.BUDGETED, IS.IMPLEMENTING)
 
 ISSUE_ACTIONS: dict[str, Action] = _table(
@@ -160,6 +162,9 @@ ISSUE_ACTIONS: dict[str, Action] = _table(
            fix.cancel_budget_line, None, ("budget_line", "comment"), labels={"budget_line": "取り消す予算"}),
     Action("withdraw", "取下げ", (IS.DRAFT, IS.AWAITING_APPROVAL, IS.REGISTERED), _MANAGER, Scope.WARD,
            iss.withdraw, IS.WITHDRAWN, ("comment",)),
+    Action("mark_good_practice", "事例集に登録", *_LIBRARY, gp.mark, None, ("summary",)),
+    Action("edit_good_practice", "事例の要約を編集", *_LIBRARY, gp.edit, None, ("summary",)),
+    Action("unmark_good_practice", "事例集から外す", *_LIBRARY, gp.unmark, None, ("comment",)),
     Action("set_public", "公開設定", tuple(s for s in IS if s != IS.WITHDRAWN), _MANAGER, Scope.WARD,
            iss.set_public),
     Action("comment", "コメント", tuple(IS), _TEAM, Scope.VIEWER, teamwork.comment, None, ("body",),

@@ -17,12 +17,13 @@ from flask_login import current_user
 
 from .. import workflow
 from ..city import choices
-from ..effects import city_settings, consultation, teamwork
+from ..effects import city_settings, consultation, good_practice, teamwork
 from ..extensions import db
-from ..finding import similar
+from ..finding import similar, similar_issues
 from ..formatting import fiscal_year_of, today_in_tokyo
 from ..models import ServiceRequest, WardIssue
 from ..safeguards import personal_data
+from ..states import IssueState
 from . import correction_forms as fix
 from .forms import (
     AcceptHandoverForm,
@@ -36,6 +37,7 @@ from .forms import (
     DecideForm,
     EscalateForm,
     FundForm,
+    GoodPracticeForm,
     HandOverForm,
     InquireForm,
     NoteForm,
@@ -77,6 +79,9 @@ ISSUE_FORMS = {
     "assign_bureau_owner": (OwnerForm, "bureau.assign_bureau_owner"),
     "withdraw": (ReasonForm, "ward.withdraw_issue"),
     "set_public": (PublicForm, "ward.set_public"),
+    "mark_good_practice": (GoodPracticeForm, "ward.mark_good_practice"),
+    "edit_good_practice": (GoodPracticeForm, "ward.edit_good_practice"),
+    "unmark_good_practice": (ReasonForm, "ward.unmark_good_practice"),
     "decide": (DecideForm, "bureau.decide"),
     "inquire": (InquireForm, "bureau.inquire"),
     "answer_inquiry": (AnswerInquiryForm, "ward.answer_inquiry"),
@@ -95,6 +100,8 @@ ISSUE_FORMS = {
 }
 
 TEAMWORK_ACTIONS = ("comment", "attach")  # shown with the thread and the files, not as panels
+# 事例集: offered only when the issue is (True) or is not (False) in the library
+PRACTICE_ACTIONS = {"mark_good_practice": False, "edit_good_practice": True, "unmark_good_practice": True}
 
 
 def bureau_choices() -> list[tuple[int, str]]:
@@ -162,6 +169,9 @@ def build_form(subject, action: str):
             form.owner.data = subject.ward_owner_id if ward_side else subject.bureau_owner_id
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
+    if action == "edit_good_practice" and not form.is_submitted():
+        practice = good_practice.practice_of(db.session, subject)
+        form.summary.data = practice.summary if practice else ""
     fix.prepare(form, subject, budget_years(subject.fiscal_year))
     return form
 
@@ -175,12 +185,17 @@ class Refused:
     reason: str
 
 
-def _action_forms(subject, registry, refused: Refused | None = None) -> list[dict]:
+def _action_forms(
+    subject, registry, refused: Refused | None = None, *, in_library: bool = False
+) -> list[dict]:
+    """The panels of the actions the user may take now; ``in_library``: the issue's 事例集 entry exists."""
     forms = []
     for action in workflow.available_actions(current_user, subject):
         form_class, endpoint = registry[action.name]
         if not fix.shown_for(form_class, subject):
             continue  # nothing to correct or cancel
+        if PRACTICE_ACTIONS.get(action.name, in_library) != in_library:
+            continue  # marking an issue twice, or editing an entry that does not exist
         key = "request_id" if isinstance(subject, ServiceRequest) else "issue_id"
         again = refused is not None and refused.action == action.name
         forms.append(
@@ -225,7 +240,8 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
 
 
 def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
-    forms = _action_forms(issue, ISSUE_FORMS, refused)
+    practice = good_practice.practice_of(db.session, issue) if issue.state == IssueState.COMPLETED else None
+    forms = _action_forms(issue, ISSUE_FORMS, refused, in_library=practice is not None)
     # the drafter sees that another manager decides (two pairs of eyes), before trying
     others_approve = (
         any(a["action"].name == "approve" for a in forms)
@@ -239,6 +255,8 @@ def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
         inquiries=consultation.inquiries_of(db.session, issue),
         opinions=consultation.current_opinions(db.session, issue),
         others_approve=others_approve,
+        practice=practice,
+        similar_issues=similar_issues.for_page(db.session, current_user, issue),
     )
 
 

@@ -155,6 +155,14 @@ class PublicForm(VersionedForm):
     is_public = BooleanField("公開ページに掲載する")
 
 
+class GoodPracticeForm(VersionedForm):
+    """事例集: what worked, for the other wards to read (no resident's name or contact)."""
+
+    summary = TextAreaField(
+        "うまくいった点の要約 (他区の参考になる点)", validators=[DataRequired(REQUIRED), Length(max=2000)]
+    )
+
+
 class DecideForm(VersionedForm):
     decision = RadioField(
         "協議結果", choices=options(Decision.choices()), validators=[DataRequired(REQUIRED)]

@@ -258,3 +258,21 @@ def withdraw_issue(issue_id: int):
 @roles_required(*MANAGER)
 def set_public(issue_id: int):
     return _issue_action(issue_id, "set_public", "公開設定を変更しました。")
+
+
+@bp.route("/issues/<int:issue_id>/good-practice", methods=["POST"])
+@roles_required(*MANAGER)
+def mark_good_practice(issue_id: int):
+    return _issue_action(issue_id, "mark_good_practice", "事例集に登録しました。")
+
+
+@bp.route("/issues/<int:issue_id>/good-practice/edit", methods=["POST"])
+@roles_required(*MANAGER)
+def edit_good_practice(issue_id: int):
+    return _issue_action(issue_id, "edit_good_practice", "事例集の要約を更新しました。")
+
+
+@bp.route("/issues/<int:issue_id>/good-practice/remove", methods=["POST"])
+@roles_required(*MANAGER)
+def unmark_good_practice(issue_id: int):
+    return _issue_action(issue_id, "unmark_good_practice", "事例集から外しました。")

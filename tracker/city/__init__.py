@@ -4,8 +4,9 @@ Belongs here: the wards, centers, bureaus, categories and ward funds of the city
 accounts (``masterdata``), the rules for editing master data and the admin's overview of it
 (``masterdata_admin``), what a form may offer of it (``choices``), and the demo requests of
 the current fiscal year that ``make run`` shows (``demo_requests``) with ward and bureau
-working on them together (``demo_teamwork``), and the next budget year's calendar
-(``demo_calendar``). How the city writes
+working on them together (``demo_teamwork``), the next budget year's calendar
+(``demo_calendar``) and the 事例集 entries of the city's published examples
+(``demo_practices``). How the city writes
 money, fiscal years and dates is ``tracker.formatting``: every layer uses it, so it stays on
 the ground floor.
 

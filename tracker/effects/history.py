@@ -115,6 +115,8 @@ def event_details(event: HistoryEvent) -> str:
     if "new_owner" in data:
         side = "区の担当者" if data.get("owner") == "ward_owner" else "局の担当者"
         parts.append(f"{side}: {data.get('old_owner') or '未設定'} → {data['new_owner']}")
+    if "new_summary" in data:
+        parts.append(f"事例集の要約: {data['old_summary'] or '(なし)'} → {data['new_summary'] or '(なし)'}")
     if "is_public" in data:
         parts.append("公開" if data["is_public"] else "非公開")
     if "to_ward" in data:

@@ -71,6 +71,7 @@ FIELD_LABELS = {
     "handover_ward": "引継ぎ先の区",
     "center": "まちづくりセンター",
     "owner": "担当者",
+    "summary": "うまくいった点の要約",
 }
 
 

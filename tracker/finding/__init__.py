@@ -2,10 +2,11 @@
 
 Belongs here: the normalised search text and the WHERE clause of a search (``search``), the
 similar open requests shown while logging one and the requests one is linked with
-(``similar``), what each list offers and the filter parsed from its URL (``listing``), the
-keyset-paged SQL of a list (``keyset``), the choices of a filter form (``list_choices``), the
-scoped, eager-loaded queries of the lists and of the global search (``queries``), the list
-pages a view shows (``list_pages``) and CSV/XLSX exports (``exports``).
+(``similar``), the ward issues of other wards like one (``similar_issues``), the city-wide
+事例集's search and pages (``practices``), what each list offers and the filter parsed from its
+URL (``listing``), the keyset-paged SQL of a list (``keyset``), the choices of a filter form
+(``list_choices``), the scoped, eager-loaded queries of the lists and of the global search
+(``queries``), the list pages a view shows (``list_pages``) and CSV/XLSX exports (``exports``).
 
 May import: the models, ``states``, ``formatting``, ``extensions``, the workflow layer, and of
 the other services ``safeguards`` (access scope, personal data). Never a blueprint.

@@ -79,7 +79,7 @@ def score(title: str, description: str, other_title: str, other_description: str
     return max(by_title, 0.6 * by_title + 0.4 * whole)
 
 
-def _probes(title: str) -> list[str]:
+def title_probes(title: str) -> list[str]:
     """A few trigrams spread over the title, for the index lookup."""
     compact = _compact(title)
     trigrams = [compact[i : i + 3] for i in range(len(compact) - 2)]
@@ -120,7 +120,7 @@ def similar_open_requests(
         row.id: row
         for row in session.execute(select(*_COLUMNS).where(*scope).order_by(*newest).limit(RECENT_CANDIDATES))
     }
-    probes = _probes(title)
+    probes = title_probes(title)
     if probes and len(rows) == RECENT_CANDIDATES:  # older open requests exist: ask the index too
         shared = or_(*(search.term_clause(ServiceRequest, probe) for probe in probes))
         statement = select(*_COLUMNS).where(*scope, shared).order_by(*newest).limit(INDEXED_CANDIDATES)
