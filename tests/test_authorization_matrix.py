@@ -200,6 +200,7 @@ RULES: dict[str, Rule] = {
     "dashboard.personal": Rule(ANY_ROLE),
     "dashboard.city": Rule(ANY_ROLE),
     "reports.fiscal_year": only(*READERS),
+    "reports.fiscal_years": only(*READERS),
     # public pages: anyone, logged in or not; an unpublished issue is a 404 (see test_public.py)
     "public.index": Rule(PUBLIC),
     "public.issue": Rule(PUBLIC, targets=("published",)),

@@ -77,6 +77,25 @@ def thousand_yen(amount: int | None) -> str:
     return f"{amount / 1000:,.3f}".rstrip("0").rstrip(".") + "千円"
 
 
+def approximate_yen(amount: int | None) -> str:
+    """``約10億円``, ``約4,954万円``: an amount as the city writes it in a sentence.
+
+    From 1億円 up, in 億 to one decimal (``約12.5億円``, ``約10億円`` when the decimal is 0);
+    below, in whole 万. Both round half up (4,953.7万 → 約4,954万円); an amount that rounds to
+    10,000万 is written in 億 (99,995,000 → 約1億円). Below 1万円 the amount is exact (``5,000円``).
+    """
+    if amount is None:
+        return ""
+    if amount < 10_000:
+        return f"{amount:,}円"
+    man = (amount + 5_000) // 10_000
+    if man < 10_000:
+        return f"約{man:,}万円"
+    tenths = (amount + 5_000_000) // 10_000_000
+    whole, decimal = divmod(tenths, 10)
+    return f"約{whole:,}億円" if decimal == 0 else f"約{whole:,}.{decimal}億円"
+
+
 def yen(amount: int | None) -> str:
     """``20,900,000円``."""
     if amount is None:

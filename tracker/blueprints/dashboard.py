@@ -15,7 +15,8 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..finding import exports
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
-from ..reporting import dashboard_charts, dashboards, personal_dashboard
+from ..reporting import dashboard_charts, dashboards, fiscal_range, personal_dashboard
+from .reports import range_choices
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -66,4 +67,14 @@ def city():
         return exports.response(fmt, filename, _chart_columns(panel.chart), rows, panel.chart.title)
     if year not in years:
         years = sorted({*years, year}, reverse=True)
-    return render_template("dashboard/city.html", figures=figures, panels=panels, year=year, years=years)
+    range_years, first, last = range_choices()
+    published = fiscal_range.range_report(db.session, first, last)
+    return render_template(
+        "dashboard/city.html",
+        figures=figures,
+        panels=panels,
+        year=year,
+        years=years,
+        published=published,
+        range_years=range_years,
+    )

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..finding import exports
 from ..formatting import fiscal_year_label, today_in_tokyo
 from ..ops_models import OutboxJob
-from ..reporting import reports
+from ..reporting import fiscal_range, reports
 from ..states import Role
 from .common import roles_required
 from .form_messages import Form
@@ -155,3 +155,57 @@ def fiscal_year():
         filename = f"区重要課題報告_{fiscal_year_label(year).split(' ')[0]}"
         return exports.response(fmt, filename, TABLE_COLUMNS, rows, f"区重要課題 {year}")
     return render_template("reports/fiscal_year.html", report=report, year=year, years=years)
+
+
+# --- the published figures over a range of fiscal years ------------------------------------
+
+
+def range_choices() -> tuple[list[int], int, int]:
+    """The years offered (newest first) and the range asked for by ``?from=&to=``.
+
+    The default range is every year with data (or the current year when there is none).
+    """
+    offered = reports.fiscal_years(db.session, today_in_tokyo())
+    with_data = fiscal_range.data_years(db.session)
+    if with_data is not None:
+        offered = sorted({*offered, *range(with_data[0], with_data[1] + 1)}, reverse=True)
+    first, last = with_data or (offered[0], offered[0])
+
+    def chosen(name: str, default: int) -> int:
+        raw = request.args.get(name, "")
+        return int(raw) if raw.isdecimal() and int(raw) in offered else default
+
+    first, last = chosen("from", first), chosen("to", last)
+    return offered, min(first, last), max(first, last)
+
+
+def _range_rows(report: fiscal_range.RangeReport) -> list[fiscal_range.YearRow]:
+    return [*report.years, report.total]
+
+
+RANGE_COLUMNS = [
+    exports.Column("年度", lambda row: row.label),
+    *(
+        exports.Column(header, lambda row, i=i: row.counts()[i])
+        for i, header in enumerate(fiscal_range.COUNT_HEADERS)
+    ),
+    exports.Column(f"{fiscal_range.BUDGET_HEADER} (円)", lambda row: row.allocated_yen),
+]
+
+
+@bp.route("/fiscal-years")
+@roles_required(*READERS)
+def fiscal_years():
+    offered, first, last = range_choices()
+    report = fiscal_range.range_report(db.session, first, last)
+    fmt = request.args.get("format")
+    if fmt:
+        if fmt not in exports.FORMATS:
+            abort(404)
+        rows = _range_rows(report)
+        filters = {"from": first, "to": last}
+        exports.record_export(db.session, current_user, "複数年度 区重要課題の実績", fmt, len(rows), filters)
+        db.session.commit()
+        filename = f"区重要課題の実績_{report.period}"
+        return exports.response(fmt, filename, RANGE_COLUMNS, rows, f"区重要課題 {first}-{last}")
+    return render_template("reports/fiscal_years.html", report=report, years=offered)

@@ -1,0 +1,141 @@
+"""The city's published figures over a range of fiscal years: issues by decision, and the budget.
+
+The city writes them as one sentence, 「98件の区重要課題について「対応する」との協議結果となり、
+約10億円を予算化した」, a cumulative count and a cumulative budget. The two figures belong to
+different years, and each row here says which:
+- the counts (登録 / 対応する / 一部対応 / 対応しない / 継続協議) are of the issues whose own fiscal
+  year is the row's year (registered: ``REGISTERED_ISSUE_STATES``);
+- the budget is the sum of the current (not cancelled) bureau budget lines whose fiscal year is
+  the row's year, whatever the issue's year, so each line is counted once, in the year it is for.
+
+A year's row is therefore the single-year report's total (``reports.fiscal_year_report``), and the
+range costs two GROUP BY queries however many years it spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ..formatting import approximate_yen, fiscal_year_label
+from ..models import BudgetLine, WardIssue
+from ..states import REGISTERED_ISSUE_STATES, Decision, Funding
+
+COUNT_HEADERS = (
+    "課題の年度で数えた件数: 登録",
+    "対応する",
+    "一部対応",
+    "対応しない",
+    "継続協議",
+)
+BUDGET_HEADER = "予算の年度で合計した予算額"
+
+
+@dataclass(frozen=True)
+class YearRow:
+    """One fiscal year: the issues of that year by decision, and the budget lines of that year."""
+
+    fiscal_year: int | None  # None on the total row
+    registered: int = 0
+    adopted: int = 0
+    partial: int = 0
+    rejected: int = 0
+    continued: int = 0
+    allocated_yen: int = 0
+
+    @property
+    def label(self) -> str:
+        return "合計" if self.fiscal_year is None else fiscal_year_label(self.fiscal_year)
+
+    def counts(self) -> tuple[int, ...]:
+        return (self.registered, self.adopted, self.partial, self.rejected, self.continued)
+
+
+@dataclass(frozen=True)
+class RangeReport:
+    first: int
+    last: int
+    years: list[YearRow]  # oldest first
+
+    @property
+    def total(self) -> YearRow:
+        sums = {
+            field.name: sum(getattr(row, field.name) for row in self.years)
+            for field in fields(YearRow)
+            if field.name != "fiscal_year"
+        }
+        return YearRow(None, **sums)
+
+    @property
+    def period(self) -> str:
+        """``令和6年度`` for one year, ``令和4年度から令和6年度まで`` for a range."""
+        first, last = (fiscal_year_label(year).split(" ")[0] for year in (self.first, self.last))
+        return first if self.first == self.last else f"{first}から{last}まで"
+
+    @property
+    def sentence(self) -> str:
+        """The figures as the city publishes them, for the whole range."""
+        total = self.total
+        return (
+            f"{self.period}に{total.adopted:,}件の区重要課題について「対応する」との協議結果となり、"
+            f"{approximate_yen(total.allocated_yen)}を予算化した。"
+        )
+
+
+def data_years(session: Session) -> tuple[int, int] | None:
+    """The first and last fiscal year with a registered issue or a current bureau budget line."""
+    row = session.execute(
+        select(func.min(WardIssue.fiscal_year), func.max(WardIssue.fiscal_year))
+        .where(WardIssue.state.in_(REGISTERED_ISSUE_STATES))
+        .union_all(
+            select(func.min(BudgetLine.fiscal_year), func.max(BudgetLine.fiscal_year)).where(
+                BudgetLine.funding == Funding.BUREAU, BudgetLine.cancelled_at.is_(None)
+            )
+        )
+    ).all()
+    firsts = [first for first, _ in row if first is not None]
+    lasts = [last for _, last in row if last is not None]
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def range_report(session: Session, first: int, last: int) -> RangeReport:
+    """The figures of each fiscal year from ``first`` to ``last`` (either order), in two queries."""
+    first, last = min(first, last), max(first, last)
+
+    def count_of(decision: Decision):
+        return func.count(case((WardIssue.decision == decision, 1)))
+
+    counts = session.execute(
+        select(
+            WardIssue.fiscal_year,
+            func.count(WardIssue.id),
+            count_of(Decision.ADOPT),
+            count_of(Decision.PARTIAL),
+            count_of(Decision.REJECT),
+            count_of(Decision.CONTINUE),
+        )
+        .where(
+            WardIssue.fiscal_year.between(first, last),
+            WardIssue.state.in_(REGISTERED_ISSUE_STATES),
+        )
+        .group_by(WardIssue.fiscal_year)
+    ).all()
+    amounts = dict(
+        session.execute(
+            select(BudgetLine.fiscal_year, func.sum(BudgetLine.allocated_yen))
+            .where(
+                BudgetLine.funding == Funding.BUREAU,
+                BudgetLine.fiscal_year.between(first, last),
+                BudgetLine.cancelled_at.is_(None),
+            )
+            .group_by(BudgetLine.fiscal_year)
+        ).all()
+    )
+    by_year = {year: tuple(map(int, values)) for year, *values in counts}
+    years = [
+        YearRow(year, *by_year.get(year, (0, 0, 0, 0, 0)), allocated_yen=int(amounts.get(year) or 0))
+        for year in range(first, last + 1)
+    ]
+    return RangeReport(first, last, years)
