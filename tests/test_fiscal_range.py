@@ -137,6 +137,22 @@ def test_the_queries_do_not_grow_with_the_range(three_years, session, count_quer
     assert selects() - one_year == one_year == 2
 
 
+def test_the_pages_cost_the_same_for_one_year_and_five(three_years, make, session, login_as, count_queries):
+    old = make.issue(IssueState.REGISTERED, with_request=False)
+    old.fiscal_year = 2021
+    session.commit()
+    client = login_as(make.manager())
+    for page in ("/reports/fiscal-years", "/dashboard/city"):
+        client.get(page)  # the first request of the session loads more than the page
+        counts = []
+        for first in (2025, 2021):
+            count_queries.clear()
+            html = client.get(f"{page}?from={first}&to=2025").get_data(as_text=True)
+            assert len(_table(html)) == 2026 - first + 1  # the years and the total
+            counts.append(len(count_queries))
+        assert counts[0] == counts[1]
+
+
 def _table(html: str) -> dict[str, list[str]]:
     body = html.split('id="range-figures"', 1)[1].split("</table>", 1)[0]
     body = body.split("</thead>", 1)[1]

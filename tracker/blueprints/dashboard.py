@@ -4,7 +4,9 @@
 (``tracker.reporting.personal_dashboard``). ``/dashboard/city`` shows the city dashboard
 (``tracker.reporting.dashboards``): aggregates only, no personal data, for every logged-in user; each
 chart has its table beside it, and each table can be downloaded as CSV (the download is
-recorded like every export).
+recorded like every export). Above the charts, the city's published figures (issues by decision,
+budget) for a range of fiscal years, ``?from=&to=`` (default: every year with data), as on
+``/reports/fiscal-years``.
 """
 
 from __future__ import annotations
