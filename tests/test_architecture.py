@@ -34,7 +34,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "models",
-        ("tracker.models", "tracker.ops_models", "tracker.teamwork_models", "tracker.monitoring_models"),
+        (
+            "tracker.models",
+            "tracker.ops_models",
+            "tracker.teamwork_models",
+            "tracker.monitoring_models",
+            "tracker.activity_models",
+        ),
     ),
     ("workflow", ("tracker.workflow", "tracker.effects")),
     (

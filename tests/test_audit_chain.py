@@ -38,7 +38,7 @@ def chained(session) -> list[HistoryEvent]:
 
 
 def fields_of(event: HistoryEvent) -> dict:
-    return {name: getattr(event, name) for name in audit.HASHED_FIELDS}
+    return {name: getattr(event, name) for name in (*audit.HASHED_FIELDS, *audit.OPTIONAL_HASHED_FIELDS)}
 
 
 def assert_links(events: list[HistoryEvent], prev_hash: str = audit.GENESIS) -> None:

@@ -47,6 +47,13 @@ MODEL_TABLES = {
     "issue_inquiries",
     "good_practices",
     "budget_calendars",
+    "activity_kinds",
+    "community_organisations",
+    "activities",
+    "activity_liaisons",
+    "indicators",
+    "indicator_targets",
+    "indicator_values",
 }
 
 

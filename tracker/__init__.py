@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import formatting, monitoring_models, ops_models, teamwork_models  # noqa: F401  (every table)
+from . import activity_models, formatting, monitoring_models, ops_models, teamwork_models  # noqa: F401  (every table)
 from .config import load_config
 from .extensions import Talisman, babel, csrf, db, limiter, login_manager, migrate
 

@@ -202,6 +202,7 @@ class ServiceRequest(HasBudgetLines, db.Model):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
     # The ward this request is being handed to (他区へ引継ぎ中), until that ward's manager accepts it.
     handover_ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id"), index=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -369,7 +370,8 @@ class Photo(db.Model):
 
 
 class HistoryEvent(db.Model):
-    """Append-only history: one row per state change, field edit that matters, or comment.
+    """Append-only history of a request, issue, activity or indicator (or of no subject: the admin's
+    changes): one row per state change, field edit that matters, or comment.
 
     Written in the same transaction as the change it records; never updated or deleted.
     """
@@ -379,6 +381,8 @@ class HistoryEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     service_request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
     ward_issue_id: Mapped[int | None] = mapped_column(ForeignKey("ward_issues.id"), index=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
+    indicator_id: Mapped[int | None] = mapped_column(ForeignKey("indicators.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_role: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(40), index=True)

@@ -130,3 +130,18 @@ class ImportState(LabelledEnum):
     DONE = "done", "取込完了"
     INVALID = "invalid", "エラーあり"
     DUPLICATE = "duplicate", "取込済みのファイル"
+
+
+class OrganisationKind(LabelledEnum):
+    """The kinds of community organisation a center's liaison staff meet (地域団体)."""
+
+    SCHOOL_DISTRICT_COUNCIL = "school_district_council", "校区自治協議会"
+    NEIGHBOURHOOD_ASSOCIATION = "neighbourhood_association", "町内自治会"
+    OTHER = "other", "その他の団体"
+
+
+class IndicatorKind(LabelledEnum):
+    """How an indicator's actual values come about: computed from the data, or entered."""
+
+    COMPUTED = "computed", "データから算出"
+    ENTERED = "entered", "調査等の入力値"

@@ -2,8 +2,10 @@
 
 What is hashed: the canonical JSON (sorted keys, UTF-8, no spaces) of the event's fields — id,
 service_request_id, ward_issue_id, actor_id, actor_role, action, from_state, to_state, comment,
-data (as stored: JSON round-tripped) and created_at (UTC ISO 8601 with microseconds) — together
-with ``prev_hash``, the hash of the event before it in id order (``GENESIS`` for the first).
+data (as stored: JSON round-tripped) and created_at (UTC ISO 8601 with microseconds), and
+activity_id and indicator_id when set (so events chained before those subjects existed hash
+as they did) — together with ``prev_hash``, the hash of the event before it in id order
+(``GENESIS`` for the first).
 So changing any field of an event breaks its own hash, and deleting or inserting an event
 breaks the link of the event after it; the chain's end is kept in ``audit_chain_head`` so that
 deleting the newest events is seen too.
@@ -59,6 +61,8 @@ HASHED_FIELDS = (
     "data",
     "created_at",
 )
+# Subjects added later: part of the hashed document only when set.
+OPTIONAL_HASHED_FIELDS = ("activity_id", "indicator_id")
 _head = AuditChainHead.__table__
 _events = HistoryEvent.__table__
 
@@ -77,6 +81,7 @@ def _iso(value: dt.datetime | str) -> str:
 def canonical(fields: dict[str, Any], prev_hash: str) -> bytes:
     """The bytes that are hashed: the event's fields and the previous hash, as canonical JSON."""
     document = {name: fields.get(name) for name in HASHED_FIELDS}
+    document.update({name: fields[name] for name in OPTIONAL_HASHED_FIELDS if fields.get(name) is not None})
     document["created_at"] = _iso(document["created_at"])
     # the data as the JSON column stores and returns it (tuples become lists, keys strings)
     document["data"] = json.loads(json.dumps(document["data"] or {}))
@@ -143,6 +148,8 @@ def _complete(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     return {
         "service_request_id": values.get("service_request_id"),
         "ward_issue_id": values.get("ward_issue_id"),
+        "activity_id": values.get("activity_id"),
+        "indicator_id": values.get("indicator_id"),
         "actor_id": values.get("actor_id"),
         "actor_role": values["actor_role"],
         "action": values["action"],
@@ -160,7 +167,8 @@ def _chain_orm_event(mapper, connection: Connection, target: HistoryEvent) -> No
     Runs inside the flush, after the subject's and actor's ids are known (their foreign keys
     are set on the event by then).
     """
-    values = _complete({name: getattr(target, name) for name in HASHED_FIELDS if name != "id"}, utcnow())
+    names = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)
+    values = _complete({name: getattr(target, name) for name in names if name != "id"}, utcnow())
     _chain(connection, [values])
     for name, value in values.items():
         setattr(target, name, value)
@@ -231,7 +239,8 @@ def check_link(fields: dict[str, Any], prev_hash: str) -> tuple[str, str | None,
 
 def _rows_after(session: Session, after_id: int, batch: int = 2000):
     """Every event after ``after_id`` in id order, in keyset pages (bounded memory)."""
-    columns = [getattr(_events.c, name) for name in (*HASHED_FIELDS, "prev_hash", "hash")]
+    names = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS, "prev_hash", "hash")
+    columns = [getattr(_events.c, name) for name in names]
     while True:
         page = session.execute(
             select(*columns).where(_events.c.id > after_id).order_by(_events.c.id).limit(batch)
