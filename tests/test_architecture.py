@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tracker.activity_models",
         ),
     ),
-    ("workflow", ("tracker.workflow", "tracker.effects")),
+    ("workflow", ("tracker.workflow", "tracker.effects", "tracker.fieldwork")),
     (
         "services",
         ("tracker.finding", "tracker.reporting", "tracker.background", "tracker.safeguards", "tracker.city"),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import workflow
+from ..activity_models import ActivityKind
 from ..effects import intake
 from ..models import Bureau, Category, Center, User, Ward, WardFund, WardIssue
 from ..safeguards import accounts
@@ -66,6 +67,18 @@ CATEGORIES = [
 
 # まちづくり推進経費 for the five wards together, per fiscal year, shared equally.
 WARD_FUND_TOTALS = {2013: 50_000_000}
+# 活動区分: the kinds of field activity the city counts (group: the heading in a choice list).
+ACTIVITY_KINDS = [
+    ("会議出席（校区自治協議会）", "会議出席"),
+    ("会議出席（町内自治会）", "会議出席"),
+    ("会議出席（その他の団体）", "会議出席"),
+    ("地域行事の支援", ""),
+    ("訪問・巡回", ""),
+    ("相談対応", ""),
+    ("行政情報の提供・発信", ""),
+    ("担い手育成・研修", ""),
+    ("その他", ""),
+]
 WARD_FUND_TOTALS.update({year: 100_000_000 for year in range(2014, 2019)})
 WARD_FUND_TOTALS.update({2019: 150_000_000, 2020: 150_000_000})
 
@@ -131,6 +144,8 @@ def load_master_data(session: Session) -> None:
         _get_or_add(session, Bureau, {"name": name}, sort_order=order)
     for order, name in enumerate(CATEGORIES):
         _get_or_add(session, Category, {"name": name}, sort_order=order)
+    for order, (name, group) in enumerate(ACTIVITY_KINDS):
+        _get_or_add(session, ActivityKind, {"name": name}, group=group, sort_order=order)
 
 
 def _by_name(session: Session, model, name: str | None):
