@@ -11,10 +11,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from tracker import workflow
+from tracker.activity_models import Activity, ActivityKind, CommunityOrganisation
 from tracker.effects import intake
+from tracker.fieldwork import operations as fieldwork
 from tracker.models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
 from tracker.safeguards.accounts import hash_password
-from tracker.states import IssueState, Role, Source
+from tracker.states import IssueState, OrganisationKind, Role, Source
 
 _counter = itertools.count(1)
 _PASSWORD_HASH = hash_password("correct-horse-battery")
@@ -175,6 +177,41 @@ class Factory:
         )
         self.session.commit()
         return request
+
+    def activity_kind(self, name: str = "会議出席（町内自治会）") -> ActivityKind:
+        return self.session.execute(select(ActivityKind).filter_by(name=name)).scalar_one()
+
+    def organisation(
+        self,
+        center: str = "中央区まちづくりセンター",
+        *,
+        name: str | None = None,
+        kind: OrganisationKind = OrganisationKind.NEIGHBOURHOOD_ASSOCIATION,
+    ) -> CommunityOrganisation:
+        organisation = CommunityOrganisation(
+            center=self.center(center), name=name or f"町内自治会 {next(_counter)}", kind=kind
+        )
+        self.session.add(organisation)
+        self.session.commit()
+        return organisation
+
+    def activity(self, liaison: User | None = None, *, ward: str = "中央区", **fields) -> Activity:
+        """An activity logged by ``liaison`` (a new liaison of ``ward`` if none) through the service."""
+        liaison = liaison or self.liaison(ward)
+        values = {
+            "held_on": TODAY,
+            "kind_id": self.activity_kind().id,
+            "organisation_text": "大江町内自治会",
+            "place": "大江公民館",
+            "attendees": 25,
+            "summary": "町内自治会の定例会に出席し、防犯灯の要望を聞いた。",
+            "center_id": liaison.center_id,
+            "liaison_ids": [liaison.id],
+        }
+        values.update(fields)
+        activity = fieldwork.log_activity(self.session, liaison, values, today=TODAY)
+        self.session.commit()
+        return activity
 
     def issue(
         self,
