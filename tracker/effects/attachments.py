@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from PIL import Image, UnidentifiedImageError
-
+from .photos import read_image
 from .support import WorkflowError
 
 ACCEPTED = "PDF・PNG・JPEG・Word・Excel・PowerPoint"
-MAX_PIXELS = 60_000_000
 ZIP_MAX_ENTRIES = 2000  # a real Office file has tens to hundreds of parts
 ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024  # what the parts declare they unpack to, together
 OLE2_HEADER = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -88,16 +86,8 @@ def _named_for(name: str, kind: Kind) -> str:
 
 
 def _image_kind(data: bytes, name: str) -> Kind | None:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image_format = image.format
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise WorkflowError(f"画像「{name}」の画素数が大きすぎます。")
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return None
-    return _IMAGES.get(image_format)
+    read = read_image(data, f"画像「{name}」の画素数が大きすぎます。")
+    return _IMAGES.get(read[0]) if read else None
 
 
 def _office_kind(data: bytes, name: str) -> Kind | None:

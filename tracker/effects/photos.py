@@ -29,6 +29,24 @@ class CheckedPhoto:
     height: int
 
 
+def read_image(data: bytes, too_large: str) -> tuple[str, int, int] | None:
+    """(format, width, height) of an image Pillow verifies, or None if ``data`` is none.
+
+    Refuses an image past ``MAX_PIXELS`` (a decompression bomb) with ``too_large`` as the message.
+    Photos and attachments both read images through here.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise WorkflowError(too_large)
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    return image_format, width, height
+
+
 def check_photo(stream: BinaryIO, original_name: str, max_bytes: int) -> CheckedPhoto:
     """Read and verify one upload; raise WorkflowError with a Japanese message if unfit."""
     data = stream.read(max_bytes + 1)
@@ -37,15 +55,10 @@ def check_photo(stream: BinaryIO, original_name: str, max_bytes: int) -> Checked
         raise WorkflowError(f"写真「{name}」が大きすぎます ({max_bytes // (1024 * 1024)}MBまで)。")
     if not data:
         raise WorkflowError(f"写真「{name}」が空です。")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image_format = image.format
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise WorkflowError(f"写真「{name}」の画素数が大きすぎます。")
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise WorkflowError(f"「{name}」は写真 (JPEG・PNG・WebP) として読み取れません。") from None
+    read = read_image(data, f"写真「{name}」の画素数が大きすぎます。")
+    if read is None:
+        raise WorkflowError(f"「{name}」は写真 (JPEG・PNG・WebP) として読み取れません。")
+    image_format, width, height = read
     if image_format not in ALLOWED_FORMATS:
         raise WorkflowError(f"「{name}」の形式には対応していません (JPEG・PNG・WebPのみ)。")
     content_type, extension = ALLOWED_FORMATS[image_format]
