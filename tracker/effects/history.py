@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..formatting import file_size, fiscal_year_label, thousand_yen
 from ..models import HistoryEvent
 from ..states import AnswerKind, Decision, IssueState, RequestState, Role
@@ -78,63 +80,59 @@ def correction_details(data: dict) -> str:
     return "訂正: " + "、".join(parts)
 
 
+def _budget_line(data: dict) -> str:
+    year, amount = fiscal_year_label(data["fiscal_year"]), thousand_yen(data["allocated_yen"])
+    return f"{year} {data['project_name']} {amount}"
+
+
+def _owner(data: dict) -> str:
+    side = "区の担当者" if data.get("owner") == "ward_owner" else "局の担当者"
+    return f"{side}: {data.get('old_owner') or '未設定'} → {data['new_owner']}"
+
+
+# How each piece of an event's data reads, in the order the timeline shows them: (key, shown
+# when the key is present (True) or only when its value is set (False), the text).
+DETAIL_PARTS: tuple[tuple[str, bool, Callable[[dict], str]], ...] = (
+    ("answer_kind", True, lambda d: f"回答区分: {AnswerKind(d['answer_kind']).label}"),
+    ("referred_to", True, lambda d: f"回付先: {d['referred_to']}"),
+    ("ward_issue_reference", True, lambda d: f"区重要課題: {d['ward_issue_reference']}"),
+    ("linked_to", True, lambda d: f"関連する要望: {d['linked_to']}"),
+    ("request_reference", True, lambda d: f"要望: {d['request_reference']}"),
+    ("decision", True, lambda d: f"協議結果: {Decision(d['decision']).label}"),
+    ("next_review_on", False, lambda d: f"次回協議: {d['next_review_on']}"),
+    ("lead_bureau", True, lambda d: f"主管局: {d['lead_bureau']}"),
+    ("related_bureaus", False, lambda d: f"関係局: {'、'.join(d['related_bureaus'])}"),
+    ("allocated_yen", True, _budget_line),
+    ("funding", False, lambda d: "まちづくり推進経費から充当" if d["funding"] == "ward_fund" else ""),
+    ("within_existing_budget", False, lambda d: "既存予算内で対応"),
+    ("executed_yen", True, lambda d: f"決算額 計{thousand_yen(sum(d['executed_yen'].values()))}"),
+    ("new_owner", True, _owner),
+    (
+        "new_summary",
+        True,
+        lambda d: f"事例集の要約: {d['old_summary'] or '(なし)'} → {d['new_summary'] or '(なし)'}",
+    ),
+    ("is_public", True, lambda d: "公開" if d["is_public"] else "非公開"),
+    ("to_ward", True, lambda d: f"区: {d['from_ward']} → {d['to_ward']}"),
+    ("declined_by", True, lambda d: f"引継ぎを断った区: {d['declined_by']}"),
+    ("to_center", True, lambda d: f"センター: {d['from_center']} → {d['to_center']}"),
+    ("question", True, lambda d: f"照会: {d['question']}"),
+    ("opinion_of", True, lambda d: f"意見: {d['opinion_of']}"),
+    ("changes", True, lambda d: "変更: " + "、".join(d["changes"])),
+    ("import_batch_id", False, lambda d: f"一括取込 #{d['import_batch_id']}"),
+    ("attachment", True, lambda d: f"添付ファイル: {d['attachment']} ({file_size(d.get('size_bytes'))})"),
+    ("photos", False, lambda d: f"写真 {d['photos']}枚"),
+)
+
+
 def event_details(event: HistoryEvent) -> str:
     """The event's data as one readable Japanese line."""
-    data, parts = event.data or {}, []
+    data = event.data or {}
     if isinstance(data.get("changes"), list):
         return _line_of(data) + correction_details(data)
-    if "answer_kind" in data:
-        parts.append(f"回答区分: {AnswerKind(data['answer_kind']).label}")
-    if "referred_to" in data:
-        parts.append(f"回付先: {data['referred_to']}")
-    if "ward_issue_reference" in data:
-        parts.append(f"区重要課題: {data['ward_issue_reference']}")
-    if "linked_to" in data:
-        parts.append(f"関連する要望: {data['linked_to']}")
-    if "request_reference" in data:
-        parts.append(f"要望: {data['request_reference']}")
-    if "decision" in data:
-        parts.append(f"協議結果: {Decision(data['decision']).label}")
-    if data.get("next_review_on"):
-        parts.append(f"次回協議: {data['next_review_on']}")
-    if "lead_bureau" in data:
-        parts.append(f"主管局: {data['lead_bureau']}")
-    if data.get("related_bureaus"):
-        parts.append(f"関係局: {'、'.join(data['related_bureaus'])}")
-    if "allocated_yen" in data:
-        parts.append(
-            f"{fiscal_year_label(data['fiscal_year'])} {data['project_name']} "
-            f"{thousand_yen(data['allocated_yen'])}"
-        )
-    if data.get("funding") == "ward_fund":
-        parts.append("まちづくり推進経費から充当")
-    if data.get("within_existing_budget"):
-        parts.append("既存予算内で対応")
-    if "executed_yen" in data:
-        parts.append(f"決算額 計{thousand_yen(sum(data['executed_yen'].values()))}")
-    if "new_owner" in data:
-        side = "区の担当者" if data.get("owner") == "ward_owner" else "局の担当者"
-        parts.append(f"{side}: {data.get('old_owner') or '未設定'} → {data['new_owner']}")
-    if "new_summary" in data:
-        parts.append(f"事例集の要約: {data['old_summary'] or '(なし)'} → {data['new_summary'] or '(なし)'}")
-    if "is_public" in data:
-        parts.append("公開" if data["is_public"] else "非公開")
-    if "to_ward" in data:
-        parts.append(f"区: {data['from_ward']} → {data['to_ward']}")
-    if "declined_by" in data:
-        parts.append(f"引継ぎを断った区: {data['declined_by']}")
-    if "to_center" in data:
-        parts.append(f"センター: {data['from_center']} → {data['to_center']}")
-    if "question" in data:
-        parts.append(f"照会: {data['question']}")
-    if "opinion_of" in data:
-        parts.append(f"意見: {data['opinion_of']}")
-    if "changes" in data:
-        parts.append("変更: " + "、".join(data["changes"]))
-    if data.get("import_batch_id"):
-        parts.append(f"一括取込 #{data['import_batch_id']}")
-    if "attachment" in data:
-        parts.append(f"添付ファイル: {data['attachment']} ({file_size(data.get('size_bytes'))})")
-    if data.get("photos"):
-        parts.append(f"写真 {data['photos']}枚")
-    return " / ".join(parts)
+    parts = (
+        render(data)
+        for key, when_present, render in DETAIL_PARTS
+        if (key in data if when_present else data.get(key))
+    )
+    return " / ".join(part for part in parts if part)
