@@ -226,10 +226,12 @@ class Factory:
         title: str = "公園の街灯の老朽化",
         situation: str = "校区内の街灯の多くが老朽化している",
         request_fields: dict | None = None,
+        fiscal_year: int | None = None,
     ) -> WardIssue:
         """A ward issue walked through the real workflow to ``state``, bundling one request
         (made with ``request_fields``): drafted by ``manager``, approved by ``approver`` (a
-        second manager of the ward)."""
+        second manager of the ward). ``fiscal_year`` files it under another year than today's
+        (the figures over several years)."""
         manager = manager or self.manager(ward)
         staff = staff or self.staff(lead)
         if approver is None and any(who == "approver" for who, _, _ in PATH_TO_STATE[state]):
@@ -269,5 +271,12 @@ class Factory:
                 payload["executed"] = {line.id: line.allocated_yen for line in issue.budget_lines}
             workflow.apply(self.session, actors[who], issue, action, payload, today=TODAY)
         assert issue.state == state
+        if fiscal_year is not None:
+            issue.fiscal_year = fiscal_year
         self.session.commit()
         return issue
+
+    def act(self, actor: User, subject: ServiceRequest | WardIssue, action: str, payload: dict) -> None:
+        """``actor`` takes ``action`` on ``subject`` through the workflow, committed."""
+        workflow.apply(self.session, actor, subject, action, payload, today=TODAY)
+        self.session.commit()

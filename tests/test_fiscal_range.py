@@ -21,7 +21,6 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from tracker import workflow
 from tracker.formatting import approximate_yen
 from tracker.models import HistoryEvent
 from tracker.reporting import fiscal_range, reports
@@ -40,14 +39,10 @@ def three_years(make, session):
     manager, staff = make.manager("中央区"), make.staff("環境局")
 
     def act(issue, action, payload):
-        workflow.apply(session, staff, issue, action, payload, today=TODAY)
-        session.commit()
+        make.act(staff, issue, action, payload)
 
     def issue(state, year):
-        made = make.issue(state, manager=manager, staff=staff, with_request=False)
-        made.fiscal_year = year
-        session.commit()
-        return made
+        return make.issue(state, manager=manager, staff=staff, with_request=False, fiscal_year=year)
 
     def line(year, name, amount):
         return {"fiscal_year": year, "project_name": name, "allocated_yen": amount}

@@ -13,59 +13,35 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from tracker import workflow
 from tracker.formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from tracker.models import HistoryEvent
 from tracker.states import IssueState
 
-from .factories import TODAY
-
-
-def _apply(session, actor, issue, action, payload):
-    workflow.apply(session, actor, issue, action, payload, today=TODAY)
-    session.commit()
-
 
 @pytest.fixture
-def two_years(make, session):
+def two_years(make):
     chuo, higashi = make.manager("中央区"), make.manager("東区")
     env, fire = make.staff("環境局"), make.staff("消防局")
 
     def issue(state, ward, manager, lead, staff, year):
-        made = make.issue(state, ward=ward, manager=manager, lead=lead, staff=staff, with_request=False)
-        made.fiscal_year = year
-        session.commit()
-        return made
+        return make.issue(
+            state, ward=ward, manager=manager, lead=lead, staff=staff, with_request=False, fiscal_year=year
+        )
+
+    def line(year, name, amount):
+        return {"fiscal_year": year, "project_name": name, "allocated_yen": amount}
 
     # FY2024
     a = issue(IssueState.DECIDED, "中央区", chuo, "環境局", env, 2024)
-    _apply(
-        session,
-        env,
-        a,
-        "budget",
-        {"fiscal_year": 2024, "project_name": "街灯LED化事業", "allocated_yen": 20_900_000},
-    )
+    make.act(env, a, "budget", line(2024, "街灯LED化事業", 20_900_000))
     issue(IssueState.NOT_ADOPTED, "中央区", chuo, "消防局", fire, 2024)
     b = issue(IssueState.CONSULTING, "東区", higashi, "消防局", fire, 2024)
-    _apply(session, fire, b, "decide", {"decision": "partial", "decision_reason": "一部のみ"})
-    _apply(
-        session,
-        fire,
-        b,
-        "budget",
-        {"fiscal_year": 2024, "project_name": "消防倉庫建替え", "allocated_yen": 47_537_000},
-    )
+    make.act(fire, b, "decide", {"decision": "partial", "decision_reason": "一部のみ"})
+    make.act(fire, b, "budget", line(2024, "消防倉庫建替え", 47_537_000))
     issue(IssueState.DRAFT, "東区", higashi, "消防局", fire, 2024)  # not registered: not counted
     # FY2025
     c = issue(IssueState.DECIDED, "東区", higashi, "環境局", env, 2025)
-    _apply(
-        session,
-        env,
-        c,
-        "budget",
-        {"fiscal_year": 2025, "project_name": "ごみステーション補助", "allocated_yen": 2_000_500},
-    )
+    make.act(env, c, "budget", line(2025, "ごみステーション補助", 2_000_500))
     issue(IssueState.REGISTERED, "中央区", chuo, "環境局", env, 2025)
     return {"a": a, "b": b, "c": c}
 
