@@ -26,6 +26,8 @@ from tracker.workflow import WorkflowError
 
 from .factories import Factory, png_bytes
 
+STRONG_KEY = "9f1c2b7e4d0a8c6f3e5b1d7a2c9e4f60b8d3a1c5e7f9b2d4"
+
 EXPECTED_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -315,14 +317,14 @@ def test_session_cookie_flags(make, app, csrf_off):
 
 
 def test_production_sends_secure_cookies_forces_https_and_sets_hsts(tmp_path, monkeypatch, database_url):
-    config = load_config(str(tmp_path), {"APP_ENV": "production", "SECRET_KEY": "x" * 32})
+    config = load_config(str(tmp_path), {"APP_ENV": "production", "SECRET_KEY": STRONG_KEY})
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True and config["SESSION_COOKIE_SAMESITE"] == "Lax"
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
     production = create_app(
         {
             "APP_ENV": "production",
-            "SECRET_KEY": "x" * 32,
+            "SECRET_KEY": STRONG_KEY,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_STORAGE_URI": "memory://",
         }

@@ -14,9 +14,9 @@ from .factories import Factory
 
 def test_fallbacks_are_read_from_a_comma_separated_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY_FALLBACKS", " old-key-2 , old-key-1,, ")
-    assert load_config(str(tmp_path))["SECRET_KEY_FALLBACKS"] == ["old-key-2", "old-key-1"]
+    assert load_config(str(tmp_path), {"TESTING": True})["SECRET_KEY_FALLBACKS"] == ["old-key-2", "old-key-1"]
     monkeypatch.delenv("SECRET_KEY_FALLBACKS")
-    assert load_config(str(tmp_path))["SECRET_KEY_FALLBACKS"] == []
+    assert load_config(str(tmp_path), {"TESTING": True})["SECRET_KEY_FALLBACKS"] == []
 
 
 @pytest.fixture

@@ -491,7 +491,7 @@ def test_the_daily_job_and_the_cli_erase_and_report(closed, session, app, tmp_pa
 def test_the_default_retention_is_three_years():
     from tracker.config import load_config
 
-    assert load_config("/tmp")["PERSONAL_DATA_RETENTION_DAYS"] == 1095
+    assert load_config("/tmp", {"TESTING": True})["PERSONAL_DATA_RETENTION_DAYS"] == 1095
 
 
 def test_finished_import_files_are_removed_unfinished_kept(

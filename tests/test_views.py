@@ -345,14 +345,6 @@ def test_csrf_is_required_on_posts(make, app, client, session):
     assert session.get(ServiceRequest, request.id).state == RequestState.RECEIVED
 
 
-def test_production_requires_a_secret_key(monkeypatch, tmp_path):
-    from tracker.config import ConfigError, load_config
-
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_config(str(tmp_path), {"APP_ENV": "production"})
-
-
 def test_issue_list_shows_only_own_ward(make, login_as):
     make.issue(IssueState.DRAFT, ward="東区", with_request=False)
     own = make.issue(IssueState.DRAFT, with_request=False)

@@ -1,11 +1,22 @@
 """Settings read from environment variables, with embedded defaults for a bare machine.
 
 With no settings the app runs on SQLite in ``instance/`` and does background work inline.
-In production (``APP_ENV=production``) ``SECRET_KEY`` must be set.
+``SECRET_KEY`` is the one setting without a default: see ``check_secret_key``.
 """
 
 import os
+import secrets
 from pathlib import Path
+
+import click
+
+# Keys that have been written down somewhere (docs, examples, old defaults, the tests): whoever
+# read them could sign a session cookie. Refused outside a development run and the tests.
+KNOWN_KEYS = frozenset(
+    {"dev-only-not-secret", "test-secret", "bench", "secret", "changeme", "change-me", "development", "dev"}
+)
+MIN_KEY_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 12
 
 
 class ConfigError(RuntimeError):
@@ -89,12 +100,41 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
-    if not config["SECRET_KEY"]:
-        if config["APP_ENV"] == "production":
-            raise ConfigError(
-                "SECRET_KEY is not set. In production set the environment variable SECRET_KEY "
-                "to a long random value, e.g. "
-                "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
-            )
-        config["SECRET_KEY"] = "dev-only-not-secret"
+    config["SECRET_KEY"] = check_secret_key(config, development_run=is_development_run(config))
     return config
+
+
+def is_development_run(config: dict) -> bool:
+    """A development run: a ``flask`` command (``flask run`` / ``make run``, seeding, migrating)
+    outside production. gunicorn (``wsgi.py``) is never one, whatever ``APP_ENV`` says."""
+    return config["APP_ENV"] != "production" and click.get_current_context(silent=True) is not None
+
+
+def is_strong_key(key: str) -> bool:
+    """Long, varied and never published: what a key from ``secrets.token_hex(32)`` is."""
+    return len(key) >= MIN_KEY_LENGTH and len(set(key)) >= MIN_DISTINCT_CHARACTERS and key not in KNOWN_KEYS
+
+
+def check_secret_key(config: dict, *, development_run: bool) -> str:
+    """The key sessions and forms are signed with; refuses to start on an insecure one.
+
+    Served for real (gunicorn, or anything but a development run and the tests), the key must
+    be set and strong. A development run without one gets a random key for that process (its
+    sessions end with it); the tests (``TESTING`` set in code, never from the environment) may
+    use a short known key.
+    """
+    key = config["SECRET_KEY"] or ""
+    lenient = development_run or config.get("TESTING") is True
+    if not key and lenient:
+        return secrets.token_hex(32)
+    how = "e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+    if not key:
+        raise ConfigError(
+            f"SECRET_KEY is not set. Set the environment variable SECRET_KEY to a long random value, {how}"
+        )
+    if not lenient and not is_strong_key(key):
+        raise ConfigError(
+            f"SECRET_KEY is too weak or a published example (at least {MIN_KEY_LENGTH} varied characters, "
+            f"never a key from the docs or the tests). Set a long random value, {how}"
+        )
+    return key

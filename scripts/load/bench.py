@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -102,7 +103,7 @@ def build(url: str, instance: Path):
         {
             "APP_ENV": "testing",
             "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
+            "SECRET_KEY": secrets.token_hex(32),
             "PHOTO_DIR": str(instance / "photos"),
         }
     )
