@@ -19,6 +19,7 @@ from werkzeug.routing import IntegerConverter
 from . import activity_models, formatting, monitoring_models, ops_models, teamwork_models  # noqa: F401  (every table)
 from .config import load_config
 from .extensions import Talisman, babel, csrf, db, limiter, login_manager, migrate
+from .model_types import StoredValueError, install_bounds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +96,7 @@ def _wire_listeners() -> None:
     from .reporting import reports  # noqa: F401  (defines a job)
     from .safeguards import audit, personal_data  # noqa: F401  (personal_data defines a job)
 
+    install_bounds()
     search.register()
     audit.register()
     stored_files.register()
@@ -298,6 +300,17 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(error):
         return page(413, _("ファイルが大きすぎます"), _("送信されたファイルが大きすぎます。"))
+
+    @app.errorhandler(StoredValueError)
+    def unstorable_value(error):
+        db.session.rollback()
+        return page(422, _("保存できませんでした"), error.message)
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        """An unexpected failure: a plain page of its own (the layout itself may be what failed)."""
+        db.session.rollback()
+        return render_template("error_500.html"), 500
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):

@@ -2,14 +2,40 @@
 
 Babel cannot write the Japanese era, so the era comes from ``japanera``; the rest is the
 city's own convention: ``20,900千円``, ``令和6年度 (2024)``, ``2024年5月7日``.
+
+Every ``*_label`` and amount helper is total: a page shows whatever is stored, so a value the
+helper cannot write the city's way (a year no era covers, a number that is not one) is written
+plainly instead of failing the page (``_total``).
 """
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from japanera import EraDate
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def _total(plain: Callable[[object], str]) -> Callable:
+    """Make a helper of one value total: on any failure it returns ``plain(value)``."""
+
+    def decorate(helper: Callable[[object], str]) -> Callable[[object], str]:
+        @functools.wraps(helper)
+        def written(value):
+            try:
+                return helper(value)
+            except Exception:  # whatever is stored, the page is shown
+                return plain(value)
+
+        return written
+
+    return decorate
+
+
+def _plain(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def fiscal_year_of(day: dt.date) -> int:
@@ -31,6 +57,7 @@ def _era_number(number: int) -> str:
     return "元" if number == 1 else str(number)
 
 
+@_total(lambda year: f"{year}年度")
 def fiscal_year_label(fiscal_year: int | None) -> str:
     """``令和6年度 (2024)``.
 
@@ -43,6 +70,7 @@ def fiscal_year_label(fiscal_year: int | None) -> str:
     return f"{era}{_era_number(number)}年度 ({fiscal_year})"
 
 
+@_total(_plain)
 def date_label(day: dt.date | dt.datetime | None) -> str:
     """``2024年5月7日``; a datetime is shown as its date in Tokyo."""
     if day is None:
@@ -52,6 +80,7 @@ def date_label(day: dt.date | dt.datetime | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+@_total(_plain)
 def datetime_label(moment: dt.datetime | None) -> str:
     """``2024年5月7日 14:05`` in Tokyo time."""
     if moment is None:
@@ -60,6 +89,7 @@ def datetime_label(moment: dt.datetime | None) -> str:
     return f"{date_label(local.date())} {local:%H:%M}"
 
 
+@_total(lambda day: date_label(day))
 def era_date_label(day: dt.date | None) -> str:
     """``令和6年5月7日``, for printed documents."""
     if day is None:
@@ -68,6 +98,7 @@ def era_date_label(day: dt.date | None) -> str:
     return f"{era}{_era_number(number)}年{day.month}月{day.day}日"
 
 
+@_total(_plain)
 def thousand_yen(amount: int | None) -> str:
     """``20,900千円`` from 20,900,000 yen; amounts not a multiple of 1,000 keep a decimal."""
     if amount is None:
@@ -77,6 +108,7 @@ def thousand_yen(amount: int | None) -> str:
     return f"{amount / 1000:,.3f}".rstrip("0").rstrip(".") + "千円"
 
 
+@_total(_plain)
 def approximate_yen(amount: int | None) -> str:
     """``約10億円``, ``約4,954万円``: an amount as the city writes it in a sentence.
 
@@ -96,6 +128,7 @@ def approximate_yen(amount: int | None) -> str:
     return f"約{whole:,}億円" if decimal == 0 else f"約{whole:,}.{decimal}億円"
 
 
+@_total(_plain)
 def yen(amount: int | None) -> str:
     """``20,900,000円``."""
     if amount is None:
@@ -103,6 +136,7 @@ def yen(amount: int | None) -> str:
     return f"{amount:,}円"
 
 
+@_total(_plain)
 def file_size(size: int | None) -> str:
     """``850バイト``, ``12.3KB``, ``4.0MB``: the size of a file as staff read it."""
     if size is None:
