@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .support import WorkflowError
 
@@ -62,4 +62,25 @@ def check_photo(stream: BinaryIO, original_name: str, max_bytes: int) -> Checked
     if image_format not in ALLOWED_FORMATS:
         raise WorkflowError(f"「{name}」の形式には対応していません (JPEG・PNG・WebPのみ)。")
     content_type, extension = ALLOWED_FORMATS[image_format]
+    try:
+        data, width, height = without_metadata(data, image_format)
+    except (OSError, SyntaxError, ValueError):
+        raise WorkflowError(f"「{name}」は写真 (JPEG・PNG・WebP) として読み取れません。") from None
     return CheckedPhoto(data, name, content_type, extension, width, height)
+
+
+def without_metadata(data: bytes, image_format: str) -> tuple[bytes, int, int]:
+    """The photo re-encoded with its pixels only: EXIF (GPS position, camera), XMP, comments
+    and text chunks dropped. The EXIF orientation is applied to the pixels first, so the photo
+    still shows the right way up; returns (bytes, width, height) of what is stored."""
+    with Image.open(io.BytesIO(data)) as image:
+        upright = ImageOps.exif_transpose(image)
+        if image_format == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
+            upright = upright.convert("RGB")
+        # The pixels alone, in a new image: nothing of the upload's ``info`` can reach the file.
+        clean = Image.frombytes(upright.mode, upright.size, upright.tobytes())
+        if upright.mode in ("P", "PA"):
+            clean.putpalette(upright.getpalette())
+        buffer = io.BytesIO()
+        clean.save(buffer, image_format, **({"quality": 90} if image_format in ("JPEG", "WEBP") else {}))
+        return buffer.getvalue(), clean.width, clean.height

@@ -13,7 +13,9 @@ shows them only to staff who need them, and can say who saw them.
 - ``PERSONAL_DATA_RETENTION_DAYS`` (default 1095, three years) after a request is closed
   (answered: its answer date; withdrawn: the date of its withdraw event) the daily job
   ``erase_personal_data`` empties both fields and writes an ``erase_personal_data`` event (the
-  names of the fields erased, not their values). A re-run finds nothing more to erase. The job
+  names of the fields erased, not their values). The request's photos and attachments go with
+  them (rows, and their files once the erasure commits): a photo of a resident's house or a
+  陳情書 with signatures is personal data too. A re-run finds nothing more to erase. The job
   also deletes uploaded import files once their import has finished: they hold the same data.
 """
 
@@ -25,16 +27,18 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..background import jobs, worker
+from ..effects import stored_files
 from ..effects.support import record_event
 from ..extensions import db
 from ..formatting import TOKYO, today_in_tokyo
-from ..models import HistoryEvent, ServiceRequest, User, utcnow
+from ..models import HistoryEvent, Photo, ServiceRequest, User, utcnow
 from ..ops_models import ImportBatch, PersonalDataAccess
 from ..states import ImportState, RequestState, Role
+from ..teamwork_models import Attachment
 
 FIELDS = ("requester_name", "requester_contact")
 FIELD_LABELS = {"requester_name": "要望者氏名", "requester_contact": "連絡先"}
@@ -129,10 +133,12 @@ def due_for_erasure(today: dt.date, retention_days: int):
         .where(HistoryEvent.service_request_id == ServiceRequest.id, HistoryEvent.action == "withdraw")
         .scalar_subquery()
     )
+    has_photos = exists().where(Photo.service_request_id == ServiceRequest.id)
+    has_attachments = exists().where(Attachment.service_request_id == ServiceRequest.id)
     return (
         select(ServiceRequest)
         .where(
-            or_(*(getattr(ServiceRequest, name) != "" for name in FIELDS)),
+            or_(*(getattr(ServiceRequest, name) != "" for name in FIELDS), has_photos, has_attachments),
             or_(
                 and_(ServiceRequest.state == RequestState.ANSWERED, ServiceRequest.answered_on < cutoff),
                 and_(ServiceRequest.state == RequestState.WITHDRAWN, withdrawn_at < _start_of(cutoff)),
@@ -142,14 +148,29 @@ def due_for_erasure(today: dt.date, retention_days: int):
     )
 
 
+def _erase_files(session: Session, request: ServiceRequest) -> tuple[int, int]:
+    """Delete the request's photos and attachments (their files after commit); how many of each."""
+    config = current_app.config
+    photos = session.scalars(select(Photo).where(Photo.service_request_id == request.id)).all()
+    attachments = session.scalars(select(Attachment).where(Attachment.service_request_id == request.id)).all()
+    for directory, rows in ((config["PHOTO_DIR"], photos), (config["ATTACHMENT_DIR"], attachments)):
+        for row in rows:
+            stored_files.delete_after_commit(session, directory, row.stored_name)
+            session.delete(row)
+    return len(photos), len(attachments)
+
+
 def erase(session: Session, request: ServiceRequest, retention_days: int) -> HistoryEvent | None:
-    """Empty the request's personal fields and record it; None when there was nothing to erase."""
+    """Empty the request's personal fields, delete its photos and attachments, and record it;
+    None when there was nothing to erase."""
     erased = [name for name in FIELDS if getattr(request, name)]
-    if not erased:
-        return None
     for name in erased:
         setattr(request, name, "")
-    labels = "・".join(FIELD_LABELS[name] for name in erased)
+    photos, attachments = _erase_files(session, request)
+    if not erased and not photos and not attachments:
+        return None
+    what = [FIELD_LABELS[name] for name in erased]
+    what += [f"写真{photos}枚"] * bool(photos) + [f"添付ファイル{attachments}件"] * bool(attachments)
     return record_event(
         session,
         None,
@@ -157,8 +178,13 @@ def erase(session: Session, request: ServiceRequest, retention_days: int) -> His
         ERASE_ACTION,
         request.state,
         request.state,
-        comment=f"保存期間 ({retention_days:,}日) を過ぎたため、{labels}を消去しました。",
-        data={"fields": erased, "retention_days": retention_days},
+        comment=f"保存期間 ({retention_days:,}日) を過ぎたため、{'・'.join(what)}を消去しました。",
+        data={
+            "fields": erased,
+            "retention_days": retention_days,
+            **({"photos": photos} if photos else {}),
+            **({"attachments": attachments} if attachments else {}),
+        },
     )
 
 
