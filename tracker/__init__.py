@@ -154,12 +154,12 @@ def _init_security_headers(app: Flask) -> None:
 
 
 def _no_store_for_staff(response):
-    """Pages for logged-in staff carry residents' data: no browser or proxy may keep a copy.
-
-    Responses that set their own caching (static files, public pages) keep it.
-    """
-    if current_user.is_authenticated and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
+    """What logged-in staff get carries residents' or staff data: no browser or proxy may keep
+    a copy. That holds for files too (CSV, XLSX, photos, attachments, report files), whose
+    ``send_file`` would otherwise have set a caching header of its own; only static files keep
+    theirs."""
+    if request.endpoint != "static" and current_user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

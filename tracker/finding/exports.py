@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import os
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,12 @@ class Column:
 
 
 def neutralise(value: Any) -> Any:
-    """A cell value that a spreadsheet will not run as a formula; numbers are left as they are."""
+    """A cell value that a spreadsheet will not run as a formula; numbers are left as they are.
+
+    The one neutraliser of every cell the product writes (exports, background reports). A text
+    is defused when it would start a formula once a spreadsheet has trimmed it and read its
+    full-width characters as half-width (``  =1+1``, ``＝HYPERLINK(…)``, ``＋``, ``－``, ``＠``).
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -55,7 +61,9 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    read_as = unicodedata.normalize("NFKC", text).lstrip(" \u3000\n\x0b\x0c")
+    risky = text.startswith(FORMULA_PREFIXES) or read_as.startswith(FORMULA_PREFIXES)
+    return "'" + text if risky else text
 
 
 def cells(columns: Sequence[Column], row: Any) -> list[Any]:
@@ -84,7 +92,7 @@ def write_xlsx(columns: Sequence[Column], rows: Iterable[Any], sheet_title: str)
     """Write the rows into a write-only workbook in a temporary file; return the file's path."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
-    sheet.append([column.header for column in columns])
+    sheet.append([neutralise(column.header) for column in columns])
     for row in rows:
         sheet.append(cells(columns, row))
     handle = tempfile.NamedTemporaryFile(prefix="export-", suffix=".xlsx", delete=False)  # noqa: SIM115

@@ -192,14 +192,14 @@ def report_dir() -> Path:
 
 
 def _title(sheet: Worksheet, text: str) -> None:
-    sheet.append([text])
+    sheet.append([neutralise(text)])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append([f"作成日時: {datetime_label(utcnow())}"])
     sheet.append([])
 
 
 def _header(sheet: Worksheet, headers) -> None:
-    sheet.append(list(headers))
+    sheet.append([neutralise(header) for header in headers])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
 
@@ -209,7 +209,7 @@ def _figures_sheet(sheet: Worksheet, report: FiscalYearReport, group: str, rows:
     _header(sheet, (group, *FIGURE_HEADERS))
     for row in [*rows, report.total]:
         *counts, allocated_yen = row.counts()
-        sheet.append([row.name, *counts, _thousand_yen(allocated_yen)])
+        sheet.append([neutralise(row.name), *counts, _thousand_yen(allocated_yen)])
         sheet.cell(sheet.max_row, len(FIGURE_HEADERS) + 1).number_format = (
             "#,##0" if allocated_yen % 1000 == 0 else "#,##0.000"
         )
