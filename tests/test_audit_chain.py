@@ -292,7 +292,7 @@ def test_events_committed_by_concurrent_transactions_form_one_chain(committing_a
         thread.join(timeout=180)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     assert errors == []
-    with Session(engine) as session:
+    with app.app_context(), Session(engine) as session:
         after = head_before[0] or 0
         events = list(
             session.scalars(select(HistoryEvent).where(HistoryEvent.id > after).order_by(HistoryEvent.id))

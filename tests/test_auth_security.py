@@ -27,6 +27,7 @@ from tracker.workflow import WorkflowError
 from .factories import Factory, png_bytes
 
 STRONG_KEY = "9f1c2b7e4d0a8c6f3e5b1d7a2c9e4f60b8d3a1c5e7f9b2d4"
+AUDIT_KEY = "4e7a1f9c3b8d2e6a0c5f7b1d9e3a8c2f6b0d4e9a7c1f5b3d"
 
 EXPECTED_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -317,7 +318,9 @@ def test_session_cookie_flags(make, app, csrf_off):
 
 
 def test_production_sends_secure_cookies_forces_https_and_sets_hsts(tmp_path, monkeypatch, database_url):
-    config = load_config(str(tmp_path), {"APP_ENV": "production", "SECRET_KEY": STRONG_KEY})
+    config = load_config(
+        str(tmp_path), {"APP_ENV": "production", "SECRET_KEY": STRONG_KEY, "AUDIT_KEY": AUDIT_KEY}
+    )
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True and config["SESSION_COOKIE_SAMESITE"] == "Lax"
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
@@ -325,6 +328,7 @@ def test_production_sends_secure_cookies_forces_https_and_sets_hsts(tmp_path, mo
         {
             "APP_ENV": "production",
             "SECRET_KEY": STRONG_KEY,
+            "AUDIT_KEY": AUDIT_KEY,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_STORAGE_URI": "memory://",
         }
@@ -464,5 +468,5 @@ def test_demo_accounts_are_refused_in_production(app, session, monkeypatch):
 
 def test_staff_pages_are_never_cached_and_static_files_keep_their_own_caching(make, login_as):
     client = login_as(make.liaison("中央区"))
-    assert client.get("/field/").headers["Cache-Control"] == "no-store"
+    assert client.get("/field/").headers["Cache-Control"] == "private, no-store"
     assert "no-store" not in client.get("/static/app.css").headers.get("Cache-Control", "")

@@ -34,7 +34,8 @@ def test_served_with_a_known_or_weak_key_it_refuses_to_start(tmp_path, key, app_
 
 
 def test_a_strong_key_starts_in_production(tmp_path):
-    assert load_config(str(tmp_path), {"APP_ENV": "production", "SECRET_KEY": STRONG})["SECRET_KEY"] == STRONG
+    config = {"APP_ENV": "production", "SECRET_KEY": STRONG, "AUDIT_KEY": secrets.token_hex(32)}
+    assert load_config(str(tmp_path), config)["SECRET_KEY"] == STRONG
 
 
 def test_a_development_run_without_a_key_gets_a_random_one_per_process(tmp_path):

@@ -1,7 +1,7 @@
 """Settings read from environment variables, with embedded defaults for a bare machine.
 
 With no settings the app runs on SQLite in ``instance/`` and does background work inline.
-``SECRET_KEY`` is the one setting without a default: see ``check_secret_key``.
+``SECRET_KEY`` and ``AUDIT_KEY`` have no default when served: see ``check_secret_key``.
 """
 
 import os
@@ -15,6 +15,7 @@ import click
 KNOWN_KEYS = frozenset(
     {"dev-only-not-secret", "test-secret", "bench", "secret", "changeme", "change-me", "development", "dev"}
 )
+DEVELOPMENT_AUDIT_KEY = "development-audit-key-published-in-the-source-never-secret"
 MIN_KEY_LENGTH = 32
 MIN_DISTINCT_CHARACTERS = 12
 
@@ -35,6 +36,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECRET_KEY_FALLBACKS": [
             key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
         ],
+        # The HMAC key of the history's hash chain (never in the database), and retired keys whose
+        # events must still verify, comma-separated. See tracker/safeguards/audit_keys.py.
+        "AUDIT_KEY": env.get("AUDIT_KEY"),
+        "AUDIT_KEY_FALLBACKS": [
+            key.strip() for key in env.get("AUDIT_KEY_FALLBACKS", "").split(",") if key.strip()
+        ],
+        # The last history event written before the chain was keyed (an upgrade's one-off; 0 when new).
+        "AUDIT_UNKEYED_UNTIL": int(env.get("AUDIT_UNKEYED_UNTIL", "0")),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", f"sqlite:///{sqlite_path}"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
@@ -100,7 +109,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
-    config["SECRET_KEY"] = check_secret_key(config, development_run=is_development_run(config))
+    development_run = is_development_run(config)
+    config["SECRET_KEY"] = check_secret_key(config, development_run=development_run)
+    config["AUDIT_KEY"] = check_audit_key(config, development_run=development_run)
     return config
 
 
@@ -113,6 +124,27 @@ def is_development_run(config: dict) -> bool:
 def is_strong_key(key: str) -> bool:
     """Long, varied and never published: what a key from ``secrets.token_hex(32)`` is."""
     return len(key) >= MIN_KEY_LENGTH and len(set(key)) >= MIN_DISTINCT_CHARACTERS and key not in KNOWN_KEYS
+
+
+def check_audit_key(config: dict, *, development_run: bool) -> str:
+    """The history chain's HMAC key: required and strong when served for real, like SECRET_KEY.
+
+    A development run and the tests without one share a fixed, published key, so that what a
+    ``flask seed`` wrote verifies in the ``flask run`` after it; it protects nothing, and
+    anything but a development run or the tests refuses it.
+    """
+    key = config["AUDIT_KEY"] or ""
+    lenient = development_run or config.get("TESTING") is True
+    if lenient:
+        return key or DEVELOPMENT_AUDIT_KEY
+    how = "e.g. AUDIT_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+    if not key:
+        raise ConfigError(f"AUDIT_KEY is not set (the history's HMAC key, kept outside the database), {how}")
+    if not is_strong_key(key) or key == DEVELOPMENT_AUDIT_KEY or key == config["SECRET_KEY"]:
+        raise ConfigError(
+            f"AUDIT_KEY is too weak, published, or the same as SECRET_KEY. Set its own random value, {how}"
+        )
+    return key
 
 
 def check_secret_key(config: dict, *, development_run: bool) -> str:

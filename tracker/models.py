@@ -370,10 +370,8 @@ class Photo(db.Model):
 
 
 class HistoryEvent(db.Model):
-    """Append-only history of a request, issue, activity or indicator (or of no subject: the admin's
-    changes): one row per state change, field edit that matters, or comment.
-
-    Written in the same transaction as the change it records; never updated or deleted.
+    """Append-only history of a request, issue, activity or indicator (or, with none, the admin's
+    changes): a row per change that matters, written in its transaction; never updated or deleted.
     """
 
     __tablename__ = "history_events"
@@ -393,6 +391,7 @@ class HistoryEvent(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The hash chain (``tracker.safeguards.audit``): set on insert; NULL only on events older than the chain.
     prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash_key_id: Mapped[str | None] = mapped_column(String(16))  # the HMAC key's id; NULL: unkeyed
     hash: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()

@@ -76,6 +76,8 @@ SCRUBBED_ENV = (
     "REPORT_DIR",
     "RQ_QUEUE",
     "SECRET_KEY",
+    "AUDIT_KEY",
+    "AUDIT_KEY_FALLBACKS",
 )
 
 
@@ -95,6 +97,7 @@ def stack_env(settings: Settings, workdir: Path) -> dict:
     env.update(
         APP_ENV="development",  # production forces Secure cookies, and there is no HTTPS here
         SECRET_KEY=secrets.token_hex(32),
+        AUDIT_KEY=secrets.token_hex(32),
         DATABASE_URL=libpq_url(settings.database_url),
         INSTANCE_PATH=str(workdir / "instance"),
         TIMEZONE="Asia/Tokyo",

@@ -1,9 +1,14 @@
-"""Tamper-evident history: every ``HistoryEvent`` is a link of one global SHA-256 hash chain.
+"""Tamper-evident history: every ``HistoryEvent`` is a link of one global hash chain, keyed:
+each hash is an HMAC-SHA256 with the key of ``audit_keys`` (kept outside the database), so that
+database access alone cannot rewrite an event and recompute the chain after it. Events written
+before the chain was keyed carry no key id and a plain SHA-256; they verify only up to the event
+id set in ``AUDIT_UNKEYED_UNTIL`` (outside the database too; 0 on a new installation), so a
+chain recomputed without the key is a break wherever it starts.
 
 What is hashed: the canonical JSON (sorted keys, UTF-8, no spaces) of the event's fields — id,
 service_request_id, ward_issue_id, actor_id, actor_role, action, from_state, to_state, comment,
 data (as stored: JSON round-tripped) and created_at (UTC ISO 8601 with microseconds), and
-activity_id and indicator_id when set (so events chained before those subjects existed hash
+activity_id, indicator_id and hash_key_id when set (so events chained before those existed hash
 as they did) — together with ``prev_hash``, the hash of the event before it in id order
 (``GENESIS`` for the first).
 So changing any field of an event breaks its own hash, and deleting or inserting an event
@@ -22,9 +27,9 @@ Two ways in: the ORM (``record_event`` adds a ``HistoryEvent``; the ``before_ins
 that ``register`` installs, from ``create_app``, chains it), and ``extend`` for bulk inserts (the
 importer's 'create' events).
 
-The hash is unkeyed: it shows changes made by anyone who cannot also rewrite the rest of the
-chain after the change. ``flask audit verify`` prints the head hash; keeping that value outside
-the database (a log, a ticket) makes a recomputed chain detectable as well.
+The key shows changes made by anyone who does not hold it: someone with the database alone
+cannot recompute the chain. ``flask audit verify`` prints the head hash; keeping that value outside
+the database (a log, a ticket) also shows a chain cut back to an earlier head.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import Connection, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
@@ -45,6 +50,7 @@ from ..background import jobs, worker
 from ..extensions import db
 from ..models import HistoryEvent, utcnow
 from ..ops_models import AuditChainHead
+from . import audit_keys
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -61,8 +67,8 @@ HASHED_FIELDS = (
     "data",
     "created_at",
 )
-# Subjects added later: part of the hashed document only when set.
-OPTIONAL_HASHED_FIELDS = ("activity_id", "indicator_id")
+# Fields added later: part of the hashed document only when set, so older events hash as before.
+OPTIONAL_HASHED_FIELDS = ("activity_id", "indicator_id", "hash_key_id")
 _head = AuditChainHead.__table__
 _events = HistoryEvent.__table__
 
@@ -90,8 +96,23 @@ def canonical(fields: dict[str, Any], prev_hash: str) -> bytes:
     return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def event_hash(fields: dict[str, Any], prev_hash: str) -> str:
-    return hashlib.sha256(canonical(fields, prev_hash)).hexdigest()
+UNKEYED_PROBLEM = "an unkeyed event past AUDIT_UNKEYED_UNTIL (recomputed without the key?)"
+
+
+class UnknownAuditKey(LookupError):
+    """An event names a key that is neither ``AUDIT_KEY`` nor one of its fallbacks."""
+
+
+def event_hash(fields: dict[str, Any], prev_hash: str, keys: dict[str, str] | None = None) -> str:
+    """HMAC-SHA256 with the key the event names (``hash_key_id``); plain SHA-256 for the events
+    older than the keyed chain. ``keys`` (id → key) defaults to the app's known keys."""
+    document = canonical(fields, prev_hash)
+    if not fields.get("hash_key_id"):
+        return hashlib.sha256(document).hexdigest()
+    key = (keys if keys is not None else audit_keys.known_keys()).get(fields["hash_key_id"])
+    if key is None:
+        raise UnknownAuditKey(fields["hash_key_id"])
+    return audit_keys.mac(key, document)
 
 
 # --- appending -------------------------------------------------------------------------------
@@ -134,10 +155,12 @@ def _chain(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Give ``rows`` (event fields) their ids and hashes, in order, and move the head to the last."""
     last_id, last_hash = _lock_head(connection)
     previous = last_hash or GENESIS
+    key_id, key = audit_keys.current_key()
     for row, new_id in zip(rows, _next_ids(connection, len(rows), last_id), strict=True):
         row["id"] = new_id
         row["prev_hash"] = previous
-        row["hash"] = previous = event_hash(row, previous)
+        row["hash_key_id"] = key_id
+        row["hash"] = previous = event_hash(row, previous, {key_id: key})
     connection.execute(
         update(_head).where(_head.c.id == HEAD_ID).values(last_event_id=rows[-1]["id"], last_hash=previous)
     )
@@ -231,7 +254,14 @@ def check_link(fields: dict[str, Any], prev_hash: str) -> tuple[str, str | None,
             prev_hash,
             fields["prev_hash"],
         )
-    recomputed = event_hash(fields, fields["prev_hash"])
+    try:
+        recomputed = event_hash(fields, fields["prev_hash"])
+    except UnknownAuditKey:
+        return (
+            "made with a key that is not configured (AUDIT_KEY / AUDIT_KEY_FALLBACKS)",
+            None,
+            fields["hash_key_id"],
+        )
     if recomputed != fields["hash"]:
         return "content changed after it was written", recomputed, fields["hash"]
     return None
@@ -267,6 +297,7 @@ def verify(session: Session) -> Verdict:
     """
     unchained = checked = 0
     prev_hash, cursor, last_chained = GENESIS, 0, None
+    unkeyed_until = current_app.config.get("AUDIT_UNKEYED_UNTIL", 0)
     while True:
         seen = False
         for row in _rows_after(session, cursor):
@@ -275,6 +306,8 @@ def verify(session: Session) -> Verdict:
                 unchained += 1
                 continue
             broken = check_link(row._asdict(), prev_hash)
+            if broken is None and row.hash_key_id is None and row.id > unkeyed_until:
+                broken = (UNKEYED_PROBLEM, "a keyed hash", None)
             if broken:
                 return Verdict(False, checked, unchained, None, row.id, *broken)
             prev_hash, last_chained, checked = row.hash, row.id, checked + 1
