@@ -205,6 +205,13 @@ def test_a_liaison_asking_for_wards_gets_the_own_center(world, login_as):
     assert 'id="city-totals"' not in html
 
 
+def test_what_is_not_offered_falls_back_to_the_defaults(world, make):
+    assert activity_counts.chosen(world["l1"], "ward", "decade") == ("center", "year")
+    assert activity_counts.chosen(make.admin(), "", "month") == ("ward", "month")
+    assert activity_counts.chosen(make.manager(), "liaison", "month") == ("liaison", "month")
+    assert activity_counts.groupings_for(make.staff()) == []
+
+
 def test_bureau_staff_may_not_see_the_field_work(world, make, login_as):
     response = login_as(make.staff()).get("/reports/activities")
     assert response.status_code == 403

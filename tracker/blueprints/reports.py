@@ -7,6 +7,11 @@ itself until the file is ready.
 ``/reports/fiscal-year?year=YYYY`` shows the same figures at once as the city's own table (by
 ward, by bureau, with totals, and the budgeted projects); ``&format=csv|xlsx`` downloads it,
 recorded as an export (committed before the first byte is sent).
+
+``/reports/activities`` counts the liaisons' field work (``tracker.reporting.activity_counts``)
+for a range of fiscal years, per ward, center or liaison, by fiscal year or month, within the
+activities' own scope: the admin the city, a ward manager the ward (with the city's totals as
+numbers), a liaison the own center and own counts; never bureau staff.
 """
 
 from __future__ import annotations
@@ -241,11 +246,9 @@ def _activity_columns(grouping: str) -> list[exports.Column]:
 def activities():
     """``?from=&to=&group=ward|center|liaison&period=year|month[&format=csv|xlsx]``."""
     offered, first, last = range_choices(activity_counts.data_years)
-    groupings = activity_counts.groupings_for(current_user)
-    grouping = request.args.get("group", "")
-    grouping = grouping if grouping in groupings else activity_counts.default_grouping(current_user)
-    period = request.args.get("period", "")
-    period = period if period in activity_counts.PERIODS else "year"
+    grouping, period = activity_counts.chosen(
+        current_user, request.args.get("group", ""), request.args.get("period", "")
+    )
     counts = activity_counts.activity_counts(db.session, current_user, first, last, grouping, period)
     fmt = request.args.get("format")
     if fmt:
@@ -260,14 +263,10 @@ def activities():
             f"地域活動の件数_{activity_counts.GROUPINGS[grouping]}_{activity_counts.PERIODS[period]}_{span}"
         )
         return exports.response(fmt, filename, _activity_columns(grouping), rows, f"地域活動 {span}")
-    city = None
-    if current_user.role == Role.WARD_MANAGER:
-        city = activity_counts.published_figures(db.session, first, last)
     return render_template(
         "reports/activities.html",
         counts=counts,
         years=offered,
-        groupings_offered=groupings,
-        city=city,
+        groupings_offered=activity_counts.groupings_for(current_user),
         columns=_activity_columns(grouping),
     )

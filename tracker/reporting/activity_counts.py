@@ -50,9 +50,12 @@ def groupings_for(user: User) -> list[str]:
     return []
 
 
-def default_grouping(user: User) -> str:
-    """The admin starts from the wards, everyone else from the centers of their scope."""
-    return "ward" if user.role == Role.ADMIN else "center"
+def chosen(user: User, grouping: str, period: str) -> tuple[str, str]:
+    """The grouping and period asked for, when offered to ``user``; else the defaults: the admin
+    starts from the wards, everyone else from the centers of their scope, by fiscal year."""
+    if grouping not in groupings_for(user):
+        grouping = "ward" if user.role == Role.ADMIN else "center"
+    return grouping, period if period in PERIODS else "year"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,16 @@ class CountRow:
 
 
 @dataclass(frozen=True)
+class PublishedFigures:
+    first: int
+    last: int
+    liaison_staff: int
+    activities: int
+    requests_gathered: int  # requests linked to the range's activities
+    requests_received: int  # every request of the range's fiscal years, by any channel
+
+
+@dataclass(frozen=True)
 class ActivityCounts:
     first: int
     last: int
@@ -105,6 +118,7 @@ class ActivityCounts:
     totals: list[CountRow]  # the scope's distinct activities per period, then the whole range
     liaison_staff: int  # active liaison accounts in scope
     active_liaisons: int  # distinct people named on the range's activities in scope
+    city: PublishedFigures | None = None  # a ward manager's view of the city's totals
 
     @property
     def table(self) -> list[CountRow]:
@@ -114,16 +128,6 @@ class ActivityCounts:
     @property
     def total(self) -> Figures:
         return self.totals[-1].figures
-
-
-@dataclass(frozen=True)
-class PublishedFigures:
-    first: int
-    last: int
-    liaison_staff: int
-    activities: int
-    requests_gathered: int  # requests linked to the range's activities
-    requests_received: int  # every request of the range's fiscal years, by any channel
 
 
 def _periods(first: int, last: int, period: str) -> list[Period]:
@@ -206,7 +210,8 @@ def _group_names(session: Session, user: User, grouping: str, with_data: set[int
 def activity_counts(
     session: Session, user: User, first: int, last: int, grouping: str, period: str
 ) -> ActivityCounts:
-    """The table of ``user``'s scope for fiscal years ``first``..``last``, in five queries."""
+    """The table of ``user``'s scope for fiscal years ``first``..``last``, in five queries (and
+    the three of ``published_figures`` for a ward manager, who sees the city's totals as numbers)."""
     first, last = min(first, last), max(first, last)
     if grouping not in groupings_for(user):
         raise ValueError(f"grouping {grouping!r} is not offered to {user.role}")
@@ -263,6 +268,7 @@ def activity_counts(
         totals=total_rows,
         liaison_staff=liaison_staff_count(session, _staff_filter(user)),
         active_liaisons=int(session.execute(took_part.where(*scope)).scalar_one()),
+        city=published_figures(session, first, last) if user.role == Role.WARD_MANAGER else None,
     )
 
 
