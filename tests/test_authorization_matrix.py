@@ -188,6 +188,8 @@ RULES: dict[str, Rule] = {
     "reports.index": only(*READERS),
     "reports.job": only(*READERS, scope=OWN_OR_ADMIN, on="report"),
     "reports.download": only(*READERS, scope=OWN_OR_ADMIN, on="report"),
+    # counts of field work: the activities' own scope (a liaison's center, a manager's ward), no bureau
+    "reports.activities": only(LIAISON, MANAGER, ADMIN),
     # imports
     "imports.index": only(*FIELD_STAFF),
     "imports.batch": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),

@@ -5,8 +5,8 @@
 (``tracker.reporting.dashboards``): aggregates only, no personal data, for every logged-in user; each
 chart has its table beside it, and each table can be downloaded as CSV (the download is
 recorded like every export). Above the charts, the city's published figures (issues by decision,
-budget) for a range of fiscal years, ``?from=&to=`` (default: every year with data), as on
-``/reports/fiscal-years``.
+budget; the field work: 地域担当職員, 地域での活動件数, 収集した要望相談件数) for a range of
+fiscal years, ``?from=&to=`` (default: every year with data), as on ``/reports/fiscal-years``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..finding import exports
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
-from ..reporting import dashboard_charts, dashboards, fiscal_range, personal_dashboard
+from ..reporting import activity_counts, dashboard_charts, dashboards, fiscal_range, personal_dashboard
 from .reports import range_choices
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -71,6 +71,7 @@ def city():
         years = sorted({*years, year}, reverse=True)
     range_years, first, last = range_choices()
     published = fiscal_range.range_report(db.session, first, last)
+    activities = activity_counts.published_figures(db.session, first, last)
     return render_template(
         "dashboard/city.html",
         figures=figures,
@@ -78,5 +79,6 @@ def city():
         year=year,
         years=years,
         published=published,
+        activities=activities,
         range_years=range_years,
     )

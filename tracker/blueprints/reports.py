@@ -7,6 +7,11 @@ itself until the file is ready.
 ``/reports/fiscal-year?year=YYYY`` shows the same figures at once as the city's own table (by
 ward, by bureau, with totals, and the budgeted projects); ``&format=csv|xlsx`` downloads it,
 recorded as an export (committed before the first byte is sent).
+
+``/reports/activities`` counts the liaisons' field work (``tracker.reporting.activity_counts``)
+for a range of fiscal years, per ward, center or liaison, by fiscal year or month, within the
+activities' own scope: the admin the city, a ward manager the ward (with the city's totals as
+numbers), a liaison the own center and own counts; never bureau staff.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from ..extensions import db
 from ..finding import exports
 from ..formatting import fiscal_year_label, today_in_tokyo
 from ..ops_models import OutboxJob
-from ..reporting import fiscal_range, reports
+from ..reporting import activity_counts, fiscal_range, reports
 from ..states import Role
 from .common import roles_required
 from .form_messages import Form
@@ -160,13 +165,20 @@ def fiscal_year():
 # --- the published figures over a range of fiscal years ------------------------------------
 
 
-def range_choices() -> tuple[list[int], int, int]:
+def published_years(session) -> tuple[int, int] | None:
+    """The years of the published figures: those with issues or budget, and with activities."""
+    spans = [span for span in (fiscal_range.data_years(session), activity_counts.data_years(session)) if span]
+    return (min(span[0] for span in spans), max(span[1] for span in spans)) if spans else None
+
+
+def range_choices(data_years=published_years) -> tuple[list[int], int, int]:
     """The years offered (newest first) and the range asked for by ``?from=&to=``.
 
-    The default range is every year with data (or the current year when there is none).
+    The default range is every year with data, ``data_years(session)`` (or the current year
+    when there is none).
     """
     offered = reports.fiscal_years(db.session, today_in_tokyo())
-    with_data = fiscal_range.data_years(db.session)
+    with_data = data_years(db.session)
     if with_data is not None:
         offered = sorted({*offered, *range(with_data[0], with_data[1] + 1)}, reverse=True)
     first, last = with_data or (offered[0], offered[0])
@@ -208,4 +220,53 @@ def fiscal_years():
         db.session.commit()
         filename = f"区重要課題の実績_{report.period}"
         return exports.response(fmt, filename, RANGE_COLUMNS, rows, f"区重要課題 {first}-{last}")
-    return render_template("reports/fiscal_years.html", report=report, years=offered)
+    activities = activity_counts.published_figures(db.session, first, last)
+    return render_template("reports/fiscal_years.html", report=report, years=offered, activities=activities)
+
+
+# --- counts of the liaisons' field work --------------------------------------------------------
+
+FIELD_WORK_READERS = (Role.ADMIN, Role.WARD_MANAGER, Role.LIAISON)
+
+
+def _activity_columns(grouping: str) -> list[exports.Column]:
+    within = {"center": "区", "liaison": "まちづくりセンター"}.get(grouping)
+    return [
+        exports.Column(activity_counts.GROUPINGS[grouping], lambda row: row.name),
+        *([exports.Column(within, lambda row: row.within)] if within else []),
+        exports.Column("期間", lambda row: row.period_label),
+        exports.Column("活動件数", lambda row: row.figures.activities),
+        exports.Column("収集した要望相談件数", lambda row: row.figures.requests),
+        exports.Column("1活動あたりの要望相談件数", lambda row: row.figures.per_activity),
+    ]
+
+
+@bp.route("/activities")
+@roles_required(*FIELD_WORK_READERS)
+def activities():
+    """``?from=&to=&group=ward|center|liaison&period=year|month[&format=csv|xlsx]``."""
+    offered, first, last = range_choices(activity_counts.data_years)
+    grouping, period = activity_counts.chosen(
+        current_user, request.args.get("group", ""), request.args.get("period", "")
+    )
+    counts = activity_counts.activity_counts(db.session, current_user, first, last, grouping, period)
+    fmt = request.args.get("format")
+    if fmt:
+        if fmt not in exports.FORMATS:
+            abort(404)
+        rows = counts.table
+        filters = {"from": first, "to": last, "group": grouping, "period": period}
+        exports.record_export(db.session, current_user, "地域活動の件数", fmt, len(rows), filters)
+        db.session.commit()
+        span = f"{first}" if first == last else f"{first}-{last}"
+        filename = (
+            f"地域活動の件数_{activity_counts.GROUPINGS[grouping]}_{activity_counts.PERIODS[period]}_{span}"
+        )
+        return exports.response(fmt, filename, _activity_columns(grouping), rows, f"地域活動 {span}")
+    return render_template(
+        "reports/activities.html",
+        counts=counts,
+        years=offered,
+        groupings_offered=activity_counts.groupings_for(current_user),
+        columns=_activity_columns(grouping),
+    )

@@ -4,7 +4,8 @@
   requests the user logged lately;
 - ward manager: the triage count, overdue requests of the ward per center, the ward's issues by
   state, consultations past their next review date, the ward's fund, the issues that miss next
-  year's budget unless they move by the budget calendar's next date;
+  year's budget unless they move by the budget calendar's next date, the ward's activities and the
+  requests gathered in them this fiscal year (``activity_counts``);
 - bureau staff: the inbox counts, the consultations awaiting the bureau's decision, the issues
   being carried out, the bureau's budget allocated vs executed, the lead issues at risk of
   missing next year's budget;
@@ -30,6 +31,7 @@ from ..models import BudgetLine, ServiceRequest, User, WardIssue
 from ..ops_models import OutboxJob
 from ..safeguards import access
 from ..states import OPEN_REQUEST_STATES, Funding, IssueState, JobState, RequestState, Role
+from . import activity_counts
 from .dashboards import fiscal_year_bounds, overdue_by_center
 
 LIST_LIMIT = 20
@@ -127,6 +129,7 @@ def ward_manager(session: Session, user: User, board: Dashboard) -> None:
     board.tables["budget_calendar"] = budget_calendar.at_risk(
         session, today, ward_id=user.ward_id or 0, limit=LIST_LIMIT
     )
+    board.tables["field_work"] = activity_counts.current_fiscal_year_figures(session, user.ward_id, today)
 
 
 def bureau_staff(session: Session, user: User, board: Dashboard) -> None:
