@@ -54,6 +54,12 @@ MODEL_TABLES = {
     "indicators",
     "indicator_targets",
     "indicator_values",
+    "user_mfa",
+    "recovery_codes",
+    "security_events",
+    "login_throttles",
+    "personal_data_grants",
+    "issue_publications",
 }
 
 

@@ -117,3 +117,29 @@ class IndicatorValue(db.Model):
 
     indicator: Mapped[Indicator] = relationship(back_populates="values")
     ward: Mapped[Ward | None] = relationship()
+
+
+class IssuePublication(db.Model):
+    """公開内容: what the public pages show of a ward issue, written for residents and approved by
+    the ward (公開内容の確認), separate from the internal texts that staff keep writing.
+
+    Nothing is public until a ward manager has approved a text: ``approved_at`` set. An edit after
+    approval takes the issue off the public pages until it is approved again.
+    """
+
+    __tablename__ = "issue_publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_issue_id: Mapped[int] = mapped_column(ForeignKey("ward_issues.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    decision_text: Mapped[str] = mapped_column(Text, default="")
+    budget_text: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    progress_text: Mapped[str] = mapped_column(Text, default="")
+    written_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    ward_issue: Mapped[WardIssue] = relationship()

@@ -1,16 +1,17 @@
 """Models of the system's own operation, beside the city's work in ``tracker.models``.
 
 The background-job outbox, notifications and reminder digests, import batches, the head of the
-history's hash chain, the personal-data access log and the city's settings. They refer to the
-city's models (users, centers, requests); those never refer back, so this module imports
-``tracker.models`` and not the other way round.
+history's hash chain, the personal-data access log and its one-view grants, the city's settings,
+and the accounts' security: second factors, recovery codes, login throttles, the security log.
+They refer to the city's models (users, centers, requests); those never refer back, so this
+module imports ``tracker.models`` and not the other way round.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -175,3 +176,92 @@ class CitySetting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class UserMfa(db.Model):
+    """A user's second factor: the TOTP secret (RFC 6238) once set up, and when it was confirmed.
+
+    One row per user who has begun setting it up; ``confirmed_at`` NULL until a first code was
+    right. The secret is the shared key of the authenticator app, so it is as sensitive as a
+    password: never shown again after setup, never logged.
+    """
+
+    __tablename__ = "user_mfa"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The last time step a code was accepted for: a code is good once (no replay within its 30 s).
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """One single-use recovery code of a user's second factor, stored as a hash only."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(256))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SecurityEvent(db.Model):
+    """The security event log: logins, failures, throttling, 403s, reveals, exports, admin changes.
+
+    ``login`` is the login ID as typed (a failed login names no user); ``detail`` holds what the
+    kind needs (the path of a 403, the request of a reveal), never a password or personal data.
+    """
+
+    __tablename__ = "security_events"
+    __table_args__ = (
+        Index("ix_security_events_kind_created", "kind", "created_at"),
+        Index("ix_security_events_user_created", "user_id", "created_at"),
+        Index("ix_security_events_ip_created", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    login: Mapped[str] = mapped_column(String(64), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    path: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed logins of one (login ID, client address) pair, where there is no Redis.
+
+    Shared by every web process through the database; the delay before the next attempt grows
+    with each failure and a success clears the row.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
+
+
+class PersonalDataGrant(db.Model):
+    """One reveal of a request's personal data: granted by a POST, good for one view, server-side.
+
+    The session holds only the grant's random token; the view that uses it marks it used (and
+    logs the access), so replaying a cookie that carried the token shows nothing.
+    """
+
+    __tablename__ = "personal_data_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
