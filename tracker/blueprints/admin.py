@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..background import job_board, jobs
@@ -23,7 +23,7 @@ from ..ops_models import OutboxJob
 from ..safeguards import accounts, admin_log
 from ..states import JobState, Role
 from ..workflow import WorkflowError
-from .common import form_errors, roles_required
+from .common import form_errors, int_arg, paginate, roles_required
 from .forms import CenterForm, NameForm, ResetPasswordForm, UserForm, WardForm, WardFundForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,7 +62,7 @@ def users():
         role = None
     active = request.args.get("active") if request.args.get("active") in ("1", "0") else ""
     statement = accounts.users_statement(Role(role) if role else None, active == "1" if active else None)
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template("admin/users.html", page=page, role=role, active=active, roles=list(Role))
 
 
@@ -160,7 +160,7 @@ def _center_form(center: Center | None = None) -> CenterForm:
     else:
         form.ward_id.choices = options(_ward_choices())
         if request.method == "GET":
-            form.ward_id.data = request.args.get("ward_id", type=int)
+            form.ward_id.data = int_arg("ward_id")
     return form
 
 
@@ -169,8 +169,8 @@ def _fund_form() -> WardFundForm:
     form = WardFundForm(prefix="fund")
     form.ward_id.choices = options(_ward_choices())
     if request.method == "GET":
-        ward_id = request.args.get("ward_id", type=int)
-        year = request.args.get("fiscal_year", type=int) or fiscal_year_of(today_in_tokyo())
+        ward_id = int_arg("ward_id")
+        year = int_arg("fiscal_year", 1989, 2099) or fiscal_year_of(today_in_tokyo())
         form.ward_id.data, form.fiscal_year.data = ward_id, year
         form.allocated_yen.data = funds.allocated_yen(db.session, ward_id, year)
     form.fiscal_year.offer(masterdata_admin.fund_years(today_in_tokyo()))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 from ..extensions import db
 from ..finding import exports
 from ..safeguards import admin_log, personal_data
 from ..states import Role
-from .common import roles_required
+from .common import paginate, roles_required
 from .forms import MAX_ROW_ID, row_id
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -23,7 +23,7 @@ def accesses():
     wanted_id = int(wanted) if wanted.isdecimal() and int(wanted) <= MAX_ROW_ID else None
     request_id = personal_data.request_id_named(db.session, wanted, wanted_id)
     statement = personal_data.accesses(user_id, request_id)
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template(
         "audit/accesses.html",
         page=page,
@@ -39,7 +39,7 @@ def _events_page(template: str, action: str, actor_roles: tuple[Role, ...] = (),
     """The history events of one ``action`` (no subject), newest first, optionally by actor."""
     user_id = request.args.get("user", type=row_id)
     statement = admin_log.action_events(action, user_id)
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template(
         template,
         page=page,

@@ -18,7 +18,7 @@ from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from ..monitoring_models import BudgetCalendar
 from ..safeguards import admin_log
 from ..states import Role
-from .common import roles_required
+from .common import int_arg, roles_required
 from .fields import FiscalYearField, JapaneseDateField
 from .form_messages import Form
 from .forms import REQUIRED
@@ -41,7 +41,7 @@ class BudgetCalendarForm(Form):
 def _form(calendars: list[BudgetCalendar]) -> BudgetCalendarForm:
     """The form, filled in from the calendar of ``?year=`` when one is asked for."""
     current = fiscal_year_of(today_in_tokyo())
-    chosen = request.args.get("year", type=int)
+    chosen = int_arg("year", 1989, 2099)
     editing = next((c for c in calendars if c.budget_year == chosen), None)
     form = BudgetCalendarForm(obj=editing if request.method == "GET" else None)
     years = sorted({*range(current, current + YEARS_OFFERED), *(c.budget_year for c in calendars)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template, send_file
+from flask import abort, current_app, flash, redirect, render_template, request, send_file
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, StringField, TextAreaField
@@ -20,6 +20,33 @@ from ..safeguards import access
 from ..states import Role
 from ..workflow import WorkflowConflict, WorkflowError
 from .detail import Refused, page_of
+
+MAX_PAGE = 10_000  # an offset list deeper than this is not browsed; a larger number is a probe
+
+
+def page_number() -> int:
+    """The ``page`` of an offset-paged list, 1 to ``MAX_PAGE``; anything else reads as 1.
+
+    Flask-SQLAlchemy reads ``page`` itself unbounded: a huge one became an OFFSET the database
+    driver could not hold (a 500)."""
+    raw = request.args.get("page", "")
+    number = int(raw) if raw.isdecimal() and len(raw) <= 6 else 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+def int_arg(name: str, low: int = 0, high: int = 2**31 - 1) -> int | None:
+    """A whole-number query parameter within [low, high] (an id, a year), else None."""
+    raw = request.args.get(name, "").strip()
+    if not raw.isdecimal() or len(raw) > len(str(high)):
+        return None
+    number = int(raw)
+    return number if low <= number <= high else None
+
+
+def paginate(statement, per_page: int | None = None):
+    """One page of ``statement`` for a list view, its page number bounded."""
+    size = per_page or current_app.config["PAGE_SIZE"]
+    return db.paginate(statement, page=page_number(), per_page=size, error_out=False)
 
 
 def roles_required(*roles: Role) -> Callable:

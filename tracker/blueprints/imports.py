@@ -17,7 +17,7 @@ from ..formatting import today_in_tokyo
 from ..ops_models import ImportBatch
 from ..states import ImportState, Role
 from ..workflow import WorkflowError
-from .common import form_errors, roles_required
+from .common import form_errors, paginate, roles_required
 from .form_messages import Form
 from .forms import options, row_id
 
@@ -67,9 +67,7 @@ def index():
             return redirect(url_for(".batch", batch_id=batch.id))
     elif form.errors:
         flash(form_errors(form), "error")
-    page = db.paginate(
-        importer.batches_for(current_user), per_page=current_app.config["PAGE_SIZE"], error_out=False
-    )
+    page = paginate(importer.batches_for(current_user))
     return render_template(
         "imports/index.html",
         form=form,

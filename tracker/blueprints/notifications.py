@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import RadioField
 from wtforms.validators import InputRequired
@@ -10,6 +10,7 @@ from wtforms.validators import InputRequired
 from ..background import notifications
 from ..extensions import db
 from ..ops_models import Notification
+from .common import paginate
 from .form_messages import Form
 from .forms import options
 
@@ -54,11 +55,7 @@ def _mark_read(notification: Notification) -> None:
 @bp.route("/")
 @login_required
 def index():
-    page = db.paginate(
-        notifications.notifications_of(current_user),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(notifications.notifications_of(current_user))
     return render_template("notifications/index.html", page=page)
 
 

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..formatting import fiscal_year_label, thousand_yen
 from ..models import WardIssue, utcnow
 from ..reporting import public
+from .common import paginate
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -46,9 +47,7 @@ def _int_arg(name: str) -> int | None:
 @bp.route("/")
 def index():
     ward_id, year = _int_arg("ward"), _int_arg("year")
-    page = db.paginate(
-        public.published_issues(ward_id, year), per_page=current_app.config["PAGE_SIZE"], error_out=False
-    )
+    page = paginate(public.published_issues(ward_id, year))
     wards = public.wards(db.session)
     years = public.published_years(db.session)
     counts = public.request_counts(db.session, [issue.id for issue in page.items])

@@ -1,0 +1,119 @@
+"""Query strings never 500: every GET route of ``app.url_map`` (public ones included), on the
+objects of the route world, answers below 500 to huge, negative, non-numeric and malformed
+values of every paging, cursor, id, year and number parameter the views read.
+
+The page list and the actors are those of the authorisation matrix; every parameter name any
+view reads is sent at once with the same bad value, and then each alone with a second."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from tracker.extensions import db
+
+from .route_world import ACTORS, World, open_world
+from .test_authorization_matrix import _publish
+from .test_fuzz_pages import pages
+
+# Every query parameter a GET view reads (grep ``request.args`` and the list filters).
+PARAMETERS = (
+    "page",
+    "after",
+    "before",
+    "cursor",
+    "size",
+    "limit",
+    "sort",
+    "direction",
+    "format",
+    "year",
+    "fiscal_year",
+    "from",
+    "to",
+    "month",
+    "ward",
+    "ward_id",
+    "center",
+    "center_id",
+    "bureau",
+    "category",
+    "kind",
+    "state",
+    "decision",
+    "user",
+    "user_id",
+    "actor",
+    "request",
+    "request_id",
+    "issue",
+    "issue_id",
+    "activity",
+    "organisation",
+    "liaison",
+    "indicator",
+    "group",
+    "period",
+    "due",
+    "q",
+    "mine",
+    "lang",
+    "day",
+    "date_from",
+    "date_to",
+    "received_from",
+    "received_to",
+    "batch",
+    "job",
+    "original",
+)
+HOSTILE_VALUES = (
+    "9" * 40,
+    "-99999999999999999999",
+    "abc",
+    "1e309",
+    "２０２４",
+    "2024-13-45",
+    "'; DROP TABLE requests; --",
+    "ﾟ" * 3000,
+)
+# The actors whose pages differ most: nobody, a field worker, a bureau member, the admin.
+LOOKING = [actor for actor in ACTORS if actor.name in ("anonymous", "liaison", "manager", "staff", "admin")]
+
+
+@pytest.fixture(scope="module")
+def world(app) -> Iterator[World]:
+    with open_world(app) as built:
+        _publish(built)
+        yield built
+
+
+def _get(world: World, actor, url: str, params: dict) -> int:
+    db.session.remove()
+    status = world.client(actor).get(f"{url}?{urlencode(params)}").status_code
+    db.session.remove()
+    return status
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_every_get_route_survives_every_parameter_at_once(world, value):
+    broken = []
+    params = dict.fromkeys(PARAMETERS, value)
+    for url in pages(world):
+        for actor in LOOKING:
+            if (status := _get(world, actor, url, params)) >= 500:
+                broken.append(f"GET {url} as {actor.name}: {status}")
+    assert not broken, broken
+
+
+@pytest.mark.parametrize("name", PARAMETERS)
+def test_every_get_route_survives_each_parameter_alone(world, name):
+    """Alone, a parameter is not shadowed by another one the view checks first."""
+    admin = next(actor for actor in ACTORS if actor.name == "admin")
+    broken = []
+    for url in pages(world):
+        if (status := _get(world, admin, url, {name: "9" * 30})) >= 500:
+            broken.append(f"GET {url}?{name}=9…9: {status}")
+    assert not broken, broken
