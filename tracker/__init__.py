@@ -200,6 +200,7 @@ def _check_search(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .blueprints import (
+        activities,
         admin,
         api,
         audit,
@@ -211,6 +212,7 @@ def _register_blueprints(app: Flask) -> None:
         field,
         imports,
         notifications,
+        organisations,
         practices,
         public,
         reports,
@@ -232,6 +234,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications,
         reports,
         practices,
+        activities,
+        organisations,
         imports,
         audit,
         search,
