@@ -4,6 +4,7 @@ between activities and the requests heard in them (both ways), and their scopes.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
@@ -12,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tracker.activity_models import Activity, ActivityKind, CommunityOrganisation
+from tracker.city import demo_activities, demo_requests, masterdata
 from tracker.fieldwork import heard, operations
 from tracker.models import HistoryEvent, ServiceRequest
 from tracker.states import Source
@@ -406,3 +408,35 @@ def test_the_list_costs_the_same_queries_for_3_and_30_activities(make, login_as,
     assert few == many
     page = client.get("/activities/").get_data(as_text=True)
     assert page.count('class="num requests-heard">1件') == 3
+
+
+# --- demo data -----------------------------------------------------------------------------------------
+
+
+def test_the_demo_activities_load_once_and_link_the_requests_heard(session, tmp_path):
+    today = dt.date(2026, 11, 22)
+    masterdata.load_demo_users(session)
+    demo_requests.load_demo_requests(session, str(tmp_path), today)
+    # 4 demo liaisons x (4 of last year's + 3 of this year's until 11/22)
+    assert demo_activities.load_demo_activities(session, today) == 28
+    demo_ids = select(Activity.id).where(Activity.client_uuid.is_not(None))
+    assert session.scalar(select(func.count()).select_from(demo_ids.subquery())) == 28
+    years = dict(
+        session.execute(
+            select(Activity.fiscal_year, func.count())
+            .where(Activity.id.in_(demo_ids))
+            .group_by(Activity.fiscal_year)
+        ).all()
+    )
+    assert years == {2025: 16, 2026: 12}
+    kinds = session.scalar(
+        select(func.count(func.distinct(Activity.kind_id))).where(Activity.id.in_(demo_ids))
+    )
+    assert kinds == 7  # the first seven of DEMO_ACTIVITIES, each of another kind
+    # each liaison's three requests from community organisations are linked
+    linked = select(func.count(ServiceRequest.id)).where(ServiceRequest.activity_id.in_(demo_ids))
+    assert session.scalar(linked) == 12
+    before = (count(session, Activity), count(session, CommunityOrganisation), count(session, HistoryEvent))
+    assert demo_activities.load_demo_activities(session, today) == 28  # found again, not added
+    after = (count(session, Activity), count(session, CommunityOrganisation), count(session, HistoryEvent))
+    assert after == before
