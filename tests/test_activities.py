@@ -454,3 +454,36 @@ def test_the_demo_activities_load_once_and_link_the_requests_heard(session, tmp_
     assert demo_activities.load_demo_activities(session, today) == 28  # found again, not added
     after = (count(session, Activity), count(session, CommunityOrganisation), count(session, HistoryEvent))
     assert after == before
+
+
+def test_a_ward_manager_corrects_an_activity_of_the_ward_and_the_admin_sees_every_ward(
+    make, login_as, session
+):
+    liaison = make.liaison()
+    activity = make.activity(liaison)
+    theirs = make.activity(ward="東区", summary="東区の地域行事")
+    data = activity_form(
+        liaison,
+        kind_id=str(activity.kind_id),
+        organisation_text="大江町内自治会",
+        place="大江公民館",
+        attendees="40",
+        summary=activity.summary,
+        version=str(activity.version),
+    )
+    assert login_as(make.manager()).post(f"/activities/{activity.id}/edit", data=data).status_code == 302
+    session.refresh(activity)
+    assert activity.attendees == 40
+    page = login_as(make.admin()).get("/activities/").get_data(as_text=True)
+    assert activity.summary in page and theirs.summary in page
+
+
+def test_the_requests_timeline_shows_the_link_to_the_activity(make, login_as, session):
+    liaison = make.liaison()
+    activity = make.activity(liaison)
+    found = make.request(liaison)
+    operations.link_request(session, liaison, activity, found)
+    session.commit()
+    session.expire(found)  # as a new request of the app would read it
+    page = login_as(liaison).get(f"/requests/{found.id}").get_data(as_text=True)
+    assert "活動に結び付け" in page and "この要望を聞いた活動" in page
