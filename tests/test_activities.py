@@ -487,3 +487,22 @@ def test_the_requests_timeline_shows_the_link_to_the_activity(make, login_as, se
     session.expire(found)  # as a new request of the app would read it
     page = login_as(liaison).get(f"/requests/{found.id}").get_data(as_text=True)
     assert "活動に結び付け" in page and "この要望を聞いた活動" in page
+
+
+def test_the_export_costs_the_same_queries_for_3_and_30_activities(make, login_as, session, count_queries):
+    liaison = make.liaison()
+    for number in range(3):
+        make.activity(liaison, summary=f"活動 {number}")
+    client = login_as(liaison)
+
+    def export_queries() -> int:
+        count_queries.clear()
+        response = client.get("/activities/?format=csv")
+        assert response.status_code == 200
+        response.get_data()  # the rows are streamed: read them all
+        return len(count_queries)
+
+    few = export_queries()
+    for number in range(27):
+        make.activity(liaison, summary=f"追加の活動 {number}")
+    assert export_queries() == few
