@@ -172,7 +172,9 @@ def _hold_uploads(hold_dir: str, token: str, field_name: str) -> bool:
     return True
 
 
-def _log_new_request(form, original: ServiceRequest | None, hold_dir: str, token: str, activity=None):
+def _log_new_request(
+    form, original: ServiceRequest | None, hold_dir: str, token: str, activity: Activity | None = None
+):
     fields = {k: v for k, v in form.data.items() if k not in ("photos", "csrf_token")}
     uploads = held_photos.uploads(hold_dir, token)
     try:
