@@ -95,6 +95,15 @@ class Factory:
     def center(self, name: str = "中央区まちづくりセンター") -> Center:
         return self.session.execute(select(Center).filter_by(name=name)).scalar_one()
 
+    def second_center(self, ward: str = "中央区", name: str = "大江まちづくりセンター") -> Center:
+        """Another center of ``ward`` (the city has one per ward): made once, then found."""
+        found = self.session.execute(select(Center).filter_by(name=name)).scalar_one_or_none()
+        if found is None:
+            found = Center(ward_id=self.ward(ward).id, name=name, sort_order=9)
+            self.session.add(found)
+            self.session.commit()
+        return found
+
     def bureau(self, name: str = "環境局") -> Bureau:
         return self.session.execute(select(Bureau).filter_by(name=name)).scalar_one()
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from tracker import workflow
+from tracker.activity_models import ActivityKind
 from tracker.background import jobs
 from tracker.effects.teamwork import AttachmentStore, Upload
 from tracker.extensions import db
@@ -210,6 +211,11 @@ def build_world(app, connection) -> World:
         session.add(batch)
         session.flush()
         add("batch", side, {"batch_id": batch.id}, side=side)
+        # An activity of the side's liaison's center, and an organisation of that center.
+        activity = make.activity(own["liaison"], ward=ward)
+        add("activity", side, {"activity_id": activity.id}, side=side)
+        organisation = make.organisation(own["liaison"].center.name, name=f"{ward}の町内自治会")
+        add("organisation", side, {"organisation_id": organisation.id}, side=side)
         target_user = make.liaison(ward)
         add("user", side, {"user_id": target_user.id}, side=side)
         ward_row = make.ward(ward)
@@ -221,6 +227,10 @@ def build_world(app, connection) -> World:
     category = session.execute(select(Category).order_by(Category.id)).scalars().first()
     add("entry", "category", {"kind": "categories", "entry_id": category.id})
     add("switchable", "category", {"kind": "categories", "entry_id": category.id})
+    activity_kind = session.execute(select(ActivityKind).order_by(ActivityKind.id)).scalars().first()
+    add("entry", "activity_kind", {"kind": "activity_kinds", "entry_id": activity_kind.id})
+    add("switchable", "activity_kind", {"kind": "activity_kinds", "entry_id": activity_kind.id})
+    add("entry_kind", "activity_kinds", {"kind": "activity_kinds"})
     add("entry_kind", "bureaus", {"kind": "bureaus"})
     add("entry_kind", "categories", {"kind": "categories"})
 

@@ -59,6 +59,8 @@ OWN_OR_ADMIN = "own_or_admin"  # the actor's own report job; the admin sees ever
 SAME_CENTER = "same_center"  # import batch: a liaison's own center, a ward manager's own ward
 SAME_WARD_OR_ADMIN = "same_ward_or_admin"  # corrections: the object's ward's staff, or the admin
 LEAD_BUREAU_OR_ADMIN = "lead_bureau_or_admin"  # corrections: the issue's lead bureau, or the admin
+# activity: a liaison's own center, a ward manager's own ward, or the admin (never bureau staff)
+SAME_CENTER_OR_ADMIN = "same_center_or_admin"
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,18 @@ RULES: dict[str, Rule] = {
     "imports.status": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
     "imports.template_xlsx": only(*FIELD_STAFF),
     "imports.template_csv": only(*FIELD_STAFF),
+    # activities (活動記録): liaisons of the center, managers of the ward, the admin; never bureau staff
+    "activities.index": only(LIAISON, MANAGER, ADMIN),
+    "activities.new": only(LIAISON, MANAGER, ADMIN),
+    "activities.detail": only(LIAISON, MANAGER, ADMIN, scope=SAME_CENTER_OR_ADMIN, on="activity"),
+    "activities.edit": only(LIAISON, MANAGER, ADMIN, scope=SAME_CENTER_OR_ADMIN, on="activity"),
+    "activities.link": only(LIAISON, MANAGER, ADMIN, scope=SAME_CENTER_OR_ADMIN, on="activity"),
+    "activities.unlink": only(LIAISON, MANAGER, ADMIN, scope=SAME_CENTER_OR_ADMIN, on="activity"),
+    # the centers' community organisations: the ward's managers, and the admin
+    "organisations.index": only(MANAGER, ADMIN),
+    "organisations.new": only(MANAGER, ADMIN),
+    "organisations.edit": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="organisation"),
+    "organisations.set_active": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="organisation"),
     # search: everyone logged in; the results are scoped by access (see tests/test_search.py)
     "search.index": Rule(ANY_ROLE),
     # dashboards: everyone logged in (the city dashboard shows aggregates only)
@@ -256,6 +270,8 @@ def in_scope(scope: str, actor: Actor, target: Target | None) -> bool:
         return role == ADMIN or target.owner == actor.name
     if scope == SAME_CENTER:
         return role in FIELD_STAFF and same_side
+    if scope == SAME_CENTER_OR_ADMIN:
+        return role == ADMIN or (role in FIELD_STAFF and same_side)
     raise AssertionError(f"unknown scope {scope}")
 
 
@@ -354,6 +370,7 @@ SIDED_SCOPES = (
     SAME_CENTER,
     SAME_WARD_OR_ADMIN,
     LEAD_BUREAU_OR_ADMIN,
+    SAME_CENTER_OR_ADMIN,
 )
 
 
@@ -414,6 +431,8 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
         "admin.edit_user": "admin",
         "admin.edit_center": "admin",
         "admin.retry_job": "admin",
+        "activities.detail": "manager",
+        "organisations.edit": "manager",
     }
     by_name = {actor.name: actor for actor in ACTORS}
     wrong = []

@@ -74,6 +74,10 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Listed here so that pytest can name one test per endpoint before any app exists.
 FUZZED = (
+    "activities.edit",
+    "activities.link",
+    "activities.new",
+    "activities.unlink",
     "admin.deactivate_user",
     "admin.edit_center",
     "admin.edit_entry",
@@ -118,6 +122,9 @@ FUZZED = (
     "notifications.mark_all_read",
     "notifications.mark_read",
     "notifications.settings",
+    "organisations.edit",
+    "organisations.new",
+    "organisations.set_active",
     "reports.index",
     "teamwork.attach_issue",
     "teamwork.attach_request",

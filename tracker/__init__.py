@@ -202,6 +202,7 @@ def _check_search(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .blueprints import (
+        activities,
         admin,
         api,
         audit,
@@ -213,6 +214,7 @@ def _register_blueprints(app: Flask) -> None:
         field,
         imports,
         notifications,
+        organisations,
         practices,
         public,
         reports,
@@ -234,6 +236,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications,
         reports,
         practices,
+        activities,
+        organisations,
         imports,
         audit,
         search,

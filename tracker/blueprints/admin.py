@@ -13,6 +13,7 @@ from collections.abc import Callable
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..activity_models import ActivityKind
 from ..background import job_board, jobs
 from ..city import choices, masterdata_admin
 from ..effects import city_settings, funds
@@ -23,16 +24,34 @@ from ..ops_models import OutboxJob
 from ..safeguards import accounts, admin_log
 from ..states import JobState, Role
 from ..workflow import WorkflowError
+from .activity_forms import ActivityKindForm
 from .common import form_errors, int_arg, paginate, roles_required
 from .forms import CenterForm, NameForm, ResetPasswordForm, UserForm, WardForm, WardFundForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-# The bureaus and categories share one set of views: a name, an order and an active flag.
-ENTRIES = {"bureaus": (Bureau, "局"), "categories": (Category, "分野")}
-SWITCHABLE = {"centers": Center, "bureaus": Bureau, "categories": Category}
+# The bureaus, categories and activity kinds share one set of views: a name, an order and an
+# active flag (and an activity kind's heading).
+ENTRIES = {
+    "bureaus": (Bureau, "局"),
+    "categories": (Category, "分野"),
+    "activity_kinds": (ActivityKind, "活動区分"),
+}
+SWITCHABLE = {"centers": Center, "bureaus": Bureau, "categories": Category, "activity_kinds": ActivityKind}
 CENTER_FIELDS = ["ward_id", "name", "note", "sort_order", "active"]
 ENTRY_FIELDS = ["name", "sort_order", "active"]
+KIND_FIELDS = ["name", "group", "sort_order", "active"]
+
+
+def _entry_form(kind: str, entry=None) -> NameForm:
+    form_class = ActivityKindForm if kind == "activity_kinds" else NameForm
+    return form_class(prefix=kind, obj=entry if request.method == "GET" else None)
+
+
+def _entry_fields(kind: str) -> list[str]:
+    return KIND_FIELDS if kind == "activity_kinds" else ENTRY_FIELDS
+
+
 NONE_CHOSEN = (0, "—")
 
 
@@ -192,7 +211,8 @@ def master():
         entry_labels={kind: label for kind, (_model, label) in ENTRIES.items()},
         funds=data.funds,
         center_form=_center_form(),
-        entry_forms={kind: NameForm(prefix=kind) for kind in ENTRIES},
+        entry_forms={kind: _entry_form(kind) for kind in ENTRIES},
+        entry_fields={kind: _entry_fields(kind) for kind in ENTRIES},
         fund_form=_fund_form(),
     )
 
@@ -236,34 +256,38 @@ def edit_center(center_id: int):
     return _form_page(form, f"{center.ward.name} {center.name} を編集", CENTER_FIELDS[1:], "保存する")
 
 
-@bp.route("/master/<any(bureaus, categories):kind>/new", methods=["GET", "POST"])
+@bp.route("/master/<any(bureaus, categories, activity_kinds):kind>/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def new_entry(kind: str):
     model, label = ENTRIES[kind]
-    form = NameForm(prefix=kind)
+    form = _entry_form(kind)
     if form.validate_on_submit() and _commit(
         lambda: masterdata_admin.add_entry(db.session, model, form.data),
         f"{label}「{form.name.data.strip()}」を追加しました。",
     ):
         return redirect(url_for("admin.master"))
-    return _form_page(form, f"{label}を追加", ENTRY_FIELDS, "追加する")
+    return _form_page(form, f"{label}を追加", _entry_fields(kind), "追加する")
 
 
-@bp.route("/master/<any(bureaus, categories):kind>/<int:entry_id>/edit", methods=["GET", "POST"])
+@bp.route(
+    "/master/<any(bureaus, categories, activity_kinds):kind>/<int:entry_id>/edit", methods=["GET", "POST"]
+)
 @roles_required(Role.ADMIN)
 def edit_entry(kind: str, entry_id: int):
     model, label = ENTRIES[kind]
     entry = db.get_or_404(model, entry_id)
-    form = NameForm(prefix=kind, obj=entry if request.method == "GET" else None)
+    form = _entry_form(kind, entry)
     if form.validate_on_submit() and _commit(
         lambda: masterdata_admin.update_entry(db.session, entry, form.data),
         f"{label}「{form.name.data.strip()}」を更新しました。",
     ):
         return redirect(url_for("admin.master"))
-    return _form_page(form, f"{label}「{entry.name}」を編集", ENTRY_FIELDS, "保存する")
+    return _form_page(form, f"{label}「{entry.name}」を編集", _entry_fields(kind), "保存する")
 
 
-@bp.route("/master/<any(centers, bureaus, categories):kind>/<int:entry_id>/active", methods=["POST"])
+@bp.route(
+    "/master/<any(centers, bureaus, categories, activity_kinds):kind>/<int:entry_id>/active", methods=["POST"]
+)
 @roles_required(Role.ADMIN)
 def set_entry_active(kind: str, entry_id: int):
     """Deactivate (``active=0``) or reactivate (``active=1``) a center, bureau or category."""

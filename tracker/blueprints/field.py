@@ -16,9 +16,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..activity_models import Activity
 from ..city import choices
 from ..effects import held_photos, intake
 from ..extensions import db
+from ..fieldwork import heard, operations
 from ..finding import list_pages, listing, queries, similar
 from ..formatting import today_in_tokyo
 from ..models import Photo, ServiceRequest
@@ -98,8 +100,11 @@ def new_request():
     hold_dir = current_app.config["PHOTO_HOLD_DIR"]
     token = held_photos.valid_token(request.form.get("photo_hold")) or held_photos.new_token()
     photos_held = True
+    activity = _heard_in()
     if request.method == "GET":
         form.received_on.data = today_in_tokyo()
+        for name, value in heard.request_prefill(activity).items() if activity else ():
+            form[name].data = value
     else:
         held_photos.purge(hold_dir)
         held_photos.drop(hold_dir, token, request.form.getlist("drop_photo"))
@@ -119,7 +124,7 @@ def new_request():
                 "warning",
             )
         else:
-            created = _log_new_request(form, original, hold_dir, token)
+            created = _log_new_request(form, original, hold_dir, token, activity)
             if created is not None:
                 flash(f"要望 {created.reference} を登録しました。", "success")
                 return redirect(url_for("field.request_detail", request_id=created.id))
@@ -131,7 +136,21 @@ def new_request():
         suggestions=suggestions,
         photo_hold=token,
         held=held_photos.held(hold_dir, token),
+        activity=activity,
     )
+
+
+def _heard_in() -> Activity | None:
+    """The activity the request is being logged from (``?activity=``, then a hidden field)."""
+    raw = request.values.get("activity", "")
+    if not raw:
+        return None
+    found = db.session.get(Activity, int(raw)) if raw.isdecimal() and len(raw) <= 9 else None
+    if found is None:
+        abort(404)
+    if not heard.may_link(current_user, found):
+        abort(403, description="この活動記録には要望を結び付けられません。")
+    return found
 
 
 def _hold_uploads(hold_dir: str, token: str, field_name: str) -> bool:
@@ -153,7 +172,9 @@ def _hold_uploads(hold_dir: str, token: str, field_name: str) -> bool:
     return True
 
 
-def _log_new_request(form, original: ServiceRequest | None, hold_dir: str, token: str):
+def _log_new_request(
+    form, original: ServiceRequest | None, hold_dir: str, token: str, activity: Activity | None = None
+):
     fields = {k: v for k, v in form.data.items() if k not in ("photos", "csrf_token")}
     uploads = held_photos.uploads(hold_dir, token)
     try:
@@ -169,6 +190,8 @@ def _log_new_request(form, original: ServiceRequest | None, hold_dir: str, token
             today=today_in_tokyo(),
             duplicate_of=original,
         )
+        if activity is not None:  # heard in an activity: linked in the same transaction
+            operations.link_request(db.session, current_user, activity, created)
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()

@@ -2,11 +2,12 @@
 
 Belongs here: the wards, centers, bureaus, categories and ward funds of the city and the demo
 accounts (``masterdata``), the rules for editing master data and the admin's overview of it
-(``masterdata_admin``), what a form may offer of it (``choices``), and the demo requests of
+(``masterdata_admin``), what a form may offer of it (``choices``; the activity form's:
+``activity_choices``), and the demo requests of
 the current fiscal year that ``make run`` shows (``demo_requests``) with ward and bureau
 working on them together (``demo_teamwork``), the next budget year's calendar
 (``demo_calendar``) and the 事例集 entries of the city's published examples
-(``demo_practices``). How the city writes
+(``demo_practices``) and the liaisons' activity log (``demo_activities``). How the city writes
 money, fiscal years and dates is ``tracker.formatting``: every layer uses it, so it stays on
 the ground floor.
 

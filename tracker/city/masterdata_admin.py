@@ -1,4 +1,5 @@
-"""Rules for editing the city's master data: wards, centers, bureaus, categories, ward funds.
+"""Rules for editing the city's master data: wards, centers, bureaus, categories, activity kinds,
+ward funds.
 
 Each function checks its input, changes the rows and flushes; a broken rule raises
 ``WorkflowError`` with a Japanese message before anything is changed. The caller commits.
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..activity_models import ActivityKind
 from ..effects import funds
 from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen
 from ..models import Bureau, Category, Center, User, Ward, WardFund
@@ -29,7 +31,7 @@ MAX_COUNT = 10**8
 MAX_AREA_KM2 = Decimal("999999.99")
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 1989, 2200
 
-LABELS = {Ward: "区", Center: "まちづくりセンター", Bureau: "局", Category: "分野"}
+LABELS = {Ward: "区", Center: "まちづくりセンター", Bureau: "局", Category: "分野", ActivityKind: "活動区分"}
 
 
 def _name(model, value: Any) -> str:
@@ -155,15 +157,25 @@ def update_center(session: Session, center: Center, fields: dict[str, Any]) -> N
     session.flush()
 
 
-def add_entry(session: Session, model: type[Bureau] | type[Category], fields: dict[str, Any]):
-    """A new bureau or category."""
+def add_entry(
+    session: Session, model: type[Bureau] | type[Category] | type[ActivityKind], fields: dict[str, Any]
+):
+    """A new bureau, category or activity kind."""
     entry = model()
     update_entry(session, entry, fields)
     return entry
 
 
-def update_entry(session: Session, entry: Bureau | Category, fields: dict[str, Any]) -> None:
+def update_entry(session: Session, entry: Bureau | Category | ActivityKind, fields: dict[str, Any]) -> None:
+    """Name, order, active; and an activity kind's heading (会議出席), which groups it in a list."""
+    group = (fields.get("group") or "").strip()
+    if isinstance(entry, ActivityKind):
+        limit = ActivityKind.__table__.c.group.type.length
+        if len(group) > limit:
+            raise WorkflowError(f"見出しは{limit}文字以内にしてください。")
     _apply(session, entry, fields)
+    if isinstance(entry, ActivityKind):
+        entry.group = group
     session.add(entry)
     session.flush()
 

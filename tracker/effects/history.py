@@ -17,6 +17,8 @@ EXTRA_LABELS = {
     "erase_personal_data": "個人情報の消去",
     "export": "出力",
     "admin_change": "管理操作",
+    "link_activity": "活動に結び付け",
+    "unlink_activity": "活動との結び付けを解除",
 }
 
 

@@ -26,13 +26,25 @@ from typing import Any
 from sqlalchemy import Row, Select, event, inspect, select
 from sqlalchemy.orm import MANYTOONE, Session, joinedload
 
+from ..activity_models import ActivityKind, CommunityOrganisation
 from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFund
 from ..monitoring_models import BudgetCalendar
 from ..ops_models import CitySetting
 from ..states import Role
 
 ACTION = "admin_change"
-RECORDED = (User, Ward, Center, Bureau, Category, WardFund, CitySetting, BudgetCalendar)
+RECORDED = (
+    User,
+    Ward,
+    Center,
+    Bureau,
+    Category,
+    WardFund,
+    CitySetting,
+    BudgetCalendar,
+    ActivityKind,
+    CommunityOrganisation,
+)
 SECRET_FIELDS = frozenset({"password_hash", "session_version"})
 SKIPPED_FIELDS = frozenset({"id", "created_at"})
 PENDING_KEY = "admin_log_pending"
@@ -45,6 +57,8 @@ TABLE_LABELS = {
     "ward_funds": "まちづくり推進経費",
     "city_settings": "市の設定",
     "budget_calendars": "予算編成スケジュール",
+    "activity_kinds": "活動区分",
+    "community_organisations": "地域団体",
 }
 FIELD_LABELS = {
     "login": "ログインID",
@@ -76,6 +90,8 @@ FIELD_LABELS = {
     "results_by": "協議結果の期限",
     "decided_on": "予算の決定日",
     "updated_by_id": "更新者",
+    "group": "見出し",
+    "kind": "種類",
 }
 
 
