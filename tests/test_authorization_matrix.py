@@ -59,6 +59,7 @@ OWN_OR_ADMIN = "own_or_admin"  # the actor's own report job; the admin sees ever
 SAME_CENTER = "same_center"  # import batch: a liaison's own center, a ward manager's own ward
 SAME_WARD_OR_ADMIN = "same_ward_or_admin"  # corrections: the object's ward's staff, or the admin
 LEAD_BUREAU_OR_ADMIN = "lead_bureau_or_admin"  # corrections: the issue's lead bureau, or the admin
+OWN_WARD_IF_LIAISON = "own_ward_if_liaison"  # a ward's indicators: every role, a liaison their own ward
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,17 @@ RULES: dict[str, Rule] = {
     "dashboard.city": Rule(ANY_ROLE),
     "reports.fiscal_year": only(*READERS),
     "reports.fiscal_years": only(*READERS),
+    # indicators (指標): aggregates every member of staff reads; a liaison sees their own ward's page
+    "indicators.city": Rule(ANY_ROLE),
+    "indicators.ward": only(*Role, scope=OWN_WARD_IF_LIAISON, on="ward"),
+    "indicators.detail": Rule(ANY_ROLE, targets=("indicator",)),
+    "indicators.set_target": only(ADMIN, on="indicator"),
+    "indicators.enter_value": only(
+        ADMIN, MANAGER, on="indicator"
+    ),  # a manager: own ward (see the pages' tests)
+    "indicators.manage": only(ADMIN),
+    "indicators.new": only(ADMIN),
+    "indicators.edit": only(ADMIN, on="indicator"),
     # public pages: anyone, logged in or not; an unpublished issue is a 404 (see test_public.py)
     "public.index": Rule(PUBLIC),
     "public.issue": Rule(PUBLIC, targets=("published",)),
@@ -254,6 +266,8 @@ def in_scope(scope: str, actor: Actor, target: Target | None) -> bool:
         return role == ADMIN or target.owner == actor.name
     if scope == SAME_CENTER:
         return role in FIELD_STAFF and same_side
+    if scope == OWN_WARD_IF_LIAISON:
+        return role != LIAISON or same_side
     raise AssertionError(f"unknown scope {scope}")
 
 
@@ -352,6 +366,7 @@ SIDED_SCOPES = (
     SAME_CENTER,
     SAME_WARD_OR_ADMIN,
     LEAD_BUREAU_OR_ADMIN,
+    OWN_WARD_IF_LIAISON,
 )
 
 
@@ -412,6 +427,9 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
         "admin.edit_user": "admin",
         "admin.edit_center": "admin",
         "admin.retry_job": "admin",
+        "indicators.detail": "liaison",
+        "indicators.ward": "staff",
+        "indicators.enter_value": "manager",
     }
     by_name = {actor.name: actor for actor in ACTORS}
     wrong = []

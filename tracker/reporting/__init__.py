@@ -2,9 +2,9 @@
 
 Belongs here: the personal dashboard of each role (``personal_dashboard``), the city dashboard's
 figures (``dashboards``) and their charts (``dashboard_charts``), the fiscal-year report of ward
-issues with its XLSX job (``reports``), SVG charts drawn on the server (``charts``), the indicators (指標): the computed metrics
-(``indicators``), the pages' tables of actual against target (``indicator_tables``) and their
-charts (``indicator_charts``), and what the
+issues with its XLSX job (``reports``), SVG charts drawn on the server (``charts``), the
+indicators (指標): the computed metrics (``indicators``), the pages' tables of actual against
+target (``indicator_tables``) and their charts (``indicator_charts``), and what the
 public pages show of the published ward issues (``public``). Figures are aggregates computed by
 a fixed number of queries, never row by row.
 

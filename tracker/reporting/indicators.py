@@ -41,7 +41,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Integer, and_, case, cast, exists, extract, func, literal, select, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from ..activity_models import Activity
@@ -106,12 +118,12 @@ def fiscal_year_of_column(column):
 def activities_per_liaison(session: Session, first: int, last: int, ward_ids: list[int]) -> Values:
     # One statement: the activities per ward and year, then (year NULL) the liaisons per ward.
     activities = (
-        select(Activity.ward_id, Activity.fiscal_year, func.count(Activity.id), literal(0))
+        select(Activity.ward_id, Activity.fiscal_year, func.count(Activity.id), literal_column("0"))
         .where(Activity.fiscal_year.between(first, last))
         .group_by(Activity.ward_id, Activity.fiscal_year)
     )
     liaisons = (
-        select(User.ward_id, literal(None, Integer), literal(0), func.count(User.id))
+        select(User.ward_id, cast(null(), Integer), literal_column("0"), func.count(User.id))
         .where(User.role == Role.LIAISON, User.active.is_(True), User.ward_id.is_not(None))
         .group_by(User.ward_id)
     )
@@ -126,34 +138,45 @@ def activities_per_liaison(session: Session, first: int, last: int, ward_ids: li
     return _fractions(parts, ward_ids, first, last)
 
 
-def _answered_in(first: int, last: int):
-    year = fiscal_year_of_column(ServiceRequest.answered_on)
-    return year, (
-        ServiceRequest.state == RequestState.ANSWERED,
-        ServiceRequest.answered_on.is_not(None),
-        ServiceRequest.answered_on.between(dt.date(first, 4, 1), dt.date(last + 1, 3, 31)),
+def _answers(session: Session, first: int, last: int):
+    """The requests answered in ``first``–``last``: ward, fiscal year of the answer, days from
+    receipt to answer, and 1 when answered by the due date. A subquery, so that the outer query
+    groups by its plain columns (PostgreSQL will not match two copies of a parameterised
+    expression between SELECT and GROUP BY)."""
+    on_time = case((ServiceRequest.answered_on <= ServiceRequest.answer_due_on, 1), else_=0)
+    return (
+        select(
+            ServiceRequest.ward_id.label("ward_id"),
+            fiscal_year_of_column(ServiceRequest.answered_on).label("fiscal_year"),
+            days_between(session, ServiceRequest.received_on, ServiceRequest.answered_on).label("days"),
+            on_time.label("on_time"),
+        )
+        .where(
+            ServiceRequest.state == RequestState.ANSWERED,
+            ServiceRequest.answered_on.is_not(None),
+            ServiceRequest.answered_on.between(dt.date(first, 4, 1), dt.date(last + 1, 3, 31)),
+        )
+        .subquery()
     )
 
 
 def answered_on_time_rate(session: Session, first: int, last: int, ward_ids: list[int]) -> Values:
-    year, answered = _answered_in(first, last)
-    on_time = func.count(case((ServiceRequest.answered_on <= ServiceRequest.answer_due_on, 1)))
+    answers = _answers(session, first, last)
     rows = session.execute(
-        select(ServiceRequest.ward_id, year, on_time, func.count(ServiceRequest.id))
-        .where(*answered)
-        .group_by(ServiceRequest.ward_id, year)
+        select(answers.c.ward_id, answers.c.fiscal_year, func.sum(answers.c.on_time), func.count())
+        .select_from(answers)
+        .group_by(answers.c.ward_id, answers.c.fiscal_year)
     ).all()
-    parts = {(ward, int(fy)): (int(good), int(total)) for ward, fy, good, total in rows}
+    parts = {(ward, int(fy)): (int(good or 0), int(total)) for ward, fy, good, total in rows}
     return _fractions(parts, ward_ids, first, last, scale=100)
 
 
 def median_days_to_answer(session: Session, first: int, last: int, ward_ids: list[int]) -> Values:
-    year, answered = _answered_in(first, last)
-    days = days_between(session, ServiceRequest.received_on, ServiceRequest.answered_on)
+    answers = _answers(session, first, last)
     rows = session.execute(
-        select(ServiceRequest.ward_id, year, days, func.count(ServiceRequest.id))
-        .where(*answered)
-        .group_by(ServiceRequest.ward_id, year, days)
+        select(answers.c.ward_id, answers.c.fiscal_year, answers.c.days, func.count())
+        .select_from(answers)
+        .group_by(answers.c.ward_id, answers.c.fiscal_year, answers.c.days)
     ).all()
     spread: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for ward, fy, day_count, count in rows:
