@@ -405,3 +405,15 @@ def test_the_range_defaults_to_the_last_three_fiscal_years():
     assert tables.parse_range({}, dt.date(2025, 2, 1)) == (2022, 2024)
     assert tables.parse_range({"from": "2025", "to": "2020"}, TODAY) == (2020, 2025)
     assert tables.parse_range({"from": "20x5"}, TODAY) == (2022, 2024)
+
+
+def test_the_chart_marks_each_target_and_says_when_there_is_no_actual():
+    from tracker.reporting.charts import Chart, Series
+    from tracker.reporting.indicator_charts import bars_with_targets
+
+    chart = Chart("sat", "住民満足度", ["2023年度", "2024年度"], [Series("中央区", [60.0, None])], unit="%")
+    svg = str(bars_with_targets(chart, [[70.0, None]]))
+    assert svg.count('class="target-mark"') == 2  # the legend's and the one target
+    assert "<title>2023年度 中央区 目標: 70.0%</title>" in svg
+    assert "<title>2024年度 中央区: —</title>" in svg
+    assert "目標 (線)" in svg

@@ -87,7 +87,7 @@ def table_chart(page: Page, table: Table, key: str) -> Markup:
         key,
         f"{table.indicator.name} ({unit}) の実績と目標",
         [f"{year}年度" for year in page.years],
-        [Series(row.area.name, [_float(cell.actual) or 0 for cell in row.cells]) for row in table.rows],
+        [Series(row.area.name, [_float(cell.actual) for cell in row.cells]) for row in table.rows],
         f"{table.indicator.name}の年度ごとの実績を縦棒、目標を横線で示すグラフ。{table.direction}。"
         " 同じ数値と達成状況は横の表にあります。",
         formatter=lambda value: number_label(_as_decimal(value), unit),
