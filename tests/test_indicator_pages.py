@@ -191,6 +191,13 @@ def test_admin_edits_a_definition_and_the_history_says_what_changed(make, login_
     assert client.post(f"/indicators/{indicator.id}/edit", data=form).status_code == 302
     event = session.scalars(select(HistoryEvent).filter_by(indicator_id=indicator.id)).one()
     assert event.action == "edit_indicator" and event.data["new"] == {"name": "局へ送付した課題"}
+    page = client.get(f"/indicators/{indicator.id}").get_data(as_text=True)
+    assert "指標名: 局へ送付した区重要課題の件数 → 局へ送付した課題" in page
+    exported = client.get(f"/indicators/{indicator.id}", query_string={**RANGE, "format": "csv"})
+    assert (
+        "局へ送付した課題,件,高いほど良い,中央区,令和6年度 (2024),0,,目標なし"
+        in exported.get_data().decode("utf-8-sig")
+    )
     unchanged = client.post(f"/indicators/{indicator.id}/edit", data=form)
     assert unchanged.status_code == 422 and "変更された項目がありません" in unchanged.get_data(as_text=True)
     no_metric = client.post(f"/indicators/{indicator.id}/edit", data={**form, "metric": ""})

@@ -183,6 +183,7 @@ def _detail(indicator: Indicator, forms: dict | None = None, status: int = 200):
         events=events,
         ward_names=ward_names,
         labels=writes.ACTION_LABELS,
+        field_labels=writes.FIELD_LABELS,
         metric=METRICS.get(indicator.metric or ""),
     ), status
 
@@ -190,7 +191,12 @@ def _detail(indicator: Indicator, forms: dict | None = None, status: int = 200):
 @bp.route("/<int:indicator_id>")
 @login_required
 def detail(indicator_id: int):
-    return _detail(_indicator(indicator_id))
+    indicator = _indicator(indicator_id)
+    if request.args.get("format"):
+        first, last, _ = _page_range()
+        page = tables.indicator_page(db.session, indicator, first, last)
+        return _export(page, f"指標 ({indicator.code})", f"指標_{indicator.code}")
+    return _detail(indicator)
 
 
 def _detail_url(indicator: Indicator) -> str:
