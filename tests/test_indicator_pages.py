@@ -13,7 +13,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from tracker.city import indicator_defaults
 from tracker.effects import indicators as writes
 from tracker.models import HistoryEvent
 from tracker.monitoring_models import Indicator, IndicatorTarget, IndicatorValue
@@ -23,14 +22,10 @@ from .factories import TODAY
 RANGE = {"from": "2024", "to": "2024"}
 
 
-def satisfaction(session) -> Indicator:
-    return session.scalars(select(Indicator).filter_by(code=indicator_defaults.SATISFACTION)).one()
-
-
 @pytest.fixture
 def surveyed(make, session):
     """住民満足度 2024: 中央区 60 against 70 (未達成), 東区 75 against 70 (達成), 西区 no target."""
-    admin, indicator = make.admin(), satisfaction(session)
+    admin, indicator = make.admin(), make.indicator()
     for ward, value, target in (("中央区", "60", "70"), ("東区", "75", "70"), ("西区", "50", None)):
         ward_id = make.ward(ward).id
         writes.enter_value(
@@ -133,7 +128,7 @@ def test_a_refused_target_is_shown_again_with_the_reason_and_what_was_typed(
 def test_a_ward_manager_enters_their_wards_value_and_no_other(make, login_as, session):
     manager = make.manager("東区")
     client = login_as(manager)
-    indicator = satisfaction(session)
+    indicator = make.indicator()
     own = {
         "value-ward_id": str(make.ward("東区").id),
         "value-fiscal_year": "2024",
@@ -177,7 +172,7 @@ def test_admin_defines_an_indicator(make, login_as, session):
 
 def test_admin_edits_a_definition_and_the_history_says_what_changed(make, login_as, session):
     client = login_as(make.admin())
-    indicator = session.scalars(select(Indicator).filter_by(code="issues_sent")).one()
+    indicator = make.indicator("issues_sent")
     form = {
         "code": "issues_sent",
         "name": "局へ送付した課題",
@@ -221,7 +216,7 @@ def test_pages_cost_the_same_queries_with_more_data(make, login_as, session, cou
         make.activity(liaison, ward="東区")
         make.request(liaison)
     admin = make.admin()
-    indicator = satisfaction(session)
+    indicator = make.indicator()
     for ward in ("中央区", "東区", "南区"):
         writes.enter_value(session, admin, indicator, make.ward(ward).id, TODAY.year, "50", "調査", TODAY)
         writes.set_target(session, admin, indicator, make.ward(ward).id, TODAY.year, "55")

@@ -190,10 +190,6 @@ def test_demo_targets_and_values_are_set_once_with_their_history(make, session):
 # --- writes ------------------------------------------------------------------------------------
 
 
-def entered(session, code=indicator_defaults.SATISFACTION) -> Indicator:
-    return session.scalars(select(Indicator).filter_by(code=code)).one()
-
-
 def events_of(session, indicator):
     return session.scalars(
         select(HistoryEvent).where(HistoryEvent.indicator_id == indicator.id).order_by(HistoryEvent.id)
@@ -201,7 +197,7 @@ def events_of(session, indicator):
 
 
 def test_setting_then_changing_a_target_records_old_and_new(make, session):
-    admin, indicator, ward = make.admin(), entered(session), make.ward("中央区")
+    admin, indicator, ward = make.admin(), make.indicator(), make.ward("中央区")
     writes.set_target(session, admin, indicator, ward.id, 2024, "70")
     writes.set_target(session, admin, indicator, str(ward.id), "2024", "７５．５")
     row = session.scalars(select(IndicatorTarget).filter_by(indicator_id=indicator.id, ward_id=ward.id)).one()
@@ -213,7 +209,7 @@ def test_setting_then_changing_a_target_records_old_and_new(make, session):
 
 
 def test_entering_and_correcting_a_value_records_value_source_and_date(make, session):
-    manager, indicator = make.manager("東区"), entered(session)
+    manager, indicator = make.manager("東区"), make.indicator()
     ward = make.ward("東区")
     writes.enter_value(session, manager, indicator, ward.id, 2024, "62.5", "アンケート", dt.date(2025, 1, 31))
     writes.enter_value(
@@ -318,7 +314,7 @@ def test_refusals_name_their_field_and_change_nothing(make, session, who, call, 
         "other_manager": lambda: make.manager("東区"),
         "liaison": lambda: make.liaison("中央区"),
     }
-    actor, indicator, ward = actors[who](), entered(session), make.ward("中央区")
+    actor, indicator, ward = actors[who](), make.indicator(), make.ward("中央区")
     before = snapshot(session)
     with pytest.raises(error) as raised:
         call(session, actor, indicator, ward.id)
@@ -332,7 +328,7 @@ def test_refusals_name_their_field_and_change_nothing(make, session, who, call, 
 
 
 def test_an_unchanged_save_is_refused_in_japanese(make, session):
-    admin, indicator, ward = make.admin(), entered(session), make.ward("中央区")
+    admin, indicator, ward = make.admin(), make.indicator(), make.ward("中央区")
     writes.set_target(session, admin, indicator, ward.id, 2024, "70")
     writes.enter_value(session, admin, indicator, ward.id, 2024, "60", "調査", TODAY)
     session.commit()
@@ -348,7 +344,7 @@ def test_an_unchanged_save_is_refused_in_japanese(make, session):
 
 
 def test_a_computed_indicator_takes_no_entered_value(make, session):
-    admin, indicator = make.admin(), entered(session, "issues_sent")
+    admin, indicator = make.admin(), make.indicator("issues_sent")
     with pytest.raises(writes.IndicatorInputError, match="算出"):
         writes.enter_value(session, admin, indicator, None, 2024, "3", "調査", TODAY)
 

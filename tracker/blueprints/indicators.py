@@ -172,7 +172,7 @@ def _detail(indicator: Indicator, forms: dict | None = None, status: int = 200):
     page = tables.indicator_page(db.session, indicator, first, last)
     forms = forms if forms is not None else _forms(indicator, years)
     events = writes.history(db.session, indicator)
-    ward_names = {w.id: w.name for w in tables.all_wards(db.session)}
+    ward_names = {area.ward_id: area.name for area in page.areas if area.ward_id}
     return render_template(
         "indicators/detail.html",
         indicator=indicator,
