@@ -15,6 +15,7 @@ from tracker.activity_models import Activity, ActivityKind, CommunityOrganisatio
 from tracker.effects import intake
 from tracker.fieldwork import operations as fieldwork
 from tracker.models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
+from tracker.monitoring_models import Indicator
 from tracker.safeguards.accounts import hash_password
 from tracker.states import IssueState, OrganisationKind, Role, Source
 
@@ -289,3 +290,7 @@ class Factory:
         """``actor`` takes ``action`` on ``subject`` through the workflow, committed."""
         workflow.apply(self.session, actor, subject, action, payload, today=TODAY)
         self.session.commit()
+
+    def indicator(self, code: str = "resident_satisfaction") -> Indicator:
+        """One of the city's default indicators (``tracker.city.indicator_defaults``) by its code."""
+        return self.session.execute(select(Indicator).filter_by(code=code)).scalar_one()

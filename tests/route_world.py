@@ -28,6 +28,7 @@ from tracker.background import jobs
 from tracker.effects.teamwork import AttachmentStore, Upload
 from tracker.extensions import db
 from tracker.models import Category, WardFund, utcnow
+from tracker.monitoring_models import Indicator
 from tracker.ops_models import ImportBatch, Notification, OutboxJob
 from tracker.reporting import reports
 from tracker.states import ImportState, IssueState, JobState, Role
@@ -232,6 +233,9 @@ def build_world(app, connection) -> World:
     add("switchable", "activity_kind", {"kind": "activity_kinds", "entry_id": activity_kind.id})
     add("entry_kind", "activity_kinds", {"kind": "activity_kinds"})
     add("entry_kind", "bureaus", {"kind": "bureaus"})
+    for code in ("issues_sent", "resident_satisfaction"):  # a computed and an entered indicator
+        indicator = session.execute(select(Indicator).filter_by(code=code)).scalar_one()
+        add("indicator", code, {"indicator_id": indicator.id})
     add("entry_kind", "categories", {"kind": "categories"})
 
     # Each actor's own notification and finished report (with its file); and the bystander's.

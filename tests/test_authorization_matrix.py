@@ -61,6 +61,7 @@ SAME_WARD_OR_ADMIN = "same_ward_or_admin"  # corrections: the object's ward's st
 LEAD_BUREAU_OR_ADMIN = "lead_bureau_or_admin"  # corrections: the issue's lead bureau, or the admin
 # activity: a liaison's own center, a ward manager's own ward, or the admin (never bureau staff)
 SAME_CENTER_OR_ADMIN = "same_center_or_admin"
+OWN_WARD_IF_LIAISON = "own_ward_if_liaison"  # a ward's indicators: every role, a liaison their own ward
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,17 @@ RULES: dict[str, Rule] = {
     "dashboard.city": Rule(ANY_ROLE),
     "reports.fiscal_year": only(*READERS),
     "reports.fiscal_years": only(*READERS),
+    # indicators (指標): aggregates every member of staff reads; a liaison sees their own ward's page
+    "indicators.city": Rule(ANY_ROLE),
+    "indicators.ward": only(*Role, scope=OWN_WARD_IF_LIAISON, on="ward"),
+    "indicators.detail": Rule(ANY_ROLE, targets=("indicator",)),
+    "indicators.set_target": only(ADMIN, on="indicator"),
+    "indicators.enter_value": only(
+        ADMIN, MANAGER, on="indicator"
+    ),  # a manager: own ward (see the pages' tests)
+    "indicators.manage": only(ADMIN),
+    "indicators.new": only(ADMIN),
+    "indicators.edit": only(ADMIN, on="indicator"),
     # public pages: anyone, logged in or not; an unpublished issue is a 404 (see test_public.py)
     "public.index": Rule(PUBLIC),
     "public.issue": Rule(PUBLIC, targets=("published",)),
@@ -272,6 +284,8 @@ def in_scope(scope: str, actor: Actor, target: Target | None) -> bool:
         return role in FIELD_STAFF and same_side
     if scope == SAME_CENTER_OR_ADMIN:
         return role == ADMIN or (role in FIELD_STAFF and same_side)
+    if scope == OWN_WARD_IF_LIAISON:
+        return role != LIAISON or same_side
     raise AssertionError(f"unknown scope {scope}")
 
 
@@ -371,6 +385,7 @@ SIDED_SCOPES = (
     SAME_WARD_OR_ADMIN,
     LEAD_BUREAU_OR_ADMIN,
     SAME_CENTER_OR_ADMIN,
+    OWN_WARD_IF_LIAISON,
 )
 
 
@@ -433,6 +448,9 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
         "admin.retry_job": "admin",
         "activities.detail": "manager",
         "organisations.edit": "manager",
+        "indicators.detail": "liaison",
+        "indicators.ward": "staff",
+        "indicators.enter_value": "manager",
     }
     by_name = {actor.name: actor for actor in ACTORS}
     wrong = []

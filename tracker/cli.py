@@ -4,7 +4,15 @@ import click
 from flask import Flask, current_app
 
 from .background import jobs, reminders, worker
-from .city import demo_activities, demo_calendar, demo_practices, demo_requests, demo_teamwork, masterdata
+from .city import (
+    demo_activities,
+    demo_calendar,
+    demo_practices,
+    demo_requests,
+    demo_teamwork,
+    indicator_defaults,
+    masterdata,
+)
 from .extensions import db
 from .formatting import today_in_tokyo
 from .safeguards import audit, backup, personal_data
@@ -30,6 +38,7 @@ def register_cli(app: Flask) -> None:
             demo_calendar.load_demo_calendar(db.session, today_in_tokyo())
             demo_practices.load_demo_practices(db.session, today_in_tokyo())
             demo_activities.load_demo_activities(db.session, today_in_tokyo())
+            indicator_defaults.load_demo_indicators(db.session, today_in_tokyo())
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
 

@@ -18,6 +18,7 @@ from ..effects import intake
 from ..models import Bureau, Category, Center, User, Ward, WardFund, WardIssue
 from ..safeguards import accounts
 from ..states import AnswerKind, Role, Source
+from . import indicator_defaults
 
 # (code, name, population, households, area km², [(center, note)]) — figures as of R4.2.1.
 WARDS = [
@@ -146,6 +147,7 @@ def load_master_data(session: Session) -> None:
         _get_or_add(session, Category, {"name": name}, sort_order=order)
     for order, (name, group) in enumerate(ACTIVITY_KINDS):
         _get_or_add(session, ActivityKind, {"name": name}, group=group, sort_order=order)
+    indicator_defaults.load_default_indicators(session)
 
 
 def _by_name(session: Session, model, name: str | None):
