@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, insert, select
 
-from tracker.background import import_format, importer, jobs
+from tracker.background import import_format, importer, jobs, request_writer
 from tracker.background.import_format import COLUMNS
 from tracker.formatting import today_in_tokyo
 from tracker.models import HistoryEvent, ReferenceCounter, ServiceRequest
@@ -253,8 +253,8 @@ def test_a_job_that_crashed_half_way_imports_every_row_once_when_run_again(
             raise RuntimeError("ワーカーが止まった")
         return insert(table)
 
-    monkeypatch.setattr(importer, "CHUNK", 2)
-    monkeypatch.setattr(importer, "insert", crash_after_the_first_chunk)
+    monkeypatch.setattr(request_writer, "CHUNK", 2)
+    monkeypatch.setattr(request_writer, "insert", crash_after_the_first_chunk)
     batch = import_file(client, session, xlsx([row(件名=f"要望{n}") for n in range(5)]))
     assert batch.state == ImportState.RUNNING and batch.outbox_job.state == JobState.RETRYING
     assert requests_of(session, liaison.center) == []
@@ -397,7 +397,7 @@ def test_upload_page_batch_page_and_status_render(make, session, login_as):
     liaison = make.liaison()
     client = login_as(liaison)
     page = client.get("/imports/").get_data(as_text=True)
-    assert "<h1>要望の一括取込</h1>" in page and 'href="/imports/template.xlsx"' in page
+    assert "<h1>要望・活動記録の一括取込</h1>" in page and 'href="/imports/template.xlsx"' in page
     assert "取込先: <strong>中央区まちづくりセンター</strong>" in page  # the liaison's own center
     assert '<a href="/imports/">一括取込</a>' in client.get("/field/").get_data(as_text=True)  # the menu
     batch = import_file(client, session, xlsx([row()]))
