@@ -192,6 +192,7 @@ RULES: dict[str, Rule] = {
     "imports.index": only(*FIELD_STAFF),
     "imports.batch": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
     "imports.status": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
+    "imports.mapping": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
     "imports.template_xlsx": only(*FIELD_STAFF),
     "imports.template_csv": only(*FIELD_STAFF),
     # search: everyone logged in; the results are scoped by access (see tests/test_search.py)

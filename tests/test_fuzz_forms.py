@@ -115,6 +115,7 @@ FUZZED = (
     "field.reveal_personal_data",
     "field.withdraw",
     "imports.index",
+    "imports.mapping",
     "notifications.mark_all_read",
     "notifications.mark_read",
     "notifications.settings",
