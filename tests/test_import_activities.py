@@ -265,3 +265,33 @@ def test_an_unknown_kind_of_import_is_refused_with_nothing_created(make, session
     response = upload(client, activity_xlsx([activity_row()]), "活動記録.xlsx", kind="photos")
     assert response.status_code == 200 and "取り込むもの" in response.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(Activity)) == 0
+
+
+def test_the_batch_page_and_the_list_cost_the_same_for_one_row_or_many(
+    make, session, login_as, count_queries
+):
+    liaison = make.liaison()
+    colleague = make.liaison()
+    organisation = make.organisation(name="大江校区自治協議会")
+    client = login_as(liaison)
+    staff = f"{liaison.login},{colleague.login}"
+    one = import_activities(
+        client, session, activity_xlsx([activity_row(団体名=organisation.name, 地域担当職員=staff)])
+    )
+    rows = [
+        activity_row(活動日=f"2024/5/{day}", 団体名=organisation.name, 地域担当職員=staff)
+        for day in range(1, 9)
+    ]
+    many = import_activities(client, session, activity_xlsx(rows), "活動記録2.xlsx")
+    assert many.imported_count == 8
+
+    def cost(url: str) -> int:
+        session.expire_all()  # what the test itself loaded is not there for the page to reuse
+        count_queries.clear()
+        assert client.get(url).status_code == 200
+        return len(count_queries)
+
+    assert cost(f"/imports/{one.id}") == cost(f"/imports/{many.id}")
+    before = cost("/imports/")
+    import_activities(client, session, activity_xlsx([activity_row(活動日="2024/4/1")]), "活動記録3.xlsx")
+    assert cost("/imports/") == before

@@ -133,7 +133,11 @@ def earlier_import(session: Session, batch: ImportBatch) -> ImportBatch | None:
 
 def batches_for(user: User):
     """The imports a liaison (their center) or a ward manager (their ward) may see, newest first."""
-    statement = select(ImportBatch).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
+    statement = (
+        select(ImportBatch)
+        .options(selectinload(ImportBatch.outbox_job))  # its arguments say what the file holds
+        .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
+    )
     if user.role == Role.LIAISON:
         return statement.where(ImportBatch.center_id == user.center_id)
     return statement.join(Center, Center.id == ImportBatch.center_id).where(Center.ward_id == user.ward_id)
@@ -191,7 +195,9 @@ def imported_activities(session: Session, batch: ImportBatch, limit: int) -> lis
     statement = (
         select(Activity)
         .where(Activity.import_batch_id == batch.id)
-        .options(selectinload(Activity.kind), selectinload(Activity.liaisons))
+        .options(
+            selectinload(Activity.kind), selectinload(Activity.organisation), selectinload(Activity.liaisons)
+        )
         .order_by(Activity.id)
         .limit(limit)
     )
