@@ -96,6 +96,7 @@ def index():
         answer_kinds=list(import_format.ANSWER_KINDS),
         kinds=importer.KINDS,
         kind_of=importer.kind_of,
+        status_of=importer.status,
     )
 
 
