@@ -197,6 +197,7 @@ RULES: dict[str, Rule] = {
     "imports.index": only(*FIELD_STAFF),
     "imports.batch": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
     "imports.status": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
+    "imports.mapping": only(*FIELD_STAFF, scope=SAME_CENTER, on="batch"),
     "imports.template_xlsx": only(*FIELD_STAFF),
     "imports.template_csv": only(*FIELD_STAFF),
     # activities (活動記録): liaisons of the center, managers of the ward, the admin; never bureau staff

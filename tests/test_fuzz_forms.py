@@ -123,6 +123,7 @@ FUZZED = (
     "indicators.enter_value",
     "indicators.new",
     "indicators.set_target",
+    "imports.mapping",
     "notifications.mark_all_read",
     "notifications.mark_read",
     "notifications.settings",

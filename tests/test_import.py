@@ -11,12 +11,14 @@ import openpyxl
 import pytest
 from sqlalchemy import func, insert, select
 
-from tracker.background import import_format, importer, jobs
+from tracker.background import import_format, importer, jobs, reminders, request_writer
 from tracker.background.import_format import COLUMNS
 from tracker.formatting import today_in_tokyo
 from tracker.models import HistoryEvent, ReferenceCounter, ServiceRequest
 from tracker.ops_models import ImportBatch, OutboxJob
-from tracker.states import ImportState, JobState, RequestState, Source
+from tracker.reporting.dashboards import overdue_by_center
+from tracker.safeguards import audit
+from tracker.states import AnswerKind, ImportState, JobState, RequestState, Source
 from tracker.workflow import WorkflowError
 
 CATEGORY = "防犯・街灯"
@@ -253,8 +255,8 @@ def test_a_job_that_crashed_half_way_imports_every_row_once_when_run_again(
             raise RuntimeError("ワーカーが止まった")
         return insert(table)
 
-    monkeypatch.setattr(importer, "CHUNK", 2)
-    monkeypatch.setattr(importer, "insert", crash_after_the_first_chunk)
+    monkeypatch.setattr(request_writer, "CHUNK", 2)
+    monkeypatch.setattr(request_writer, "insert", crash_after_the_first_chunk)
     batch = import_file(client, session, xlsx([row(件名=f"要望{n}") for n in range(5)]))
     assert batch.state == ImportState.RUNNING and batch.outbox_job.state == JobState.RETRYING
     assert requests_of(session, liaison.center) == []
@@ -397,7 +399,7 @@ def test_upload_page_batch_page_and_status_render(make, session, login_as):
     liaison = make.liaison()
     client = login_as(liaison)
     page = client.get("/imports/").get_data(as_text=True)
-    assert "<h1>要望の一括取込</h1>" in page and 'href="/imports/template.xlsx"' in page
+    assert "<h1>要望・活動記録の一括取込</h1>" in page and 'href="/imports/template.xlsx"' in page
     assert "取込先: <strong>中央区まちづくりセンター</strong>" in page  # the liaison's own center
     assert '<a href="/imports/">一括取込</a>' in client.get("/field/").get_data(as_text=True)  # the menu
     batch = import_file(client, session, xlsx([row()]))
@@ -470,3 +472,121 @@ def test_templates_download_and_the_filled_xlsx_template_imports_cleanly(make, s
     assert csv_response.data.count(b"\r\n") == 2
     example = import_file(client, session, csv_response.data, "ひな形.csv")
     assert example.state == ImportState.DONE, example.errors
+
+
+# --- past logs brought in whole --------------------------------------------------------------
+
+
+def test_past_answered_rows_land_answered_with_their_answer_and_history(make, session, login_as):
+    liaison = make.liaison()
+    client = login_as(liaison)
+    rows = [
+        row(
+            件名="平成の街灯",
+            受付日="平成2年4月2日",
+            回答日="平成2年4月20日",
+            回答区分="対応済み",
+            回答内容="街灯を交換しました。",
+        ),
+        row(
+            件名="回答の済んだ相談",
+            受付日="2019/5/7",
+            回答日="2019/5/7",
+            回答区分="情報提供",
+            回答内容="窓口を案内",
+        ),
+        row(件名="まだ回答していない要望", 受付日="2019/5/7"),
+    ]
+    batch = import_file(client, session, xlsx(rows))
+
+    assert batch.state == ImportState.DONE and batch.imported_count == 3, batch.errors
+    heisei, informed, open_request = requests_of(session, liaison.center)
+    assert heisei.reference == "CHUO-1990-00001" and heisei.received_on == dt.date(1990, 4, 2)
+    assert (heisei.state, heisei.answer_kind, heisei.answered_on, heisei.answer_text) == (
+        RequestState.ANSWERED,
+        AnswerKind.RESOLVED,
+        dt.date(1990, 4, 20),
+        "街灯を交換しました。",
+    )
+    assert (informed.state, informed.answer_kind, informed.answered_on) == (
+        RequestState.ANSWERED,
+        AnswerKind.INFORMATION,
+        dt.date(2019, 5, 7),
+    )
+    assert (open_request.state, open_request.answer_kind, open_request.answered_on) == (
+        RequestState.RECEIVED,
+        None,
+        None,
+    )
+    create, answer = heisei.events
+    assert (create.action, create.to_state, create.data["import_batch_id"]) == (
+        "create",
+        "received",
+        batch.id,
+    )
+    assert (answer.action, answer.from_state, answer.to_state) == ("answer", "received", "answered")
+    assert answer.comment == "街灯を交換しました。" and answer.actor_id == liaison.id
+    assert answer.data == {
+        "import_batch_id": batch.id,
+        "answer_kind": "resolved",
+        "answered_on": "1990-04-20",
+    }
+    assert [event.action for event in open_request.events] == ["create"]
+    assert audit.verify(session).ok
+
+
+def test_imported_answered_rows_are_never_overdue_in_lists_dashboards_or_reminders(make, session, login_as):
+    liaison = make.liaison()
+    manager = make.manager()
+    answered = row(
+        件名="回答済みの古い要望",
+        受付日="2019/5/7",
+        回答日="2019/6/1",
+        回答区分="対応困難",
+        回答内容="予算化できず",
+    )
+    batch = import_file(
+        login_as(liaison), session, xlsx([answered, row(件名="未回答の古い要望", 受付日="2019/5/7")])
+    )
+    done, waiting = requests_of(session, liaison.center)
+    assert done.state == RequestState.ANSWERED and done.answer_due_on < today_in_tokyo()
+    today = today_in_tokyo()
+
+    assert [r.id for r in reminders.overdue_requests(session, today)] == [waiting.id]
+    [center_row] = [r for r in overdue_by_center(session, today) if r.id == liaison.center_id]
+    assert center_row.overdue == 1
+    digest_lines = {line for digest in reminders.due_digests(session, today) for line in digest.requests}
+    assert any(waiting.reference in line for line in digest_lines)
+    assert not any(done.reference in line for line in digest_lines)
+    overdue_page = login_as(manager).get("/requests/?overdue=1").get_data(as_text=True)
+    assert waiting.reference in overdue_page and done.reference not in overdue_page
+    assert batch.imported_count == 2
+
+
+def test_partial_or_impossible_answers_are_row_errors(make, session, login_as):
+    liaison = make.liaison()
+    client = login_as(liaison)
+    rows = [
+        row(回答日="2024/5/20"),
+        row(回答内容="回答しました"),
+        row(受付日="2024/5/7", 回答日="2024/5/1", 回答区分="対応済み", 回答内容="回答"),
+        row(回答日="2024/5/20", 回答区分="済み", 回答内容="回答"),
+        row(受付日="1988/12/1"),
+    ]
+    batch = import_file(client, session, xlsx(rows))
+
+    assert batch.state == ImportState.INVALID and requests_of(session, liaison.center) == []
+    assert [(e["row"], e["column"]) for e in batch.errors] == [
+        (2, "回答区分"),
+        (2, "回答内容"),
+        (3, "回答日"),
+        (3, "回答区分"),
+        (4, "回答日"),
+        (5, "回答区分"),
+        (6, "受付日"),
+    ]
+    messages = [e["message"] for e in batch.errors]
+    assert messages[0] == "回答を取り込むには回答日・回答区分・回答内容をすべて入力してください。"
+    assert messages[4] == "回答日が受付日より前になっています。"
+    assert messages[5].startswith("「済み」は回答区分にありません。対応済み・情報提供・対応困難")
+    assert messages[6] == "受付日は平成元年 (1989年1月8日) 以降の日付で入力してください。"

@@ -1,8 +1,10 @@
-"""The spreadsheet of a center's field log: its columns, reading it, checking its rows, templates.
+"""The spreadsheet of a center's request log: its columns, reading it, checking its rows, templates.
 
 Pure functions, no database: ``importer`` loads what the checks need (the categories) and saves
 what they return. A row is checked with the rules of ``intake`` (the same limits, the same
 dates), and every problem is reported with the row number the spreadsheet shows and the column.
+A past log comes in whole: a row that carries its answer (回答日, 回答区分, 回答内容) is imported
+as answered, and its dates may go back to 平成元年.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import parsing
 from ..effects import intake
-from ..states import Source
+from ..states import AnswerKind, Source
 from ..workflow import WorkflowError
+from .import_headers import Layout, cell_text, error
 
 COLUMNS = (
     "件名",
@@ -39,8 +41,33 @@ COLUMNS = (
     "連絡先",
     "受付日",
     "回答期限",
+    "回答日",
+    "回答区分",
+    "回答内容",
 )
 REQUIRED_COLUMNS = ("件名", "分野", "受付の経路", "受付日")
+ANSWER_COLUMNS = ("回答日", "回答区分", "回答内容")
+LAYOUT = Layout(
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    {
+        "件名": ("表題", "題名", "要望件名", "要望事項", "案件名"),
+        "内容": ("要望内容", "相談内容", "要望・相談内容", "詳細", "概要"),
+        "分野": ("分類", "要望分野"),
+        "場所": ("所在地", "住所", "箇所"),
+        "受付の経路": ("経路", "受付経路", "受付方法"),
+        "団体名": ("団体", "相手先", "要望団体", "要望団体名"),
+        "要望者氏名": ("氏名", "要望者", "相談者", "要望者名"),
+        "連絡先": ("電話", "電話番号", "要望者連絡先"),
+        "受付日": ("日付", "受付年月日", "受理日", "要望日"),
+        "回答期限": ("期限", "回答期限日", "回答予定日"),
+        "回答日": ("回答年月日", "回答した日"),
+        "回答区分": ("回答の区分", "対応区分"),
+        "回答内容": ("回答", "対応内容", "回答の内容"),
+    },
+)
+ANSWER_KINDS = {kind.label: kind for kind in AnswerKind}
+ANSWER_LIMIT = 5000  # as the answer form takes it
 TEXT_COLUMNS = {
     "内容": "description",
     "場所": "location_text",
@@ -51,10 +78,6 @@ TEXT_COLUMNS = {
 SOURCES = {source.label: source for source in Source}
 MAX_ROWS = 50_000
 EXTENSIONS = (".xlsx", ".csv")
-
-
-def error(row: int | None, column: str, message: str) -> dict[str, Any]:
-    return {"row": row, "column": column, "message": message}
 
 
 # --- reading a file --------------------------------------------------------------------------
@@ -100,33 +123,6 @@ def _non_empty(numbered: Iterator[tuple[int, Any]]) -> list[tuple[int, tuple]]:
             if len(rows) > MAX_ROWS + 1:
                 raise WorkflowError(f"行数が多すぎます ({MAX_ROWS:,}行まで)。ファイルを分けてください。")
     return rows
-
-
-def cell_text(value: Any) -> str:
-    """A cell as text: a whole number without ``.0``, a date as ``2024-05-07``; stripped."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return str(value).strip()
-
-
-def header_positions(number: int, header: tuple) -> tuple[dict[str, int], list[dict]]:
-    """Where each known column is (unknown columns are ignored), and what is wrong with the header."""
-    positions: dict[str, int] = {}
-    problems = []
-    for index, value in enumerate(header):
-        name = unicodedata.normalize("NFKC", cell_text(value))
-        if name in positions:
-            problems.append(error(number, name, f"列「{name}」が2つあります。"))
-        elif name in COLUMNS:
-            positions[name] = index
-    for name in REQUIRED_COLUMNS:
-        if name not in positions:
-            problems.append(error(number, name, f"列「{name}」がありません。1行目に列名を入れてください。"))
-    return positions, problems
 
 
 # --- checking a row --------------------------------------------------------------------------
@@ -195,6 +191,7 @@ def check_row(number: int, values: dict[str, Any], rules: Rules) -> tuple[dict[s
                 fields["received_on"], fields["answer_due_on"], rules.answer_due_days
             ),
         )
+    problems.extend(_check_answer(number, values, fields, rules.today))
     return fields, problems
 
 
@@ -202,22 +199,64 @@ def _received_on(value: Any, today: dt.date) -> dt.date:
     day = parse_date(value)
     if day is None:
         raise WorkflowError("受付日を入力してください。")
-    return intake.check_received_on(day, today)
+    return _within_range(intake.check_received_on(day, today), "受付日", today)
 
 
-def check_table(rows: list[tuple[int, tuple]], rules: Rules) -> tuple[list[dict], list[dict]]:
-    """Every data row checked: (the fields of each row, every problem). The first row is the header."""
-    if not rows:
-        return [], [error(None, "", "ファイルにデータがありません。")]
-    (header_number, header), *data = rows
-    positions, problems = header_positions(header_number, header)
-    if problems:
-        return [], problems
-    if not data:
-        return [], [error(None, "", "取り込む行がありません。2行目から要望を入力してください。")]
-    checked = []
-    for number, cells in data:
-        values = {column: cells[index] if index < len(cells) else None for column, index in positions.items()}
+def _within_range(day: dt.date, label: str, today: dt.date) -> dt.date:
+    try:
+        return parsing.check_date(day, label, latest=today)
+    except parsing.DateError as failure:
+        raise WorkflowError(failure.message) from None
+
+
+def _check_answer(number: int, values: dict[str, Any], fields: dict[str, Any], today: dt.date) -> list[dict]:
+    """A past row's answer: all of 回答日, 回答区分 and 回答内容, or none of them.
+
+    A complete answer sets ``answer_kind``, ``answered_on`` and ``answer_text`` in ``fields``
+    (the importer then saves the request as answered); one left half-filled is a problem of each
+    missing column, so a past log never comes in as open work it no longer is.
+    """
+    given = {column: cell_text(values.get(column)) for column in ANSWER_COLUMNS}
+    if not any(given.values()):
+        return []
+    problems = [
+        error(number, column, f"回答を取り込むには{'・'.join(ANSWER_COLUMNS)}をすべて入力してください。")
+        for column, text in given.items()
+        if not text
+    ]
+    try:
+        answered_on = parse_date(values.get("回答日"))
+        if answered_on is not None:
+            if answered_on > today:
+                raise WorkflowError("回答日に未来の日付は指定できません。")
+            answered_on = _within_range(answered_on, "回答日", today)
+            if "received_on" in fields and answered_on < fields["received_on"]:
+                raise WorkflowError("回答日が受付日より前になっています。")
+            fields["answered_on"] = answered_on
+    except WorkflowError as failure:
+        problems.append(error(number, "回答日", failure.message))
+    kind = given["回答区分"]
+    if kind and kind not in ANSWER_KINDS:
+        problems.append(
+            error(
+                number,
+                "回答区分",
+                f"「{kind}」は回答区分にありません。{'・'.join(ANSWER_KINDS)}のいずれかです。",
+            )
+        )
+    elif kind:
+        fields["answer_kind"] = ANSWER_KINDS[kind]
+    if len(given["回答内容"]) > ANSWER_LIMIT:
+        problems.append(error(number, "回答内容", f"入力が長すぎます ({ANSWER_LIMIT:,}文字まで)。"))
+    fields["answer_text"] = given["回答内容"]
+    return problems
+
+
+def check_rows(rows: list[tuple[int, dict[str, Any]]], rules: Rules) -> tuple[list[dict], list[dict]]:
+    """Every data row ({column: cell}, from ``import_headers.read_sheet``) checked: (the fields of
+    each row, every problem)."""
+    checked, problems = [], []
+    for number, values in rows:
         fields, row_problems = check_row(number, values, rules)
         checked.append(fields)
         problems.extend(row_problems)
@@ -239,6 +278,9 @@ def example_row(category: str, today: dt.date) -> list[Any]:
         "096-000-0000",
         today,
         None,
+        None,
+        None,
+        None,
     ]
 
 
@@ -251,16 +293,18 @@ def template_xlsx(categories: list[str], today: dt.date) -> bytes:
     sheet.append(example_row(categories[0] if categories else "", today))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for letter, width in zip("ABCDEFGHIJ", (30, 40, 16, 24, 16, 20, 14, 16, 12, 12), strict=True):
+    widths = (30, 40, 16, 24, 16, 20, 14, 16, 12, 12, 12, 12, 40)
+    for letter, width in zip("ABCDEFGHIJKLM", widths, strict=True):
         sheet.column_dimensions[letter].width = width
-    for letter in "IJ":
+    for letter in "IJK":
         for cell in sheet[letter][1:]:
             cell.number_format = "yyyy/m/d"
     choices = workbook.create_sheet("選択肢")
-    choices.append(["分野", "受付の経路"])
-    for category, source in zip_longest(categories, SOURCES):
-        choices.append([category, source])
-    for letter, column, count in (("C", "A", len(categories)), ("E", "B", len(SOURCES))):
+    choices.append(["分野", "受付の経路", "回答区分"])
+    for category, source, kind in zip_longest(categories, SOURCES, ANSWER_KINDS):
+        choices.append([category, source, kind])
+    lists = (("C", "A", len(categories)), ("E", "B", len(SOURCES)), ("L", "C", len(ANSWER_KINDS)))
+    for letter, column, count in lists:
         rule = DataValidation(type="list", formula1=f"'選択肢'!${column}$2:${column}${count + 1}")
         rule.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
         sheet.add_data_validation(rule)

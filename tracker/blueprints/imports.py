@@ -1,19 +1,33 @@
-"""一括取込: upload a center's field log, follow the import, read its result or its errors."""
+"""一括取込: upload a center's field log (requests or activities), say what an unknown column is,
+follow the import, read its result or its errors."""
 
 from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField
+from wtforms import RadioField, SelectField
 from wtforms.validators import Optional
 
-from ..background import import_format, importer
+from ..background import activity_import, import_format, importer
+from ..background.import_headers import SKIP
 from ..city import choices
 from ..extensions import db
 from ..formatting import today_in_tokyo
+from ..models import User
 from ..ops_models import ImportBatch
 from ..states import ImportState, Role
 from ..workflow import WorkflowError
@@ -29,6 +43,7 @@ SHOWN_REQUESTS = 50
 
 
 class ImportForm(Form):
+    kind = RadioField("取り込むもの", choices=options(importer.KINDS.items()), default=importer.REQUESTS)
     center_id = SelectField(
         "まちづくりセンター", coerce=row_id, validate_choice=False, validators=[Optional()]
     )
@@ -58,6 +73,7 @@ def index():
                 upload.filename,
                 directory=current_app.config["IMPORT_DIR"],
                 max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+                kind=form.kind.data,
             )
             db.session.commit()  # the import starts now: inline without Redis, on a worker with it
         except WorkflowError as failure:
@@ -73,7 +89,12 @@ def index():
         form=form,
         page=page,
         columns=import_format.COLUMNS,
+        activity_columns=activity_import.COLUMNS,
         sources=list(import_format.SOURCES),
+        answer_kinds=list(import_format.ANSWER_KINDS),
+        kinds=importer.KINDS,
+        kind_of=importer.kind_of,
+        status_of=importer.status,
     )
 
 
@@ -86,19 +107,63 @@ def _visible_batch(batch_id: int) -> ImportBatch:
     return batch
 
 
-@bp.route("/<int:batch_id>")
-@roles_required(*IMPORT_ROLES)
-def batch(batch_id: int):
-    found = _visible_batch(batch_id)
+def _mapping_form(batch: ImportBatch) -> Form:
+    """One select per unknown header (by its position): a field of the import, or 取り込まない."""
+    fields = importer.LAYOUTS[importer.kind_of(batch)].columns
+    choices = options([(SKIP, "取り込まない"), *((name, name) for name in fields)])
+
+    class MappingForm(Form):
+        pass
+
+    for index, header in enumerate(importer.unknown_columns(batch)):
+        setattr(MappingForm, f"column_{index}", SelectField(f"列「{header}」", choices=choices, default=SKIP))
+    return MappingForm()
+
+
+def _render_batch(found: ImportBatch, mapping_form=None, status_code: int = 200, refusal: str = ""):
     results = importer.results(db.session, found, SHOWN_REQUESTS)
-    return render_template(
+    if mapping_form is None and importer.needs_mapping(found):
+        mapping_form = _mapping_form(found)
+    page = render_template(
         "imports/batch.html",
         batch=found,
+        kind_label=importer.KINDS[importer.kind_of(found)],
         status=importer.status(found),
         ImportState=ImportState,
         requests=results.requests,
+        activities=results.activities,
         earlier=results.earlier,
+        mapping_form=mapping_form,
+        refusal=refusal,
     )
+    return page, status_code
+
+
+@bp.route("/<int:batch_id>")
+@roles_required(*IMPORT_ROLES)
+def batch(batch_id: int):
+    return _render_batch(_visible_batch(batch_id))
+
+
+@bp.route("/<int:batch_id>/mapping", methods=["POST"])
+@roles_required(*IMPORT_ROLES)
+def mapping(batch_id: int):
+    found = _visible_batch(batch_id)
+    if not importer.needs_mapping(found):
+        flash("この取込は列の対応づけを待っていません。", "error")
+        return redirect(url_for(".batch", batch_id=found.id))
+    form = _mapping_form(found)
+    if not form.validate_on_submit():
+        return _render_batch(found, form, 422)
+    unknown = importer.unknown_columns(found)
+    chosen = {header: getattr(form, f"column_{index}").data for index, header in enumerate(unknown)}
+    try:
+        importer.confirm_mapping(db.session, current_user, found, chosen)
+        db.session.commit()  # the job runs again, now knowing every column
+    except WorkflowError as failure:
+        db.session.rollback()
+        return _render_batch(db.session.get(ImportBatch, batch_id), form, 422, failure.message)
+    return redirect(url_for(".batch", batch_id=batch_id))
 
 
 @bp.route("/<int:batch_id>/status")
@@ -117,9 +182,24 @@ def _category_names() -> list[str]:
     return [c.name for c in choices.active_categories(db.session)]
 
 
+def _activity_example() -> tuple[list[str], str, str]:
+    """The activity kinds, and the center and staff name the example row shows."""
+    kinds = activity_import.active_kind_names(db.session)
+    user: User = current_user
+    center = user.center.name if user.center else ""
+    return kinds, center, user.display_name if user.role == Role.LIAISON else ""
+
+
+def _wants_activities() -> bool:
+    return request.args.get("kind") == importer.ACTIVITIES
+
+
 @bp.route("/template.xlsx")
 @roles_required(*IMPORT_ROLES)
 def template_xlsx():
+    if _wants_activities():
+        content = activity_import.template_xlsx(*_activity_example(), today_in_tokyo())
+        return _template(content, "活動記録取込テンプレート.xlsx", XLSX_TYPE)
     content = import_format.template_xlsx(_category_names(), today_in_tokyo())
     return _template(content, "要望取込テンプレート.xlsx", XLSX_TYPE)
 
@@ -127,5 +207,8 @@ def template_xlsx():
 @bp.route("/template.csv")
 @roles_required(*IMPORT_ROLES)
 def template_csv():
+    if _wants_activities():
+        content = activity_import.template_csv(*_activity_example(), today_in_tokyo())
+        return _template(content, "活動記録取込テンプレート.csv", "text/csv; charset=utf-8")
     content = import_format.template_csv(_category_names(), today_in_tokyo())
     return _template(content, "要望取込テンプレート.csv", "text/csv; charset=utf-8")
