@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from tracker import workflow
 from tracker.activity_models import Activity, ActivityKind, CommunityOrganisation
-from tracker.effects import intake
+from tracker.effects import intake, publication
 from tracker.fieldwork import operations as fieldwork
 from tracker.models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
+from tracker.monitoring_models import IssuePublication
 from tracker.safeguards.accounts import hash_password
 from tracker.states import IssueState, OrganisationKind, Role, Source
 
@@ -280,3 +281,25 @@ class Factory:
         """``actor`` takes ``action`` on ``subject`` through the workflow, committed."""
         workflow.apply(self.session, actor, subject, action, payload, today=TODAY)
         self.session.commit()
+
+    def approved_publication(
+        self,
+        issue: WardIssue,
+        writer: User | None = None,
+        approver: User | None = None,
+        *,
+        texts: dict | None = None,
+        public: bool = True,
+    ) -> IssuePublication:
+        """The issue's public text (the first draft, ``texts`` over it) written by ``writer`` and
+        approved by ``approver`` (by default new managers of the issue's ward), the issue made
+        public unless ``public`` is False; committed."""
+        ward = issue.ward.name
+        writer, approver = writer or self.manager(ward), approver or self.second_manager(ward)
+        payload = publication.draft_texts(issue) | (texts or {})
+        workflow.apply(self.session, writer, issue, "write_public_text", payload, today=TODAY)
+        workflow.apply(self.session, approver, issue, "approve_public_text", {}, today=TODAY)
+        if public:
+            workflow.apply(self.session, writer, issue, "set_public", {"is_public": True}, today=TODAY)
+        self.session.commit()
+        return publication.publication_of(self.session, issue)
