@@ -197,6 +197,8 @@ def test_writing_and_approving_through_the_pages(make, session, login_as):
     response = client.post(f"/issues/{issue.id}/public-text", data=form)
     assert response.status_code == 302
     session.refresh(issue)
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert "あなたが作成した公開内容のため、「公開内容の確認」は別の管理職が行います。" in page
     own = client.post(
         f"/issues/{issue.id}/public-text/approve", data={"approve_public_text-version": issue.version}
     )
@@ -204,6 +206,7 @@ def test_writing_and_approving_through_the_pages(make, session, login_as):
     client = login_as(approver)
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     assert "確認待ち" in page and f'action="/issues/{issue.id}/public-text/approve"' in page
+    assert "あなたが作成した公開内容" not in page
     response = client.post(
         f"/issues/{issue.id}/public-text/approve", data={"approve_public_text-version": issue.version}
     )

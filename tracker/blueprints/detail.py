@@ -259,6 +259,11 @@ def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
         and issue.created_by_id == current_user.id
         and city_settings.is_on(db.session, city_settings.TWO_EYES_APPROVAL)
     )
+    own_public_text = (
+        to_approve
+        and shown.written_by_id == current_user.id
+        and city_settings.is_on(db.session, city_settings.TWO_EYES_APPROVAL)
+    )
     return render_template(
         "ward/issue_detail.html",
         issue=issue,
@@ -268,6 +273,7 @@ def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
         others_approve=others_approve,
         practice=practice,
         publication=shown,
+        own_public_text=own_public_text,
         similar_issues=similar_issues.for_page(db.session, current_user, issue),
     )
 
