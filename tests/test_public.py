@@ -84,8 +84,8 @@ def test_anonymous_visitors_see_only_the_published_issues(published, client):
     assert published["done"].reference in text and published["east"].reference in text
     for unpublished in ("hidden", "draft", "awaiting", "unapproved"):
         assert published[unpublished].reference not in text, unpublished
-    assert "2,000千円" in text and "街灯整備事業" in text  # the budget line
-    assert "工事に着手しました" in text and "設置した" in text  # progress note, outcome
+    assert "2,000千円" in text and "街灯整備事業" in text  # the public budget text, drafted from the line
+    assert "工事に着手しました" in text and "設置した" in text  # the public progress and outcome
     assert "対応する" in text
     assert "まとめた要望</dt><dd>1件" in text
     _no_personal_data(text, published["people"])
