@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from tracker import workflow
 from tracker.activity_models import Activity, ActivityKind, CommunityOrganisation
-from tracker.effects import intake
+from tracker.effects import intake, publication
 from tracker.fieldwork import operations as fieldwork
 from tracker.models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
-from tracker.monitoring_models import Indicator
+from tracker.monitoring_models import Indicator, IssuePublication
 from tracker.safeguards.accounts import hash_password
 from tracker.states import IssueState, OrganisationKind, Role, Source
 
@@ -294,3 +294,25 @@ class Factory:
     def indicator(self, code: str = "resident_satisfaction") -> Indicator:
         """One of the city's default indicators (``tracker.city.indicator_defaults``) by its code."""
         return self.session.execute(select(Indicator).filter_by(code=code)).scalar_one()
+
+    def approved_publication(
+        self,
+        issue: WardIssue,
+        writer: User | None = None,
+        approver: User | None = None,
+        *,
+        texts: dict | None = None,
+        public: bool = True,
+    ) -> IssuePublication:
+        """The issue's public text (the first draft, ``texts`` over it) written by ``writer`` and
+        approved by ``approver`` (by default new managers of the issue's ward), the issue made
+        public unless ``public`` is False; committed."""
+        ward = issue.ward.name
+        writer, approver = writer or self.manager(ward), approver or self.second_manager(ward)
+        payload = publication.draft_texts(issue) | (texts or {})
+        workflow.apply(self.session, writer, issue, "write_public_text", payload, today=TODAY)
+        workflow.apply(self.session, approver, issue, "approve_public_text", {}, today=TODAY)
+        if public:
+            workflow.apply(self.session, writer, issue, "set_public", {"is_public": True}, today=TODAY)
+        self.session.commit()
+        return publication.publication_of(self.session, issue)

@@ -125,6 +125,8 @@ RULES: dict[str, Rule] = {
     "ward.send": only(MANAGER, scope=SAME_WARD, on="registered"),
     "ward.withdraw_issue": only(MANAGER, scope=SAME_WARD, on="draft"),
     "ward.answer_inquiry": only(MANAGER, scope=SAME_WARD, on="inquiring"),
+    "ward.write_public_text": only(MANAGER, scope=SAME_WARD, on="consulting"),
+    "ward.approve_public_text": only(MANAGER, scope=SAME_WARD, on="consulting"),
     "ward.set_public": only(MANAGER, scope=SAME_WARD, on="consulting"),
     "ward.mark_good_practice": only(MANAGER, scope=SAME_WARD, on="completed"),
     "ward.edit_good_practice": only(MANAGER, scope=SAME_WARD, on="practice"),
@@ -302,12 +304,24 @@ def world(app) -> Iterator[World]:
 
 
 def _publish(world: World) -> None:
-    """The public pages need published issues: the budgeted issue of each side is made public."""
-    from tracker.models import WardIssue
+    """The public pages need published issues: the budgeted issue of each side is made public,
+    with an approved public text."""
+    from tracker.models import WardIssue, utcnow
+    from tracker.monitoring_models import IssuePublication
 
     for side in ("A", "B"):
         values = dict(world.objects[("budgeted", side)].values)
-        db.session.get(WardIssue, values["issue_id"]).is_public = True
+        issue = db.session.get(WardIssue, values["issue_id"])
+        issue.is_public = True
+        db.session.add(
+            IssuePublication(
+                ward_issue_id=issue.id,
+                title=issue.title,
+                written_by_id=issue.created_by_id,
+                approved_by_id=issue.created_by_id,
+                approved_at=utcnow(),
+            )
+        )
         world.objects[("published", side)] = Target(f"published[{side}]", values, side=side, sent=True)
     db.session.commit()
 

@@ -75,7 +75,7 @@ def _fill(make: Factory) -> None:
         make.issue(state, manager=manager, staff=staff)
     implementing = make.issue(IssueState.IMPLEMENTING, manager=manager, staff=staff)
     workflow.apply(session, staff, implementing, "note", {"body": "工事の入札を公告した"}, today=TODAY)
-    workflow.apply(session, manager, implementing, "set_public", {"is_public": True}, today=TODAY)
+    make.approved_publication(implementing, manager)
     session.add(WardFund(ward_id=manager.ward_id, fiscal_year=2024, allocated_yen=100_000_000))
     session.commit()
     funded = make.request(liaison, title="防犯灯の設置")

@@ -360,7 +360,7 @@ def test_the_public_page_shows_only_current_values(make, session, client, budget
         {"budget_line": first.id, "allocated_yen": 2_400_000, "comment": "増額"},
     )
     act(session, staff, issue, "cancel_budget_line", {"budget_line": second.id, "comment": "秘密の取消理由"})
-    act(session, manager, issue, "set_public", {"is_public": True})
+    make.approved_publication(issue, manager)  # the first draft's budget: the current lines only
     page = client.get(f"/public/issues/{issue.id}").get_data(as_text=True)
     assert "2,400千円" in page and "2,000千円" not in page
     assert "取り消す事業" not in page and "秘密の取消理由" not in page and "700千円" not in page

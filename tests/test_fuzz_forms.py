@@ -138,6 +138,7 @@ FUZZED = (
     "ward.accept_handover",
     "ward.answer_inquiry",
     "ward.approve",
+    "ward.approve_public_text",
     "ward.cancel_handover",
     "ward.decline_handover",
     "ward.assign_ward_owner",
@@ -156,6 +157,7 @@ FUZZED = (
     "ward.submit",
     "ward.unmark_good_practice",
     "ward.withdraw_issue",
+    "ward.write_public_text",
 )
 
 FUZZ = settings(

@@ -326,6 +326,8 @@ def test_the_version_goes_up_by_one_with_every_change_but_notes(make, session):
             "add_budget_line",
             {"fiscal_year": 2026, "project_name": "追加工事", "allocated_yen": 500_000},
         ),
+        ("manager", "write_public_text", {"title": "公園の街灯をLEDに更新します"}),
+        ("approver", "approve_public_text", {}),
         ("manager", "set_public", {"is_public": True}),
     ]
     for who, action, payload in steps:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tracker import workflow
 from tracker.background import notifications
 from tracker.city import choices
 from tracker.effects import intake
@@ -12,8 +11,6 @@ from tracker.ops_models import Notification, OutboxJob
 from tracker.reporting import public, reports
 from tracker.safeguards import accounts, personal_data
 from tracker.states import IssueState, JobState
-
-from .factories import TODAY
 
 
 def test_fiscal_years_run_newest_first_whichever_end_is_later():
@@ -57,9 +54,8 @@ def test_only_published_issues_are_found_for_the_public(make, session):
     manager = make.manager()
     issue = make.issue(IssueState.REGISTERED, manager=manager)
     assert public.published_issue(session, issue.id) is None
-    workflow.apply(session, manager, issue, "set_public", {"is_public": True}, today=TODAY)
-    session.commit()
-    assert public.published_issue(session, issue.id) is issue
+    shown = make.approved_publication(issue, manager)
+    assert public.published_issue(session, issue.id) is shown and shown.ward_issue is issue
     assert public.request_counts(session, [issue.id]) == {issue.id: 1}
     assert public.request_counts(session, []) == {}
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from tracker import workflow
-from tracker.effects import city_settings
+from tracker.effects import city_settings, publication
 from tracker.effects.approval import OWN_DRAFT
 from tracker.effects.support import MAX_YEN
 from tracker.models import BudgetLine, ProgressNote, WardIssue
-from tracker.monitoring_models import GoodPractice
-from tracker.states import Decision, IssueState, RequestState
+from tracker.monitoring_models import GoodPractice, IssuePublication
+from tracker.states import REGISTERED_ISSUE_STATES, Decision, IssueState, RequestState
 from tracker.teamwork_models import IssueInquiry, IssueOpinion
 from tracker.workflow import ISSUE_ACTIONS
 
@@ -267,6 +267,81 @@ def check_practice(old: str | None, new: str | None) -> Callable:
     return check
 
 
+PUBLIC_TEXT = {
+    "title": "公園の街灯をLEDに更新します",
+    "summary": "老朽化した街灯をLED街灯に更新します。",
+    "decision_text": "対応することになりました。",
+    "budget_text": "2,000千円",
+    "outcome": "",
+    "progress_text": "",
+}
+
+
+def written(state: IssueState, *, approved: bool = False) -> Callable[[World], WardIssue]:
+    """An issue in ``state`` whose public text the manager wrote (and the approver approved)."""
+
+    def setup(w: World) -> WardIssue:
+        issue = w.issue(state)
+        w.apply("manager", issue, "write_public_text", PUBLIC_TEXT)
+        if approved:
+            w.apply("approver", issue, "approve_public_text")
+        return issue
+
+    setup.__name__ = f"{state}-written{'-approved' if approved else ''}"
+    return setup
+
+
+def written_with_two_eyes_off(w: World) -> WardIssue:
+    """Consulting, its public text written by the manager, in a city that turned two pairs of eyes off."""
+    city_settings.set_on(w.session, city_settings.TWO_EYES_APPROVAL, False)
+    return written(S.CONSULTING)(w)
+
+
+def published_text(w: World, issue: WardIssue) -> IssuePublication | None:
+    return publication.publication_of(w.session, issue)
+
+
+def check_first_public_text(w, issue, payload, event):
+    shown = published_text(w, issue)
+    assert {key: getattr(shown, key) for key in PUBLIC_TEXT} == PUBLIC_TEXT
+    assert (shown.written_by_id, shown.approved_at, shown.approved_by_id) == (
+        w.actor("manager").id,
+        None,
+        None,
+    )
+    assert event.data == {
+        "public_text": [{"field": key, "old": None, "new": value} for key, value in PUBLIC_TEXT.items()],
+        "approval_cleared": False,
+    }
+
+
+def check_edit_after_approval(w, issue, payload, event):
+    shown = published_text(w, issue)
+    assert (shown.title, shown.summary, shown.approved_at, shown.approved_by_id) == (
+        "街灯のLED化",
+        PUBLIC_TEXT["summary"],
+        None,
+        None,
+    )
+    assert event.data == {
+        "public_text": [{"field": "title", "old": PUBLIC_TEXT["title"], "new": "街灯のLED化"}],
+        "approval_cleared": True,
+    }
+
+
+def check_public_text_approved(by: str) -> Callable:
+    def check(w, issue, payload, event):
+        shown = published_text(w, issue)
+        assert shown.approved_by_id == w.actor(by).id and shown.approved_at is not None
+        assert event.data == {"public_text_approved": PUBLIC_TEXT["title"]}
+
+    return check
+
+
+def check_not_public(w, issue, payload, event):
+    assert issue.is_public is False and event.data == {"is_public": False}
+
+
 def check_inquiry(w, issue, payload, event):
     inquiry = w.session.scalars(select(IssueInquiry).where(IssueInquiry.ward_issue_id == issue.id)).one()
     assert (inquiry.question, inquiry.asked_by_id, inquiry.answered_at) == (
@@ -432,11 +507,30 @@ ALLOWED = [
             S.COMPLETED, S.COMPLETED, check=check_practice(PRACTICE, "改めた要約")),
     Allowed("unmark-good-practice", in_library, "manager", "unmark_good_practice", {"comment": "誤登録"},
             S.COMPLETED, S.COMPLETED, grows={"good_practices": -1}, check=check_practice(PRACTICE, None)),
+    # 公開内容: written by a manager, approved by another (or by the writer with two pairs of eyes
+    # off); only then may the issue be made public; unpublishing needs nothing
     *[
-        Allowed(f"set-public-{state}", at(state), "manager", "set_public", {"is_public": True}, state, state,
-                check=check_public)
-        for state in S
-        if state != S.WITHDRAWN
+        row
+        for state in REGISTERED_ISSUE_STATES
+        for row in (
+            Allowed(f"write-public-text-{state}", at(state), "manager", "write_public_text", PUBLIC_TEXT,
+                    state, state, check=check_first_public_text),
+            Allowed(f"approve-public-text-{state}", written(state), "approver", "approve_public_text", {},
+                    state, state, check=check_public_text_approved("approver")),
+            Allowed(f"set-public-{state}", written(state, approved=True), "manager", "set_public",
+                    {"is_public": True}, state, state, check=check_public),
+        )
+    ],
+    Allowed("edit-public-text-after-approval", written(S.COMPLETED, approved=True), "approver",
+            "write_public_text", PUBLIC_TEXT | {"title": " 街灯のLED化 "}, S.COMPLETED, S.COMPLETED,
+            check=check_edit_after_approval),
+    Allowed("approve-own-public-text-two-eyes-off", written_with_two_eyes_off, "manager",
+            "approve_public_text", {}, S.CONSULTING, S.CONSULTING,
+            check=check_public_text_approved("manager")),
+    *[
+        Allowed(f"set-public-off-{state}", at(state), "manager", "set_public", {"is_public": False}, state,
+                state, check=check_not_public)
+        for state in (S.DRAFT, S.AWAITING_APPROVAL)
     ],
     *[
         row
@@ -508,7 +602,7 @@ def test_allowed_table_covers_every_issue_transition_and_role():
 
 
 def test_set_public_can_be_turned_off_again(world):
-    issue = world.issue(S.COMPLETED)
+    issue = written(S.COMPLETED, approved=True)(world)
     world.apply("manager", issue, "set_public", {"is_public": True})
     world.apply("manager", issue, "set_public", {"is_public": False})
     assert issue.is_public is False
@@ -556,7 +650,9 @@ VALID: dict[str, tuple[Callable, object, str]] = {
     "note": (at(S.CONSULTING), NOTE, "「進捗を記録」は区役所 管理職、局 担当者だけが行えます。"),
     "complete": (at(S.IMPLEMENTING, related=True), executed_all, "「完了」" + STAFF_ONLY),
     "withdraw": (at(S.DRAFT), {"comment": "重複"}, "「取下げ」" + MANAGER_ONLY),
-    "set_public": (at(S.DRAFT), {"is_public": True}, "「公開設定」" + MANAGER_ONLY),
+    "write_public_text": (at(S.CONSULTING), PUBLIC_TEXT, "「公開内容を作成」" + MANAGER_ONLY),
+    "approve_public_text": (written(S.CONSULTING), {}, "「公開内容の確認」" + MANAGER_ONLY),
+    "set_public": (written(S.CONSULTING, approved=True), {"is_public": True}, "「公開設定」" + MANAGER_ONLY),
     "mark_good_practice": (at(S.COMPLETED), {"summary": PRACTICE}, "「事例集に登録」" + MANAGER_ONLY),
     "edit_good_practice": (in_library, {"summary": "改めた要約"}, "「事例の要約を編集」" + MANAGER_ONLY),
     "unmark_good_practice": (in_library, {"comment": "誤登録"}, "「事例集から外す」" + MANAGER_ONLY),
@@ -579,6 +675,8 @@ ACTION_LABELS = {
     "note": "進捗を記録",
     "complete": "完了",
     "withdraw": "取下げ",
+    "write_public_text": "公開内容を作成",
+    "approve_public_text": "公開内容の確認",
     "set_public": "公開設定",
     "mark_good_practice": "事例集に登録",
     "edit_good_practice": "事例の要約を編集",
@@ -586,8 +684,8 @@ ACTION_LABELS = {
 }
 LIBRARY_ACTIONS = ["mark_good_practice", "edit_good_practice", "unmark_good_practice"]
 MANAGER_ACTIONS = ("edit", "approve", "submit", "return_draft", "send", "assign_ward_owner", "answer_inquiry",
-                   "withdraw", "set_public", "mark_good_practice", "edit_good_practice",
-                   "unmark_good_practice")  # fmt: skip
+                   "withdraw", "write_public_text", "approve_public_text", "set_public", "mark_good_practice",
+                   "edit_good_practice", "unmark_good_practice")  # fmt: skip
 LEAD_ACTIONS = ("decide", "inquire", "budget", "add_budget_line", "start", "complete", "assign_bureau_owner")
 WARD_OWNER_ONLY = "区の担当者には、この区の地域担当職員か管理職を選んでください。"
 BUREAU_OWNER_ONLY = "局の担当者には、主管局の担当者を選んでください。"
@@ -649,7 +747,10 @@ REFUSED = [
     wrong_state(S.DRAFT, "note", "manager"),
     wrong_state(S.NOT_ADOPTED, "note", "lead"),
     wrong_state(S.COMPLETED, "note", "lead"),
-    wrong_state(S.WITHDRAWN, "set_public", "manager"),
+    wrong_state(S.WITHDRAWN, "set_public", "manager", {"is_public": False}),
+    *[wrong_state(state, action, "manager")
+      for state in (S.DRAFT, S.AWAITING_APPROVAL, S.WITHDRAWN)
+      for action in ("write_public_text", "approve_public_text")],
     *[wrong_state(state, action, "manager", payload)
       for state in (S.REGISTERED, S.IMPLEMENTING, S.WITHDRAWN)
       for action, payload in (("mark_good_practice", {"summary": PRACTICE}),
@@ -800,6 +901,26 @@ REFUSED = [
             {"comment": "誤登録"}, "この区重要課題は事例集に登録されていません。"),
     refused("unmark-good-practice-without-reason", in_library, "manager", "unmark_good_practice", {},
             "理由を入力してください。"),
+    # 公開内容: a title, within bounds, a change; approved once, by another manager; public only approved
+    refused("write-public-text-without-title", at(S.CONSULTING), "manager", "write_public_text",
+            PUBLIC_TEXT | {"title": " \n"}, "公開する件名を入力してください。"),
+    refused("write-public-text-title-too-long", at(S.CONSULTING), "manager", "write_public_text",
+            PUBLIC_TEXT | {"title": "あ" * 201}, "公開する件名は200文字以内で入力してください。"),
+    refused("write-public-text-summary-too-long", at(S.CONSULTING), "manager", "write_public_text",
+            PUBLIC_TEXT | {"summary": "あ" * 5001}, "概要は5000文字以内で入力してください。"),
+    refused("write-public-text-unchanged", written(S.CONSULTING, approved=True), "approver",
+            "write_public_text", PUBLIC_TEXT | {"summary": f" {PUBLIC_TEXT['summary']}\n"},
+            "変更された項目がありません。"),
+    refused("approve-public-text-not-written", at(S.CONSULTING), "approver", "approve_public_text", {},
+            publication.NOT_WRITTEN),
+    refused("approve-public-text-twice", written(S.CONSULTING, approved=True), "approver",
+            "approve_public_text", {}, publication.ALREADY_APPROVED),
+    *[refused(f"approve-own-public-text-{state}", written(state), "manager", "approve_public_text", {},
+              publication.OWN_TEXT) for state in (S.REGISTERED, S.COMPLETED)],
+    *[refused(f"set-public-without-approved-text-{state}", at(state), "manager", "set_public",
+              {"is_public": True}, publication.NOT_APPROVED) for state in (S.DRAFT, S.CONSULTING)],
+    refused("set-public-with-unapproved-text", written(S.CONSULTING), "manager", "set_public",
+            {"is_public": "on"}, publication.NOT_APPROVED),
 ]  # fmt: skip
 
 
@@ -835,6 +956,7 @@ def test_issue_history_reads_as_its_life(world):
 
 
 CORRECTIONS_OF_MONEY = ["correct_decision", "correct_budget_line", "cancel_budget_line"]
+PUBLICATION = ["write_public_text", "approve_public_text", "set_public"]
 
 
 @pytest.mark.parametrize(
@@ -843,20 +965,20 @@ CORRECTIONS_OF_MONEY = ["correct_decision", "correct_budget_line", "cancel_budge
         (S.DRAFT, {"manager": ["edit", "approve", "submit", "assign_ward_owner", "withdraw", "set_public"]}),
         (S.AWAITING_APPROVAL, {"manager": ["approve", "return_draft", "assign_ward_owner", "withdraw",
                                            "set_public"]}),
-        (S.REGISTERED, {"manager": ["edit", "send", "assign_ward_owner", "withdraw", "set_public"]}),
+        (S.REGISTERED, {"manager": ["edit", "send", "assign_ward_owner", "withdraw", *PUBLICATION]}),
         (
             S.CONSULTING,
-            {"manager": ["assign_ward_owner", "note", "correct_texts", "set_public"],
+            {"manager": ["assign_ward_owner", "note", "correct_texts", *PUBLICATION],
              "lead": ["assign_bureau_owner", "decide", "inquire", "note", "correct_decision"],
              "related": ["opine", "note"], "admin": ["correct_texts", "correct_decision"]},
         ),
-        (S.INQUIRING, {"manager": ["assign_ward_owner", "answer_inquiry", "note", "set_public"],
+        (S.INQUIRING, {"manager": ["assign_ward_owner", "answer_inquiry", "note", *PUBLICATION],
                        "lead": ["assign_bureau_owner", "note"], "related": ["opine", "note"]}),
-        (S.BUDGETED, {"manager": ["assign_ward_owner", "note", "correct_texts", "set_public"],
+        (S.BUDGETED, {"manager": ["assign_ward_owner", "note", "correct_texts", *PUBLICATION],
                       "lead": ["assign_bureau_owner", "add_budget_line", "start", "note",
                                *CORRECTIONS_OF_MONEY],
                       "related": ["note"], "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
-        (S.COMPLETED, {"manager": ["assign_ward_owner", "correct_texts", *LIBRARY_ACTIONS, "set_public"],
+        (S.COMPLETED, {"manager": ["assign_ward_owner", "correct_texts", *LIBRARY_ACTIONS, *PUBLICATION],
                        "lead": CORRECTIONS_OF_MONEY, "admin": ["correct_texts", *CORRECTIONS_OF_MONEY]}),
         (S.WITHDRAWN, {}),
     ],

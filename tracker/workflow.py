@@ -28,6 +28,7 @@ from .effects import (
     handover,
     issue_effects,
     owners,
+    publication,
     request_effects,
     teamwork,
 )
@@ -44,7 +45,7 @@ from .effects.support import (
 )
 from .formatting import today_in_tokyo
 from .models import HistoryEvent, ServiceRequest, User, WardIssue
-from .states import DECIDED_ISSUE_STATES, IssueState, RequestState, Role
+from .states import DECIDED_ISSUE_STATES, REGISTERED_ISSUE_STATES, IssueState, RequestState, Role
 
 __all__ = [
     "ISSUE_ACTIONS",
@@ -165,8 +166,12 @@ ISSUE_ACTIONS: dict[str, Action] = _table(
     Action("mark_good_practice", "事例集に登録", *_LIBRARY, gp.mark, None, ("summary",)),
     Action("edit_good_practice", "事例の要約を編集", *_LIBRARY, gp.edit, None, ("summary",)),
     Action("unmark_good_practice", "事例集から外す", *_LIBRARY, gp.unmark, None, ("comment",)),
+    Action("write_public_text", "公開内容を作成", REGISTERED_ISSUE_STATES, _MANAGER, Scope.WARD,
+           publication.write, None, ("title",), labels={"title": "公開する件名"}),
+    Action("approve_public_text", "公開内容の確認", REGISTERED_ISSUE_STATES, _MANAGER, Scope.WARD,
+           publication.approve),
     Action("set_public", "公開設定", tuple(s for s in IS if s != IS.WITHDRAWN), _MANAGER, Scope.WARD,
-           iss.set_public),
+           publication.set_public),
     Action("comment", "コメント", tuple(IS), _TEAM, Scope.VIEWER, teamwork.comment, None, ("body",),
            labels={"body": "コメント"}, versioned=False),
     Action("attach", "添付", tuple(IS), _TEAM, Scope.VIEWER, teamwork.attach, versioned=False),

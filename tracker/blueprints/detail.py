@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from .. import workflow
 from ..city import choices
-from ..effects import city_settings, consultation, good_practice, teamwork
+from ..effects import city_settings, consultation, good_practice, publication, teamwork
 from ..extensions import db
 from ..finding import similar, similar_issues
 from ..formatting import fiscal_year_of, today_in_tokyo
@@ -44,6 +44,7 @@ from .forms import (
     OpinionForm,
     OwnerForm,
     PublicForm,
+    PublicTextForm,
     ReasonForm,
     ReferForm,
     SendForm,
@@ -78,6 +79,8 @@ ISSUE_FORMS = {
     "assign_ward_owner": (OwnerForm, "ward.assign_ward_owner"),
     "assign_bureau_owner": (OwnerForm, "bureau.assign_bureau_owner"),
     "withdraw": (ReasonForm, "ward.withdraw_issue"),
+    "write_public_text": (PublicTextForm, "ward.write_public_text"),
+    "approve_public_text": (ConfirmForm, "ward.approve_public_text"),
     "set_public": (PublicForm, "ward.set_public"),
     "mark_good_practice": (GoodPracticeForm, "ward.mark_good_practice"),
     "edit_good_practice": (GoodPracticeForm, "ward.edit_good_practice"),
@@ -169,6 +172,9 @@ def build_form(subject, action: str):
             form.owner.data = subject.ward_owner_id if ward_side else subject.bureau_owner_id
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
+    if isinstance(form, PublicTextForm) and not form.is_submitted():
+        for key, text in publication.form_texts(db.session, subject).items():
+            form[key].data = text
     if action == "edit_good_practice" and not form.is_submitted():
         practice = good_practice.practice_of(db.session, subject)
         form.summary.data = practice.summary if practice else ""
@@ -186,9 +192,10 @@ class Refused:
 
 
 def _action_forms(
-    subject, registry, refused: Refused | None = None, *, in_library: bool = False
+    subject, registry, refused: Refused | None = None, *, in_library: bool = False, to_approve: bool = False
 ) -> list[dict]:
-    """The panels of the actions the user may take now; ``in_library``: the issue's 事例集 entry exists."""
+    """The panels of the actions the user may take now; ``in_library``: the issue's 事例集 entry
+    exists; ``to_approve``: its public text is written and not yet approved."""
     forms = []
     for action in workflow.available_actions(current_user, subject):
         form_class, endpoint = registry[action.name]
@@ -196,6 +203,8 @@ def _action_forms(
             continue  # nothing to correct or cancel
         if PRACTICE_ACTIONS.get(action.name, in_library) != in_library:
             continue  # marking an issue twice, or editing an entry that does not exist
+        if action.name == "approve_public_text" and not to_approve:
+            continue  # no public text, or approved already
         key = "request_id" if isinstance(subject, ServiceRequest) else "issue_id"
         again = refused is not None and refused.action == action.name
         forms.append(
@@ -241,11 +250,18 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
 
 def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
     practice = good_practice.practice_of(db.session, issue) if issue.state == IssueState.COMPLETED else None
-    forms = _action_forms(issue, ISSUE_FORMS, refused, in_library=practice is not None)
+    shown = publication.publication_of(db.session, issue)
+    to_approve = shown is not None and shown.approved_at is None
+    forms = _action_forms(issue, ISSUE_FORMS, refused, in_library=practice is not None, to_approve=to_approve)
     # the drafter sees that another manager decides (two pairs of eyes), before trying
     others_approve = (
         any(a["action"].name == "approve" for a in forms)
         and issue.created_by_id == current_user.id
+        and city_settings.is_on(db.session, city_settings.TWO_EYES_APPROVAL)
+    )
+    own_public_text = (
+        to_approve
+        and shown.written_by_id == current_user.id
         and city_settings.is_on(db.session, city_settings.TWO_EYES_APPROVAL)
     )
     return render_template(
@@ -256,6 +272,8 @@ def issue_page(issue: WardIssue, *, refused: Refused | None = None) -> str:
         opinions=consultation.current_opinions(db.session, issue),
         others_approve=others_approve,
         practice=practice,
+        publication=shown,
+        own_public_text=own_public_text,
         similar_issues=similar_issues.for_page(db.session, current_user, issue),
     )
 

@@ -155,6 +155,26 @@ class PublicForm(VersionedForm):
     is_public = BooleanField("公開ページに掲載する")
 
 
+PUBLIC_TEXT_HINT = (
+    "公開ページに載る文章です。初回は内部の記録から下書きを用意しました。住民の氏名・連絡先や職員名を"
+    "含めないでください。確認済みの内容を編集すると、別の管理職が「公開内容の確認」を行うまで公開ページに"
+    "掲載されません。"
+)
+
+
+class PublicTextForm(VersionedForm):
+    """公開内容: what residents read of the issue, separate from the internal texts."""
+
+    title = StringField(
+        "公開する件名", description=PUBLIC_TEXT_HINT, validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    summary = TextAreaField("概要", validators=[Length(max=5000)])
+    decision_text = TextAreaField("協議結果", validators=[Length(max=5000)])
+    budget_text = TextAreaField("予算", validators=[Length(max=5000)])
+    progress_text = TextAreaField("進捗", validators=[Length(max=5000)])
+    outcome = TextAreaField("結果", validators=[Length(max=5000)])
+
+
 class GoodPracticeForm(VersionedForm):
     """事例集: what worked, for the other wards to read (no resident's name or contact)."""
 

@@ -260,6 +260,20 @@ def set_public(issue_id: int):
     return _issue_action(issue_id, "set_public", "公開設定を変更しました。")
 
 
+@bp.route("/issues/<int:issue_id>/public-text", methods=["POST"])
+@roles_required(*MANAGER)
+def write_public_text(issue_id: int):
+    return _issue_action(
+        issue_id, "write_public_text", "公開内容を保存しました。確認されるまで公開されません。"
+    )
+
+
+@bp.route("/issues/<int:issue_id>/public-text/approve", methods=["POST"])
+@roles_required(*MANAGER)
+def approve_public_text(issue_id: int):
+    return _issue_action(issue_id, "approve_public_text", "公開内容を確認しました。")
+
+
 @bp.route("/issues/<int:issue_id>/good-practice", methods=["POST"])
 @roles_required(*MANAGER)
 def mark_good_practice(issue_id: int):

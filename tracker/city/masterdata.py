@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from .. import workflow
 from ..activity_models import ActivityKind
 from ..effects import intake
+from ..effects.publication import draft_texts
 from ..models import Bureau, Category, Center, User, Ward, WardFund, WardIssue
 from ..safeguards import accounts
 from ..states import AnswerKind, Role, Source
@@ -260,6 +261,9 @@ def load_demo_issues(session: Session, photo_dir: str) -> None:
             {"outcome": "事業を実施し、地域へ報告した。", "executed": {issue.budget_lines[0].id: amount}},
             today=decided,
         )
+        # the public page shows only a text the ward approved: written by one manager, checked by another
+        workflow.apply(session, manager, issue, "write_public_text", draft_texts(issue), today=decided)
+        workflow.apply(session, approver, issue, "approve_public_text", {}, today=decided)
         workflow.apply(session, manager, issue, "set_public", {"is_public": True}, today=decided)
         workflow.apply(
             session,

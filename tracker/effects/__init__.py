@@ -7,10 +7,11 @@ corrections (訂正) and 取消 of what was entered (``corrections``), and what 
 logging a new request (``intake``) with its photos and reference number; drawing on a ward's
 fund (``funds``); comments and attachments (``teamwork``, with the files checked by content in
 ``attachments``); 照会 and 意見 (``consultation``); handing a request to another ward
-(``handover``); the city's settings the rules read (``city_settings``); the city's budget
-calendar and the issues it puts at risk (``budget_calendar``); the indicators' definitions, targets and
-entered values (``indicators``); how history events read
-(``history``); and ``events``, the hook through which the workflow announces what happened.
+(``handover``); the public text of an issue and its approval (``publication``); the city's
+settings the rules read (``city_settings``); the city's budget calendar and the issues it puts
+at risk (``budget_calendar``); the indicators' definitions, targets and entered values
+(``indicators``); how history events read (``history``); and ``events``, the hook through which
+the workflow announces what happened.
 
 May import: the models, ``states``, ``formatting``, ``extensions`` and ``tracker.workflow``
 (whose tables call the effects). Never Flask, and never a service package (finding, reporting,

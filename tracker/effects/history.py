@@ -8,6 +8,7 @@ from ..formatting import file_size, fiscal_year_label, thousand_yen
 from ..models import HistoryEvent
 from ..states import AnswerKind, Decision, IssueState, RequestState, Role
 from ..workflow import ISSUE_ACTIONS, REQUEST_ACTIONS
+from .publication import PUBLIC_LABELS
 from .support import FIELD_LABELS
 
 EXTRA_LABELS = {
@@ -92,6 +93,20 @@ def _owner(data: dict) -> str:
     return f"{side}: {data.get('old_owner') or '未設定'} → {data['new_owner']}"
 
 
+def _public_text(data: dict) -> str:
+    """公開内容を作成: each changed text with its old and new value."""
+    parts = [
+        f"{PUBLIC_LABELS.get(c['field'], c['field'])}: {c['old'] or '(なし)'} → {c['new'] or '(なし)'}"
+        for c in data["public_text"]
+    ]
+    cleared = (
+        " (確認済みの内容を編集したため、再確認まで公開ページから外れます)"
+        if data.get("approval_cleared")
+        else ""
+    )
+    return "公開内容: " + "、".join(parts) + cleared
+
+
 # How each piece of an event's data reads, in the order the timeline shows them: (key, shown
 # when the key is present (True) or only when its value is set (False), the text).
 DETAIL_PARTS: tuple[tuple[str, bool, Callable[[dict], str]], ...] = (
@@ -115,6 +130,8 @@ DETAIL_PARTS: tuple[tuple[str, bool, Callable[[dict], str]], ...] = (
         lambda d: f"事例集の要約: {d['old_summary'] or '(なし)'} → {d['new_summary'] or '(なし)'}",
     ),
     ("is_public", True, lambda d: "公開" if d["is_public"] else "非公開"),
+    ("public_text", True, _public_text),
+    ("public_text_approved", True, lambda d: f"確認した公開内容: {d['public_text_approved']}"),
     ("to_ward", True, lambda d: f"区: {d['from_ward']} → {d['to_ward']}"),
     ("declined_by", True, lambda d: f"引継ぎを断った区: {d['declined_by']}"),
     ("to_center", True, lambda d: f"センター: {d['from_center']} → {d['to_center']}"),

@@ -209,13 +209,6 @@ def withdraw(ctx: Context):
     return None
 
 
-def set_public(ctx: Context):
-    issue: WardIssue = ctx.subject
-    issue.is_public = bool(ctx.payload.get("is_public"))
-    ctx.data = {"is_public": issue.is_public}
-    return None
-
-
 def create_issue(
     session: Session,
     actor: User,

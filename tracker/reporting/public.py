@@ -1,15 +1,17 @@
-"""What the public pages show: the ward issues each ward has chosen to publish.
+"""What the public pages show: the ward issues each ward has chosen to publish, in the words the
+ward approved for them.
 
-Shown: what the city itself publishes of an issue: ward, fiscal year, title, proposed response,
-lead and related bureaus, state, decision and its reason, budget lines (事業名 and amounts),
-progress notes (text and date), outcome, and how many requests it bundles. Never shown: any
-request's text or requester (no personal data at all), the 現状と課題 (often copied from a
-request), any staff member's name (the author of a note is not named; a bureau is named by
-the bureau's name).
+Shown of an issue: its approved public text (``IssuePublication``: title, summary, decision,
+budget, outcome, progress, written for residents and approved by a ward manager, 公開内容の確認),
+and the facts around it: ward, fiscal year, reference, state, lead and related bureaus (by the
+bureau's name), and how many requests it bundles. Never shown: any internal text (現状と課題,
+対応案, the decision's reason, progress notes, the outcome as staff wrote it), any request's text
+or requester (no personal data at all), any staff member's name.
 
-Public is an issue with ``is_public`` set by its ward that is neither a draft nor withdrawn;
-every look-up here is limited to those, so an unpublished issue is as absent as one that does
-not exist.
+Public is an issue with ``is_public`` set by its ward, neither a draft nor withdrawn, whose public
+text is approved; an edit of the text takes it off until it is approved again. Every look-up here
+is limited to those and yields the publication, its issue loaded, so an unpublished issue is as
+absent as one that does not exist, and no page can reach for an internal text by mistake.
 """
 
 from __future__ import annotations
@@ -17,24 +19,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Row, Select, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager
 
 from ..models import ServiceRequest, Ward, WardIssue
+from ..monitoring_models import IssuePublication
 from ..states import REGISTERED_ISSUE_STATES
 
 PUBLIC_STATES = REGISTERED_ISSUE_STATES
 FEED_ENTRIES = 50
-_LOADS = (
-    joinedload(WardIssue.ward),
-    joinedload(WardIssue.lead_bureau),
-    selectinload(WardIssue.related_bureaus),
-    selectinload(WardIssue.budget_lines),
-    selectinload(WardIssue.progress_notes),
-)
 
 
 def is_published():
-    return WardIssue.is_public.is_(True) & WardIssue.state.in_(PUBLIC_STATES)
+    return (
+        WardIssue.is_public.is_(True)
+        & WardIssue.state.in_(PUBLIC_STATES)
+        & IssuePublication.approved_at.is_not(None)
+    )
+
+
+def _publications() -> Select:
+    """The approved publications of published issues, each with its issue, ward and bureaus."""
+    issue = contains_eager(IssuePublication.ward_issue)
+    return (
+        select(IssuePublication)
+        .join(IssuePublication.ward_issue)
+        .options(
+            issue.joinedload(WardIssue.ward),
+            issue.joinedload(WardIssue.lead_bureau),
+            issue.selectinload(WardIssue.related_bureaus),
+        )
+        .where(is_published())
+    )
 
 
 def request_counts(session: Session, issue_ids: list[int]) -> dict[int, int]:
@@ -50,13 +65,15 @@ def request_counts(session: Session, issue_ids: list[int]) -> dict[int, int]:
 
 
 def published_issues(ward_id: int | None, year: int | None) -> Select:
-    """The published issues, of one ward and/or fiscal year if given, newest year first."""
-    statement = select(WardIssue).options(*_LOADS).where(is_published())
+    """The publications of published issues, of one ward and/or fiscal year if given, newest year first."""
+    statement = _publications()
     if ward_id:
         statement = statement.where(WardIssue.ward_id == ward_id)
     if year:
         statement = statement.where(WardIssue.fiscal_year == year)
-    return statement.order_by(WardIssue.fiscal_year.desc(), WardIssue.updated_at.desc(), WardIssue.id.desc())
+    return statement.order_by(
+        WardIssue.fiscal_year.desc(), IssuePublication.approved_at.desc(), WardIssue.id.desc()
+    )
 
 
 def wards(session: Session) -> Sequence[Row]:
@@ -67,32 +84,22 @@ def wards(session: Session) -> Sequence[Row]:
 def published_years(session: Session) -> Sequence[int]:
     """The fiscal years with a published issue, newest first, for the year filter."""
     return session.scalars(
-        select(WardIssue.fiscal_year).where(is_published()).distinct().order_by(WardIssue.fiscal_year.desc())
+        select(WardIssue.fiscal_year)
+        .join(IssuePublication, IssuePublication.ward_issue_id == WardIssue.id)
+        .where(is_published())
+        .distinct()
+        .order_by(WardIssue.fiscal_year.desc())
     ).all()
 
 
-def published_issue(session: Session, issue_id: int) -> WardIssue | None:
-    """The issue if it is published; None if it is not, or does not exist."""
-    return session.execute(
-        select(WardIssue).options(*_LOADS).where(WardIssue.id == issue_id, is_published())
-    ).scalar_one_or_none()
+def published_issue(session: Session, issue_id: int) -> IssuePublication | None:
+    """The publication of the issue if it is published; None if it is not, or does not exist."""
+    return session.execute(_publications().where(WardIssue.id == issue_id)).unique().scalar_one_or_none()
 
 
-def latest_published(session: Session, limit: int = FEED_ENTRIES) -> Sequence[WardIssue]:
-    """The published issues changed last, newest change first: the feed's entries."""
-    return (
-        session.execute(
-            select(WardIssue)
-            .options(*_LOADS)
-            .where(is_published())
-            .order_by(WardIssue.updated_at.desc(), WardIssue.id.desc())
-            .limit(limit)
-        )
-        .scalars()
-        .all()
+def latest_published(session: Session, limit: int = FEED_ENTRIES) -> Sequence[IssuePublication]:
+    """The publications approved last, newest first: the feed's entries."""
+    statement = (
+        _publications().order_by(IssuePublication.approved_at.desc(), WardIssue.id.desc()).limit(limit)
     )
-
-
-def budget_yen(issue: WardIssue) -> int:
-    """The issue's budget: the sum of its current (not cancelled) budget lines' allocations."""
-    return sum(line.allocated_yen for line in issue.current_budget_lines)
+    return session.execute(statement).unique().scalars().all()
