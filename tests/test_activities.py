@@ -360,18 +360,15 @@ def test_the_list_filters_by_kind_month_liaison_and_words(make, login_as, three_
     assert "活動区分「999999」は選べないため、条件から外しました。" in page
 
 
-def test_the_list_is_cut_into_keyset_pages(make, login_as, three_activities, app):
+def test_the_list_is_cut_into_keyset_pages(make, login_as, three_activities, app, monkeypatch):
     liaison, (june, may, april), _ = three_activities
     client = login_as(liaison)
-    app.config["PAGE_SIZE"] = 2
-    try:
-        first = client.get("/activities/").get_data(as_text=True)
-        assert june.summary in first and may.summary in first and april.summary not in first
-        after = re.search(r'href="([^"]*after=[^"]*)" rel="next"', first).group(1).replace("&amp;", "&")
-        second = client.get(after).get_data(as_text=True)
-        assert april.summary in second and june.summary not in second
-    finally:
-        del app.config["PAGE_SIZE"]
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    first = client.get("/activities/").get_data(as_text=True)
+    assert june.summary in first and may.summary in first and april.summary not in first
+    after = re.search(r'href="([^"]*after=[^"]*)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = client.get(after).get_data(as_text=True)
+    assert april.summary in second and june.summary not in second
 
 
 def test_the_csv_and_xlsx_exports_hold_the_filtered_rows_and_are_recorded(
