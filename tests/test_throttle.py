@@ -164,3 +164,12 @@ def test_two_processes_share_the_count_through_redis(session, redis_url):
         assert one.wait_seconds(login, address, now=T0) == 0
     finally:
         first.delete(*names)
+
+
+def test_an_attempt_that_finds_redis_down_is_counted_in_the_database(session):
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    for _ in range(5):
+        LoginThrottles(session, Policy(), unreachable).failed("owner", OWNER_ADDRESS, now=T0)
+    assert LoginThrottles(session, Policy(), unreachable).wait_seconds("owner", OWNER_ADDRESS, now=T0) == 1
+    failures = session.scalars(select(LoginThrottle.failures).where(LoginThrottle.key.startswith("pair:")))
+    assert list(failures) == [5]

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..background import jobs, worker
@@ -117,8 +117,9 @@ def events(wanted: EventFilter) -> Select:
         statement = statement.where(SecurityEvent.kind == wanted.kind)
     if wanted.who:
         who = wanted.who.strip().lower()
-        named = select(User.id).where(User.login == who).scalar_subquery()
-        statement = statement.where(or_(SecurityEvent.login == who, SecurityEvent.user_id == named))
+        named = select(User.id).where(func.lower(User.login) == who).scalar_subquery()
+        typed = func.lower(SecurityEvent.login) == who
+        statement = statement.where(or_(typed, SecurityEvent.user_id == named))
     if wanted.ip:
         statement = statement.where(SecurityEvent.ip == wanted.ip.strip())
     if wanted.since:

@@ -13,8 +13,9 @@ ward office's staff may share one address); a success does not clear it (a spray
 account of their own could), it is forgotten an hour after its last failure.
 
 The counts are shared by every web process: in Redis when ``REDIS_URL`` is set (a hash per key
-with a TTL), else in the ``login_throttles`` table, written in the login's own transaction.
-Never in one process's memory. A throttled attempt is not a failure: it checks no password.
+with a TTL), else in the ``login_throttles`` table, written in the login's own transaction; an
+attempt that finds Redis down is counted in the table. Never in one process's memory.
+A throttled attempt is not a failure: it checks no password.
 """
 
 from __future__ import annotations
@@ -115,20 +116,20 @@ class LoginThrottles:
         if self.redis is not None:
             try:
                 self.redis.delete(REDIS_PREFIX + key)
+                return
             except RedisError:
-                return  # the count then lapses with its TTL
-            return
+                self.redis = None
         self.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
-    # --- the stores ----------------------------------------------------------------------------
+    # --- the stores: Redis, or the database (also for the rest of an attempt that lost Redis) ---
 
     def _allowed_at(self, key: str, forget: dt.timedelta, now: dt.datetime) -> dt.datetime | None:
         if self.redis is not None:
             try:
                 stored = self.redis.hget(REDIS_PREFIX + key, "next_attempt_at")
+                return dt.datetime.fromtimestamp(float(stored), dt.UTC) if stored else None
             except RedisError:
-                return None  # Redis down: logins go on, unthrottled, rather than nobody logging in
-            return dt.datetime.fromtimestamp(float(stored), dt.UTC) if stored else None
+                self.redis = None  # still shared: the database counts until Redis is back
         row = self.session.execute(
             select(LoginThrottle.next_attempt_at, LoginThrottle.updated_at).where(LoginThrottle.key == key)
         ).first()
@@ -138,8 +139,17 @@ class LoginThrottles:
 
     def _count_failure(self, key: str, free: int, forget: dt.timedelta, now: dt.datetime) -> None:
         if self.redis is not None:
-            self._count_in_redis(key, free, forget, now)
-            return
+            name = REDIS_PREFIX + key
+            try:
+                failures, _ = (
+                    self.redis.pipeline().hincrby(name, "failures", 1).expire(name, forget).execute()
+                )
+                delay = self.policy.delay(int(failures), free)
+                if delay:
+                    self.redis.hset(name, "next_attempt_at", str((now + delay).timestamp()))
+                return
+            except RedisError:
+                self.redis = None
         failures = self._count_in_database(key, forget, now)
         allowed_at = now + self.policy.delay(failures, free)
         self.session.execute(
@@ -147,16 +157,6 @@ class LoginThrottles:
             .where(LoginThrottle.key == key)
             .values(next_attempt_at=allowed_at if allowed_at > now else None, updated_at=now)
         )
-
-    def _count_in_redis(self, key: str, free: int, forget: dt.timedelta, now: dt.datetime) -> None:
-        name = REDIS_PREFIX + key
-        try:
-            failures, _ = self.redis.pipeline().hincrby(name, "failures", 1).expire(name, forget).execute()
-            delay = self.policy.delay(int(failures), free)
-            if delay:
-                self.redis.hset(name, "next_attempt_at", str((now + delay).timestamp()))
-        except RedisError:
-            return
 
     def _count_in_database(self, key: str, forget: dt.timedelta, now: dt.datetime) -> int:
         """One atomic upsert: a new row, one more failure, or 1 again when the row was forgotten."""
