@@ -63,6 +63,14 @@ def test_logins_failures_password_changes_and_logouts_are_logged_without_secrets
         assert WRONG_PASSWORD not in text and Factory.PASSWORD not in text and CHANGED_PASSWORD not in text
 
 
+def test_a_login_id_that_names_no_account_is_not_logged(session, client, csrf_off):
+    """It may be a password typed into the wrong box."""
+    client.post("/login", data={"login": "my-secret-passphrase", "password": WRONG_PASSWORD})
+    (event,) = events(session, "login_failed")
+    assert (event.login, event.detail, event.ip) == ("", {"unknown_login": True}, "127.0.0.1")
+    assert "my-secret-passphrase" not in as_text(event)
+
+
 def test_a_403_is_logged_though_the_refused_request_is_rolled_back(make, session, login_as, monkeypatch):
     liaison = make.liaison()
     request = make.request(liaison, requester_name="水前寺 花子")

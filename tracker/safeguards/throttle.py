@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -186,15 +186,23 @@ def attempt_login(session: Session, config, login: str, password: str, ip: str |
     throttles = LoginThrottles(session, Policy.from_config(config), jobs.redis_connection())
     wait = throttles.wait_seconds(login, ip)
     if wait:
-        security_log.record(
-            session, security_log.LOGIN_THROTTLED, login=login, ip=ip, detail={"retry_after": wait}
-        )
+        logged, detail = _loggable_login(session, login)
+        detail["retry_after"] = wait
+        security_log.record(session, security_log.LOGIN_THROTTLED, login=logged, ip=ip, detail=detail)
         return LoginOutcome(retry_after=wait)
     user = accounts.authenticate(session, login, password)
     if user is None:
         throttles.failed(login, ip)
-        security_log.record(session, security_log.LOGIN_FAILED, login=login, ip=ip)
+        logged, detail = _loggable_login(session, login)
+        security_log.record(session, security_log.LOGIN_FAILED, login=logged, ip=ip, detail=detail)
         return LoginOutcome()
     throttles.succeeded(login, ip)
     security_log.record(session, security_log.LOGIN_OK, user=user, login=login, ip=ip)
     return LoginOutcome(user=user)
+
+
+def _loggable_login(session: Session, login: str) -> tuple[str, dict]:
+    """The login ID to log for a refused attempt: as typed when it names an account; else none,
+    since what was typed into the login field may be a password typed in the wrong box."""
+    known = session.scalar(select(User.id).where(func.lower(User.login) == normalised_login(login)))
+    return (login, {}) if known is not None else ("", {"unknown_login": True})
