@@ -197,3 +197,23 @@ def test_security_events_are_purged_daily_after_400_days_by_default(app, make, s
     assert session.get(OutboxJob, row.id).result == {"retention_days": 400, "purged": 1}
     remaining = select(SecurityEvent.id).where(SecurityEvent.id.in_([old, recent]))
     assert list(session.scalars(remaining)) == [recent]
+
+
+def test_the_admin_page_runs_the_same_queries_for_few_and_many_events(make, session, login_as, count_queries):
+    client = login_as(make.admin())
+    users = [make.liaison() for _ in range(3)]
+
+    def add(count: int) -> None:
+        for number in range(count):
+            security_log.record(session, "login_ok", user=users[number % 3], ip="192.0.2.9", path="/login")
+        session.commit()
+
+    def selects() -> int:
+        count_queries.clear()
+        assert client.get("/admin/audit/security").status_code == 200
+        return len([s for s in count_queries if s.lstrip().upper().startswith("SELECT")])
+
+    add(3)
+    few = selects()
+    add(27)
+    assert selects() == few <= 5
