@@ -3,6 +3,7 @@ of admin changes, and the security event log."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request
@@ -76,6 +77,8 @@ def admin_changes():
     )
 
 
+SECURITY_FILTER_ARGS = ("kind", "who", "ip", "since", "until")
+DAY_LABELS = {"since": "開始日", "until": "終了日"}
 SECURITY_COLUMNS = (
     exports.Column("日時", lambda event: formatting.datetime_label(event.created_at)),
     exports.Column("種類", lambda event: security_log.KIND_LABELS.get(event.kind, event.kind)),
@@ -111,7 +114,7 @@ def security_events():
         before_id=request.args.get("before", type=row_id),
     )
     if request.args.get("format") == "csv" and not errors:
-        rows = security_log.matching(db.session, wanted)
+        rows = security_log.matching(db.session, dataclasses.replace(wanted, before_id=None))  # every page
         exports.record_export(
             db.session, current_user, "セキュリティ記録", "csv", len(rows), wanted.as_filters()
         )
@@ -123,12 +126,8 @@ def security_events():
         events=events,
         next_before=next_before,
         wanted=wanted,
-        args={key: value for key, value in request.args.items() if key in FILTER_ARGS},
+        args={key: value for key, value in request.args.items() if key in SECURITY_FILTER_ARGS},
         errors=errors,
         kind_labels=security_log.KIND_LABELS,
         describe=security_log.describe,
     ), (422 if errors else 200)
-
-
-FILTER_ARGS = ("kind", "who", "ip", "since", "until")
-DAY_LABELS = {"since": "開始日", "until": "終了日"}
