@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from tracker.extensions import db, limiter
+from tracker.extensions import db
 
 from .factories import Factory
 from .support import build_app, database_url_for_tests, drop_database
@@ -67,13 +67,6 @@ def session(app) -> Iterator:
             db.session = original
             outer.rollback()
             connection.close()
-
-
-@pytest.fixture(autouse=True)
-def fresh_login_limits():
-    """Login throttling stays on in tests; each test starts with no failed attempts counted."""
-    if limiter.initialized:
-        limiter.reset()
 
 
 @pytest.fixture

@@ -183,6 +183,7 @@ RULES: dict[str, Rule] = {
     "audit.accesses": only(ADMIN),
     "audit.exported": only(ADMIN),
     "audit.admin_changes": only(ADMIN),
+    "audit.security_events": only(ADMIN),
     # notifications: everyone, their own only
     "notifications.index": Rule(ANY_ROLE),
     "notifications.open_notification": Rule(ANY_ROLE, OWN, ("notification",)),

@@ -62,7 +62,7 @@ def test_csv_has_bom_crlf_japanese_and_no_formulas(make, session, login_as):
     assert first[2] == '\'=HYPERLINK("http://evil")'
     assert first[header.index("団体・組織")] == "'+81 熊本"
     assert second[2] == "'-1+2" and second[header.index("団体・組織")] == "'@SUM(A1)"
-    assert second[header.index("内容")] == "改行\nあり, \"引用\""  # CRLF stored as LF
+    assert second[header.index("内容")] == '改行\nあり, "引用"'  # CRLF stored as LF
     assert first[header.index("区")] == "中央区"
 
 

@@ -4,6 +4,7 @@ messages, and erased once closed requests pass the retention period."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 from email import message_from_bytes, policy
@@ -16,7 +17,7 @@ from tracker import workflow
 from tracker.background import reminders
 from tracker.formatting import today_in_tokyo
 from tracker.models import HistoryEvent, ServiceRequest
-from tracker.ops_models import ImportBatch, Notification, PersonalDataAccess
+from tracker.ops_models import ImportBatch, Notification, PersonalDataAccess, PersonalDataGrant, SecurityEvent
 from tracker.reporting import reports
 from tracker.safeguards import personal_data
 from tracker.states import ImportState, IssueState, RequestState, Role
@@ -42,8 +43,25 @@ def access_rows(session) -> list[PersonalDataAccess]:
     return list(session.scalars(select(PersonalDataAccess).order_by(PersonalDataAccess.id)))
 
 
+def security_events(session, kind: str) -> list[SecurityEvent]:
+    session.expire_all()
+    return list(session.scalars(select(SecurityEvent).where(SecurityEvent.kind == kind)))
+
+
+def replayed_token(app, cookie: str) -> str:
+    """The reveal token inside a session cookie (signed, not encrypted: readable)."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    return serializer.loads(cookie)["reveal_personal_data"]
+
+
 def reveal(client, request_id: int):
     return client.post(f"/requests/{request_id}/personal-data")
+
+
+def reveal_and_view(client, request_id: int):
+    """A reveal as a browser makes it: the POST, then the view that it redirects to."""
+    reveal(client, request_id)
+    return client.get(f"/requests/{request_id}")
 
 
 # --- the request page: masked, revealed on demand, every showing recorded ---------------------
@@ -85,6 +103,44 @@ def test_revealing_shows_it_for_one_view_and_records_one_access(make, session, l
     reveal(client, request.id)
     client.get(f"/requests/{request.id}")
     assert len(access_rows(session)) == 2  # one row per reveal
+
+
+def test_replaying_the_cookie_of_a_reveal_shows_the_data_once(make, session, login_as, app):
+    liaison = make.liaison()
+    request = make.request(liaison, **PERSONAL)
+    client = login_as(liaison)
+    reveal(client, request.id)
+    replayed = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value  # the cookie after the POST
+    shown = []
+    for _ in range(2):
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], replayed)
+        shown.append(leaks(text_of(client.get(f"/requests/{request.id}"))))
+    assert shown == [True, False]
+    assert len(access_rows(session)) == 1  # logged at the one use
+    (grant,) = session.scalars(select(PersonalDataGrant)).all()
+    assert grant.used_at is not None and len(grant.token_hash) == 64
+    token = replayed_token(app, replayed)  # the session holds the token; the table only its hash
+    assert grant.token_hash == hashlib.sha256(token.encode()).hexdigest() != token
+    (event,) = security_events(session, "personal_data_revealed")
+    assert (event.user_id, event.detail, event.ip) == (liaison.id, {"request_id": request.id}, "127.0.0.1")
+    assert event.path == f"/requests/{request.id}"
+
+
+def test_a_grant_is_good_for_its_own_user_and_request_only_and_for_two_minutes(make, session):
+    liaison, other = make.liaison(), make.liaison()
+    first, second = make.request(liaison, **PERSONAL), make.request(liaison, **PERSONAL)
+    token = personal_data.grant_reveal(session, liaison, first)
+    assert not personal_data.use_reveal(session, other, first, token, "127.0.0.1")
+    assert not personal_data.use_reveal(session, liaison, second, token, "127.0.0.1")
+    assert not personal_data.use_reveal(session, liaison, first, token + "x", "127.0.0.1")
+    grant = session.scalars(select(PersonalDataGrant)).one()
+    grant.created_at = grant.created_at - dt.timedelta(seconds=personal_data.REVEAL_GRANT_SECONDS + 1)
+    session.flush()
+    assert not personal_data.use_reveal(session, liaison, first, token, "127.0.0.1")
+    fresh = personal_data.grant_reveal(session, liaison, first)
+    assert personal_data.use_reveal(session, liaison, first, fresh, "127.0.0.1")
+    assert not personal_data.use_reveal(session, liaison, first, fresh, "127.0.0.1")
+    assert len(access_rows(session)) == 1
 
 
 def test_a_reveal_for_one_request_does_not_show_another(make, session, login_as):
@@ -140,6 +196,8 @@ def test_reveal_needs_the_csrf_token_and_a_post(make, session, login_as, app):
     page = text_of(client.get(f"/requests/{request.id}"))
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.split("/personal-data")[1]).group(1)
     assert client.post(f"/requests/{request.id}/personal-data", data={"csrf_token": token}).status_code == 302
+    assert access_rows(session) == []  # a grant only: recorded when it is used
+    assert leaks(text_of(client.get(f"/requests/{request.id}")))
     assert len(access_rows(session)) == 1
 
 
@@ -181,9 +239,9 @@ def test_the_access_log_is_for_the_admin_only(make, session, login_as):
 def test_the_access_log_lists_and_filters_by_user_and_request(make, session, login_as):
     liaison, manager = make.liaison(), make.manager()
     first, second = make.request(liaison, **PERSONAL), make.request(liaison, **PERSONAL)
-    reveal(login_as(liaison), first.id)
-    reveal(login_as(manager), first.id)
-    reveal(login_as(manager), second.id)
+    reveal_and_view(login_as(liaison), first.id)
+    reveal_and_view(login_as(manager), first.id)
+    reveal_and_view(login_as(manager), second.id)
     client = login_as(make.admin())
 
     page = text_of(client.get("/admin/audit/"))

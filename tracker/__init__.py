@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import time
 from pathlib import Path
 
 import flask_babel
-from flask import Flask, make_response, render_template, request, session
+from flask import Flask, current_app, make_response, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import activity_models, formatting, monitoring_models, ops_models, teamwork_models  # noqa: F401  (every table)
 from .config import load_config
-from .extensions import Talisman, babel, csrf, db, limiter, login_manager, migrate
+from .extensions import Talisman, babel, csrf, db, login_manager, migrate
 from .model_types import StoredValueError, install_bounds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
     _init_security_headers(app)
     babel.init_app(
         app,
@@ -94,7 +94,7 @@ def _wire_listeners() -> None:
     from .effects import events, stored_files
     from .finding import search
     from .reporting import reports  # noqa: F401  (defines a job)
-    from .safeguards import audit, personal_data  # noqa: F401  (personal_data defines a job)
+    from .safeguards import audit, personal_data, security_log  # noqa: F401  (they define jobs)
 
     install_bounds()
     search.register()
@@ -285,6 +285,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(error):
+        _log_refusal("forbidden")
         message = getattr(error, "description", None)
         if not message or message.startswith("You don't have"):
             message = _("このページを表示する権限がありません。")
@@ -296,11 +297,17 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many_attempts(error):
-        message = _("ログインの失敗が続いたため、一時的に制限しています。時間をおいてお試しください。")
+        """A throttled login (``safeguards.throttle``): when it may be tried again, in Tokyo time."""
+        wait = max(1, int(getattr(error, "retry_after", None) or 1))
+        again = formatting.datetime_label(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait))
+        message = _(
+            "ログインの失敗が続いたため、一時的に制限しています。"
+            "%(again)s 以降 (約%(wait)s秒後) にお試しください。",
+            again=again,
+            wait=f"{wait:,}",
+        )
         response = make_response(page(429, _("しばらくお待ちください"), message))
-        current = limiter.current_limit
-        if current is not None:
-            response.headers["Retry-After"] = str(max(1, int(current.reset_at - time.time())))
+        response.headers["Retry-After"] = str(wait)
         return response
 
     @app.errorhandler(413)
@@ -320,8 +327,24 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
+        _log_refusal("csrf_failed")
         return page(
             400,
             _("もう一度お試しください"),
             _("画面の有効期限が切れたか、正しくない送信です。ページを読み込み直してください。"),
         )
+
+
+def _log_refusal(kind: str) -> None:
+    """A security event of a refused request, in a short transaction of its own: what the
+    refused view had written is rolled back first (a refusal changes nothing), the event is
+    committed. A failure to log never turns the refusal into a 500."""
+    from .safeguards import security_log
+
+    db.session.rollback()
+    try:
+        security_log.record(db.session, kind, user=current_user, detail={"method": request.method})
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("could not log a %s event", kind)

@@ -82,16 +82,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": app_env == "production",
         # A session unused this long is logged out (checked on each request, see auth.py).
         "IDLE_TIMEOUT_MINUTES": int(env.get("IDLE_TIMEOUT_MINUTES", "30")),
-        # Failed logins allowed per window (Flask-Limiter notation), per login ID and per client IP.
-        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
-        "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "50 per 15 minutes"),
+        # Login throttling (safeguards/throttle.py), shared through Redis or else the database:
+        # failures of one (login ID, address) pair before the delay starts, then doubling up to
+        # the cap; and failures of one address (any login IDs) before that address is slowed.
+        "LOGIN_THROTTLE_FREE_FAILURES": int(env.get("LOGIN_THROTTLE_FREE_FAILURES", "5")),
+        "LOGIN_THROTTLE_MAX_DELAY_SECONDS": int(env.get("LOGIN_THROTTLE_MAX_DELAY_SECONDS", "900")),
+        "LOGIN_THROTTLE_ADDRESS_FAILURES": int(env.get("LOGIN_THROTTLE_ADDRESS_FAILURES", "100")),
+        # Security events (logins, 403s, reveals, exports...) older than this are deleted daily.
+        "SECURITY_LOG_RETENTION_DAYS": int(env.get("SECURITY_LOG_RETENTION_DAYS", "400")),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or None,  # default: REDIS_URL, else memory
-        "RATELIMIT_KEY_PREFIX": "tracker",
-        "RATELIMIT_STRATEGY": "moving-window",  # "10 in any 15 minutes", no burst at a window's edge
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_HEADERS_ENABLED": False,
         "WTF_CSRF_TIME_LIMIT": None,
     }
     largest_upload = max(
@@ -101,8 +101,6 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     )
     config["MAX_CONTENT_LENGTH"] = largest_upload + 1024**2
     config.update(overrides or {})
-    # Login throttling is shared by all web processes through Redis when there is one.
-    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"] or config["REDIS_URL"] or "memory://"
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql://" + config["SQLALCHEMY_DATABASE_URI"][11:]
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):

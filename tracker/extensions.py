@@ -2,8 +2,6 @@
 
 import flask_talisman
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -30,8 +28,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Login throttling (limits on the login view, see auth.py); storage RATELIMIT_STORAGE_URI from config.
-limiter = Limiter(key_func=get_remote_address)
 
 
 class Talisman(flask_talisman.Talisman):

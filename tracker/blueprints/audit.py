@@ -1,12 +1,19 @@
-"""The admin's audit pages: the log of every showing of residents' personal data, and of exports."""
+"""The admin's audit pages: the log of every showing of residents' personal data, of exports,
+of admin changes, and the security event log."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import dataclasses
+import datetime as dt
 
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
+
+from .. import formatting
 from ..extensions import db
 from ..finding import exports
-from ..safeguards import admin_log, personal_data
+from ..parsing import DateError, check_date, parse_date
+from ..safeguards import admin_log, personal_data, security_log
 from ..states import Role
 from .common import paginate, roles_required
 from .forms import MAX_ROW_ID, row_id
@@ -68,3 +75,59 @@ def admin_changes():
         table_labels=admin_log.TABLE_LABELS,
         field_labels=admin_log.FIELD_LABELS,
     )
+
+
+SECURITY_FILTER_ARGS = ("kind", "who", "ip", "since", "until")
+DAY_LABELS = {"since": "開始日", "until": "終了日"}
+SECURITY_COLUMNS = (
+    exports.Column("日時", lambda event: formatting.datetime_label(event.created_at)),
+    exports.Column("種類", lambda event: security_log.KIND_LABELS.get(event.kind, event.kind)),
+    exports.Column("ログインID", lambda event: event.login),
+    exports.Column("職員", lambda event: event.user.display_name if event.user else ""),
+    exports.Column("IPアドレス", lambda event: event.ip),
+    exports.Column("パス", lambda event: event.path),
+    exports.Column("詳細", security_log.describe),
+)
+
+
+def _day(name: str, errors: dict[str, str]) -> dt.date | None:
+    try:
+        day = parse_date((request.args.get(name) or "")[:40])
+        return check_date(day, DAY_LABELS[name], latest=formatting.today_in_tokyo()) if day else None
+    except DateError as error:
+        errors[name] = error.message
+        return None
+
+
+@bp.route("/security")
+@roles_required(Role.ADMIN)
+def security_events():
+    """セキュリティ記録: by kind, login ID, address and days (Tokyo); keyset paged; CSV."""
+    errors: dict[str, str] = {}
+    kind = request.args.get("kind") or ""
+    wanted = security_log.EventFilter(
+        kind=kind if kind in security_log.KIND_LABELS else "",
+        who=(request.args.get("who") or "")[:64],
+        ip=(request.args.get("ip") or "")[:45],
+        since=_day("since", errors),
+        until=_day("until", errors),
+        before_id=request.args.get("before", type=row_id),
+    )
+    if request.args.get("format") == "csv" and not errors:
+        rows = security_log.matching(db.session, dataclasses.replace(wanted, before_id=None))  # every page
+        exports.record_export(
+            db.session, current_user, "セキュリティ記録", "csv", len(rows), wanted.as_filters()
+        )
+        db.session.commit()
+        return exports.response("csv", "security-events", SECURITY_COLUMNS, rows, "セキュリティ記録")
+    events, next_before = security_log.page(db.session, wanted, current_app.config["PAGE_SIZE"])
+    return render_template(
+        "audit/security.html",
+        events=events,
+        next_before=next_before,
+        wanted=wanted,
+        args={key: value for key, value in request.args.items() if key in SECURITY_FILTER_ARGS},
+        errors=errors,
+        kind_labels=security_log.KIND_LABELS,
+        describe=security_log.describe,
+    ), (422 if errors else 200)

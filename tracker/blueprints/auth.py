@@ -3,7 +3,9 @@
 Sessions: a login starts a new session; every request checks that the session is still valid
 (not ended by a logout elsewhere, a password change or reset, or deactivation: see
 ``accounts.load_session_user``) and not idle for longer than ``IDLE_TIMEOUT_MINUTES``.
-Failed logins are throttled per login ID and per client IP (``LOGIN_LIMIT_PER_*``).
+Failed logins are throttled per (login ID, client address) pair and per address, and every
+login, failure, logout and password change goes to the security event log
+(``safeguards.throttle``, ``safeguards.security_log``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,22 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_limiter.util import get_remote_address
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import db, limiter
-from ..safeguards import accounts
+from ..extensions import db
+from ..safeguards import accounts, security_log, throttle
 from ..states import Role
 from ..workflow import WorkflowError
 from .forms import LoginForm, PasswordForm
@@ -91,17 +103,6 @@ def check_login_session():
     return None
 
 
-def _account_key() -> str:
-    """The login ID being tried, normalised as ``authenticate`` does, so each account has one count."""
-    return "login-account:" + (request.form.get("login") or "").strip().lower()
-
-
-def _login_failed(response) -> bool:
-    """Only failed attempts count: a login that fails shows the form again (200); a success
-    redirects (302); a refused CSRF token (400) tried no password."""
-    return response.status_code == 200
-
-
 @bp.route("/")
 @login_required
 def home():
@@ -109,30 +110,21 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
-    key_func=get_remote_address,
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="login-ip",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="login-account",
-)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.login.data, form.password.data)
+        outcome = throttle.attempt_login(
+            db.session, current_app.config, form.login.data, form.password.data, request.remote_addr
+        )
+        db.session.commit()  # the count and the log, and a legacy password hash upgraded to argon2id
+        if outcome.retry_after:
+            abort(429, retry_after=outcome.retry_after)  # the password was not even checked
+        user = outcome.user
         if user is None:
             flash("ログインIDまたはパスワードが正しくありません。", "error")
         else:
-            db.session.commit()  # a legacy password hash was upgraded to argon2id
             _start_session(user)
             flash(f"{user.display_name}さん、ようこそ。", "success")
             if user.must_change_password:
@@ -146,6 +138,7 @@ def login():
 @login_required
 def logout():
     accounts.end_sessions(current_user)  # this and every other session of the user
+    security_log.record(db.session, security_log.LOGOUT, user=current_user)
     db.session.commit()
     _end_session()
     flash("ログアウトしました。", "success")
@@ -162,6 +155,7 @@ def password():
         else:
             try:
                 accounts.change_password(current_user, form.current.data, form.new.data)
+                security_log.record(db.session, security_log.PASSWORD_CHANGED, user=current_user)
                 db.session.commit()
             except WorkflowError as error:
                 db.session.rollback()

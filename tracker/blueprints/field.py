@@ -216,9 +216,11 @@ def similar_requests():
 @login_required
 def request_detail(request_id: int):
     found = visible_request(request_id)
-    # Personal data is masked unless this view follows a 「個人情報を表示」 POST (recorded there).
-    revealed = REVEAL_KEY in session and session.pop(REVEAL_KEY) == found.id
-    revealed = revealed and personal_data.may_reveal(current_user, found)
+    # Personal data is masked unless this view uses up the grant of a 「個人情報を表示」 POST.
+    token = session.pop(REVEAL_KEY, None)
+    revealed = personal_data.use_reveal(db.session, current_user, found, token, request.remote_addr)
+    if revealed:
+        db.session.commit()  # the grant is used and the showing recorded before anything is shown
     response = make_response(request_page(found, revealed=revealed))
     if revealed:
         response.headers["Cache-Control"] = "no-store"
@@ -231,15 +233,13 @@ REVEAL_KEY = "reveal_personal_data"
 @bp.route("/requests/<int:request_id>/personal-data", methods=["POST"])
 @login_required
 def reveal_personal_data(request_id: int):
-    """Show the requester's name and contact on the next view of the page, and record it."""
+    """Grant one view of the requester's name and contact: the next view of the page uses it."""
     found = visible_request(request_id)
     if not personal_data.may_reveal(current_user, found):
         abort(403, description="要望者の個人情報を表示する権限がありません。")
     if personal_data.has_personal_data(found):
-        ip = request.remote_addr
-        personal_data.record_access(db.session, current_user, [found.id], personal_data.VIEW, ip)
+        session[REVEAL_KEY] = personal_data.grant_reveal(db.session, current_user, found)
         db.session.commit()
-        session[REVEAL_KEY] = found.id
     return redirect(url_for("field.request_detail", request_id=found.id))
 
 

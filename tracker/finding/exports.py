@@ -30,6 +30,7 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from ..models import HistoryEvent, User
+from ..safeguards import security_log
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -143,4 +144,10 @@ def record_export(
     )
     session.add(event)
     session.flush()
+    security_log.record(
+        session,
+        security_log.EXPORT,
+        user=user,
+        detail={"history_event_id": event.id, "format": fmt, "rows": row_count},
+    )
     return event

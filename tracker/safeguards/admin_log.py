@@ -31,6 +31,7 @@ from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFun
 from ..monitoring_models import BudgetCalendar
 from ..ops_models import CitySetting
 from ..states import Role
+from . import security_log
 
 ACTION = "admin_change"
 RECORDED = (
@@ -190,6 +191,12 @@ def _append_event(session: Session, actor: User, summary: str, pending: dict) ->
     )
     session.add(logged)
     session.flush()
+    security_log.record(
+        session,
+        security_log.ADMIN_CHANGE,
+        user=actor,
+        detail={"history_event_id": logged.id, "tables": sorted({change["table"] for change in changes})},
+    )
     return logged
 
 

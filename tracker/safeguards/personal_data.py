@@ -7,6 +7,10 @@ shows them only to staff who need them, and can say who saw them.
 - Every page, list, export, notification and e-mail shows them masked or not at all. The request
   page shows them masked too, with a 「個人情報を表示」 button (a POST) for the roles that need
   them: liaisons and ward managers of the request's ward, and the admin. Bureau staff never.
+- A reveal is a server-side grant (``PersonalDataGrant``): the POST makes one and puts only its
+  random token in the session; the next view of the page uses it up (``use_reveal``: one atomic
+  UPDATE, within ``REVEAL_GRANT_SECONDS``) and only then shows the data. Replaying a cookie
+  that carried the token shows nothing: the grant is used.
 - Each showing of unmasked data, and each export that carries it, writes a
   ``PersonalDataAccess`` row: who, in which role, which request, view or export, when, from
   which address; never the data itself. The admin reads them at /admin/audit/.
@@ -22,12 +26,14 @@ shows them only to staff who need them, and can say who saw them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..background import jobs, worker
@@ -36,9 +42,10 @@ from ..effects.support import record_event
 from ..extensions import db
 from ..formatting import TOKYO, today_in_tokyo
 from ..models import HistoryEvent, Photo, ServiceRequest, User, utcnow
-from ..ops_models import ImportBatch, PersonalDataAccess
+from ..ops_models import ImportBatch, PersonalDataAccess, PersonalDataGrant
 from ..states import ImportState, RequestState, Role
 from ..teamwork_models import Attachment
+from . import security_log
 
 FIELDS = ("requester_name", "requester_contact")
 FIELD_LABELS = {"requester_name": "要望者氏名", "requester_contact": "連絡先"}
@@ -47,6 +54,7 @@ ACTION_LABELS = {VIEW: "閲覧", EXPORT: "出力"}
 ERASE_ACTION = "erase_personal_data"
 ERASE_BATCH = 200  # requests erased per transaction
 FINISHED_IMPORTS = (ImportState.DONE, ImportState.INVALID, ImportState.DUPLICATE)
+REVEAL_GRANT_SECONDS = 120  # a grant not used this soon after its POST shows nothing
 
 # --- who may see it, and the record of each showing ------------------------------------------
 
@@ -89,6 +97,56 @@ def record_access(
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def grant_reveal(session: Session, user: User, request: ServiceRequest) -> str:
+    """A one-view grant of the request's personal data to ``user``; the token for the session
+    (only its SHA-256 is stored). Nothing is shown or recorded as seen until it is used."""
+    token = secrets.token_urlsafe(32)
+    session.add(PersonalDataGrant(token_hash=_token_hash(token), user_id=user.id, request_id=request.id))
+    session.flush()
+    return token
+
+
+def use_reveal(
+    session: Session, user: User, request: ServiceRequest, token: str | None, ip: str | None
+) -> bool:
+    """Use up the grant of ``token`` (this user, this request, recent, unused) in one UPDATE;
+    when it was good, record the showing (access row and security event) and return True."""
+    if not token or not isinstance(token, str) or not may_reveal(user, request):
+        return False
+    now = utcnow()
+    used = session.execute(
+        update(PersonalDataGrant)
+        .where(
+            PersonalDataGrant.token_hash == _token_hash(token),
+            PersonalDataGrant.used_at.is_(None),
+            PersonalDataGrant.user_id == user.id,
+            PersonalDataGrant.request_id == request.id,
+            PersonalDataGrant.created_at > now - dt.timedelta(seconds=REVEAL_GRANT_SECONDS),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:
+        return False
+    record_access(session, user, [request.id], VIEW, ip)
+    security_log.record(
+        session, security_log.PERSONAL_DATA_REVEALED, user=user, ip=ip, detail={"request_id": request.id}
+    )
+    return True
+
+
+def purge_grants(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete the grants too old to be used (they hold no data, only who asked when)."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=1)
+    return (
+        session.execute(delete(PersonalDataGrant).where(PersonalDataGrant.created_at < cutoff)).rowcount or 0
+    )
 
 
 def request_id_named(session: Session, wanted: str, wanted_id: int | None) -> int | None:
@@ -236,6 +294,7 @@ def erase_personal_data(ctx: jobs.JobContext, day: str | None = None) -> None:
                 break
         with session.begin():
             files = remove_finished_import_files(session, config["IMPORT_DIR"])
+            purge_grants(session)
     ctx.set_result({"day": today.isoformat(), "erased": total, "import_files_removed": files})
 
 
