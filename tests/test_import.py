@@ -160,9 +160,9 @@ def test_bad_rows_import_nothing_and_every_error_is_reported_by_row_and_column(m
     ]
     messages = [e["message"] for e in batch.errors]
     assert messages[0] == "件名を入力してください。"
-    assert messages[1] == "「道路」という分野は登録されていません。"
-    assert messages[2].startswith("「メール」は受付の経路にありません。")
-    assert messages[3].startswith("「2024/13/1」を日付として読み取れません")
+    assert messages[1] == "この分野は登録されていません。登録されている分野の名前で入力してください。"
+    assert messages[2].startswith("受付の経路は地域活動・")
+    assert messages[3].startswith("日付として読み取れません")
     assert messages[4] == "入力が長すぎます (200文字まで)。"
     assert messages[5] == "受付日に未来の日付は指定できません。"
     assert messages[6] == "回答期限が受付日より前になっています。"
@@ -172,7 +172,7 @@ def test_bad_rows_import_nothing_and_every_error_is_reported_by_row_and_column(m
     page = client.get(f"/imports/{batch.id}").get_data(as_text=True)
     assert "何も登録していません" in page
     assert '<th class="num">行</th><th>列</th><th>内容</th>' in page
-    assert "「道路」という分野は登録されていません。" in page
+    assert "この分野は登録されていません。" in page and "道路" not in page.split("取込")[-1]
 
 
 def test_a_file_without_a_required_column_or_unreadable_is_refused(make, session, login_as):
@@ -588,5 +588,5 @@ def test_partial_or_impossible_answers_are_row_errors(make, session, login_as):
     messages = [e["message"] for e in batch.errors]
     assert messages[0] == "回答を取り込むには回答日・回答区分・回答内容をすべて入力してください。"
     assert messages[4] == "回答日が受付日より前になっています。"
-    assert messages[5].startswith("「済み」は回答区分にありません。対応済み・情報提供・対応困難")
+    assert messages[5] == "回答区分は対応済み・情報提供・対応困難のいずれかで入力してください。"
     assert messages[6] == "受付日は平成元年 (1989年1月8日) 以降の日付で入力してください。"

@@ -76,8 +76,15 @@ class AmountError(InputError):
     pass
 
 
+DATE_EXAMPLES = "例: 2024/5/7、令和6年5月7日、R6.5.7"
+
+
 class DateError(InputError):
     pass
+
+
+class UnreadableDate(DateError):
+    """Text that is no date at all; its message repeats the text (the forms show what was typed)."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ def parse_date(value: object) -> dt.date | None:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_date_text(text: str) -> dt.date:
-    unreadable = DateError(f"「{text}」を日付として読み取れません (例: 2024/5/7、令和6年5月7日、R6.5.7)。")
+    unreadable = UnreadableDate(f"「{text}」を日付として読み取れません ({DATE_EXAMPLES})。")
     western = _WESTERN_DATE.fullmatch(text)
     if western:
         try:

@@ -136,7 +136,7 @@ def parse_time(value: Any) -> dt.time | None:
     found = _TIME.fullmatch(text)
     if found and int(found.group(1)) < 24 and int(found.group(2) or 0) < 60:
         return dt.time(int(found.group(1)), int(found.group(2) or 0))
-    raise WorkflowError(f"「{text}」を時刻として読み取れません (例: 10:00、14時30分)。")
+    raise WorkflowError("時刻として読み取れません (例: 10:00、14時30分)。")
 
 
 def _attendees(value: Any) -> int | None:
@@ -145,7 +145,7 @@ def _attendees(value: Any) -> int | None:
         return None
     found = _ATTENDEES.fullmatch(text)
     if not found:
-        raise WorkflowError(f"参加者数は0以上の数で入力してください (「{text}」は読み取れません)。")
+        raise WorkflowError("参加者数は0以上の数で入力してください。")
     return int(found.group(1))
 
 
@@ -154,25 +154,23 @@ def _named(names: dict[str, int], value: Any, label: str) -> int | None:
     if not text:
         return None
     if text not in names:
-        raise WorkflowError(f"「{cell_text(value)}」という{label}は登録されていません。")
+        raise WorkflowError(
+            f"この{label}は登録されていません。登録されている{label}の名前で入力してください。"
+        )
     return names[text]
 
 
 def _staff(rules: ActivityRules, value: Any) -> list[int]:
     ids = []
-    for part in _STAFF_SEPARATORS.split(cell_text(value)):
+    for position, part in enumerate(_STAFF_SEPARATORS.split(cell_text(value)), start=1):
         name = normalised(part)
         if not name:
             continue
         found = rules.staff.get(name, [])
         if not found:
-            raise WorkflowError(
-                f"「{part.strip()}」はこの区の地域担当職員にいません (ログインIDか氏名で入力)。"
-            )
+            raise WorkflowError(f"{position}人目はこの区の地域担当職員にいません (ログインIDか氏名で入力)。")
         if len(found) > 1:
-            raise WorkflowError(
-                f"「{part.strip()}」という氏名の職員が複数います。ログインIDで入力してください。"
-            )
+            raise WorkflowError(f"{position}人目と同じ氏名の職員が複数います。ログインIDで入力してください。")
         ids.append(found[0])
     return ids
 

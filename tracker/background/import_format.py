@@ -141,10 +141,10 @@ class Rules:
         if not name:
             raise WorkflowError("分野を入力してください。")
         if name not in self.categories:
-            raise WorkflowError(f"「{name}」という分野は登録されていません。")
+            raise WorkflowError("この分野は登録されていません。登録されている分野の名前で入力してください。")
         category_id, active = self.categories[name]
         if not active:
-            raise WorkflowError(f"分野「{name}」は現在使われていません。")
+            raise WorkflowError("この分野は現在使われていません。")
         return category_id
 
 
@@ -153,7 +153,7 @@ def source_of(value: Any) -> Source:
     if not label:
         raise WorkflowError("受付の経路を入力してください。")
     if label not in SOURCES:
-        raise WorkflowError(f"「{label}」は受付の経路にありません。{'・'.join(SOURCES)}のいずれかです。")
+        raise WorkflowError(f"受付の経路は{'・'.join(SOURCES)}のいずれかで入力してください。")
     return SOURCES[label]
 
 
@@ -161,6 +161,8 @@ def parse_date(value: Any) -> dt.date | None:
     """A date cell as ``tracker.parsing`` reads it (None if empty), refused as a row problem."""
     try:
         return parsing.parse_date(value if isinstance(value, dt.date) else cell_text(value))
+    except parsing.UnreadableDate:  # its message would repeat the cell
+        raise WorkflowError(f"日付として読み取れません ({parsing.DATE_EXAMPLES})。") from None
     except parsing.DateError as failure:
         raise WorkflowError(failure.message) from None
 
@@ -241,7 +243,7 @@ def _check_answer(number: int, values: dict[str, Any], fields: dict[str, Any], t
             error(
                 number,
                 "回答区分",
-                f"「{kind}」は回答区分にありません。{'・'.join(ANSWER_KINDS)}のいずれかです。",
+                f"回答区分は{'・'.join(ANSWER_KINDS)}のいずれかで入力してください。",
             )
         )
     elif kind:

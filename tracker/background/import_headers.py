@@ -21,6 +21,10 @@ _SPACES = re.compile(r"\s+")
 
 
 def error(row: int | None, column: str, message: str) -> dict[str, Any]:
+    """One problem of an import, by row and column. The message never repeats a cell's content:
+    in a shifted or malformed row a resident's name or telephone number can sit in any column,
+    and the problems are stored with the batch and shown to the center's staff; it says where
+    the problem is and what the column takes instead."""
     return {"row": row, "column": column, "message": message}
 
 
