@@ -117,3 +117,13 @@ def test_an_unstorable_value_answers_422_in_japanese(app, make, login_as, monkey
     response = client.get("/field/")
     assert response.status_code == 422
     assert "保存できない値が含まれていたため" in response.get_data(as_text=True)
+
+
+def test_the_importers_bulk_insert_is_bounded_too(make, session, login_as):
+    from .test_import import import_file, requests_of, row, xlsx
+
+    liaison = make.liaison()
+    batch = import_file(login_as(liaison), session, xlsx([row(内容="一行目\x07\r\n二行目\x1b")]))
+    assert batch.imported_count == 1
+    [imported] = requests_of(session, liaison.center)
+    assert imported.description == "一行目\n二行目"

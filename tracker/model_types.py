@@ -134,6 +134,15 @@ def bounded(table: str, column, value: Any) -> Any:
     return value
 
 
+def bounded_row(table, values: dict[str, Any]) -> dict[str, Any]:
+    """A bulk INSERT's row (column name → value) bounded as the ORM's rows are: a bulk insert
+    passes no flush listener, so its writer calls this for each row."""
+    return {
+        name: bounded(table.name, table.c[name], value) if name in table.c else value
+        for name, value in values.items()
+    }
+
+
 def _bound_instance(instance: Any, *, only_changed: bool) -> None:
     state = inspect(instance)
     table = state.mapper.local_table.name if state.mapper.local_table is not None else "?"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..effects import references
 from ..finding import search
 from ..formatting import fiscal_year_of
+from ..model_types import bounded_row
 from ..models import ServiceRequest, User, utcnow
 from ..ops_models import ImportBatch
 from ..safeguards import audit
@@ -50,7 +51,9 @@ def write_requests(session: Session, batch: ImportBatch, rows: list[dict], repor
         }
         for fields in rows
     ]
-    for values in requests:  # a bulk INSERT passes no flush listener: search_text made here
+    # A bulk INSERT passes no flush listener: bounds checked and search_text made here.
+    requests = [bounded_row(ServiceRequest.__table__, values) for values in requests]
+    for values in requests:
         values["search_text"] = search.request_search_text(values)
     for start in range(0, len(requests), CHUNK):
         chunk = requests[start : start + CHUNK]
