@@ -4,6 +4,7 @@ Sessions: a login starts a new session; every request checks that the session is
 (not ended by a logout elsewhere, a password change or reset, or deactivation: see
 ``accounts.load_session_user``) and not idle for longer than ``IDLE_TIMEOUT_MINUTES``.
 Failed logins are throttled per login ID and per client IP (``LOGIN_LIMIT_PER_*``).
+A user with a second factor is logged in only after its code (``account.login_code``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
-from ..safeguards import accounts
+from ..safeguards import accounts, mfa
 from ..states import Role
 from ..workflow import WorkflowError
+from . import second_step
 from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
@@ -133,13 +135,22 @@ def login():
             flash("ログインIDまたはパスワードが正しくありません。", "error")
         else:
             db.session.commit()  # a legacy password hash was upgraded to argon2id
-            _start_session(user)
-            flash(f"{user.display_name}さん、ようこそ。", "success")
-            if user.must_change_password:
-                flash("初期パスワードを変更してください。", "warning")
-                return redirect(url_for("auth.password"))
-            return redirect(_safe_next(form.next.data) or url_for("auth.home"))
+            if mfa.is_confirmed(db.session, user):  # not logged in until the code is right too
+                second_step.begin(user, _safe_next(form.next.data), KEPT_ACROSS_LOGIN)
+                return redirect(url_for("account.login_code"))
+            return finish_login(user, form.next.data)
     return render_template("auth/login.html", form=form)
+
+
+def finish_login(user, next_target: str | None):
+    """Log ``user`` in (all factors are right) and send them on: to the password change first
+    if an admin set their password."""
+    _start_session(user)
+    flash(f"{user.display_name}さん、ようこそ。", "success")
+    if user.must_change_password:
+        flash("初期パスワードを変更してください。", "warning")
+        return redirect(url_for("auth.password"))
+    return redirect(_safe_next(next_target) or url_for("auth.home"))
 
 
 @bp.route("/logout", methods=["POST"])
