@@ -74,6 +74,11 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Listed here so that pytest can name one test per endpoint before any app exists.
 FUZZED = (
+    "account.confirm_mfa",
+    "account.disable_mfa",
+    "account.login_code",
+    "account.regenerate_recovery_codes",
+    "account.start_mfa",
     "admin.deactivate_user",
     "admin.edit_center",
     "admin.edit_entry",
@@ -84,6 +89,7 @@ FUZZED = (
     "admin.new_user",
     "admin.reactivate_user",
     "admin.relay_jobs",
+    "admin.reset_mfa",
     "admin.reset_password",
     "admin.retry_job",
     "admin.set_entry_active",

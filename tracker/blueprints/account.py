@@ -138,6 +138,8 @@ def _setup_page(user, *, status: int = 200, held: bool = False, **forms):
 
 
 def _codes_page(codes: list[str]):
+    """New recovery codes, shown once as the POST's own answer: never put in a cookie or a URL
+    on the way to a redirect."""
     return render_template("account/recovery_codes.html", codes=codes)
 
 
@@ -205,6 +207,7 @@ def disable_mfa():
         except WorkflowError as error:
             db.session.rollback()
             (form.password if "パスワード" in error.message else form.code).errors.append(error.message)
+            flash(error.message, "error")  # also where the page offers no such form (required roles)
         else:
             session.pop(CONFIRMED_KEY, None)
             flash("二段階認証を解除しました。", "success")
