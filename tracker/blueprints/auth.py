@@ -134,8 +134,9 @@ def login():
         if user is None:
             flash("ログインIDまたはパスワードが正しくありません。", "error")
         else:
+            needs_code = mfa.is_confirmed(db.session, user)  # then logged in only after the code
             db.session.commit()  # a legacy password hash was upgraded to argon2id
-            if mfa.is_confirmed(db.session, user):  # not logged in until the code is right too
+            if needs_code:
                 second_step.begin(user, _safe_next(form.next.data), KEPT_ACROSS_LOGIN)
                 return redirect(url_for("account.login_code"))
             return finish_login(user, form.next.data)
