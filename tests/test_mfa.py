@@ -322,3 +322,11 @@ def test_login_as_completes_the_code_step_for_a_user_with_a_second_factor(make, 
     client = login_as(user)
     assert client.get("/admin/users").status_code == 200
     assert session.get(UserMfa, user.id).last_used_step is not None
+
+
+def test_full_width_digits_from_a_japanese_input_method_are_accepted(make, session, browser):
+    user = make.manager()
+    secret = with_mfa(session, user)
+    password_step(browser, user)
+    full_width = code_for(secret).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert browser.post("/login/code", data={"code": full_width}).status_code == 302

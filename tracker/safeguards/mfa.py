@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 
 import pyotp
 import segno
@@ -40,7 +41,7 @@ VALID_WINDOW = 1  # steps either side of now
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 _RECOVERY_LENGTH = 16  # 16 of 31 symbols: 79 bits
-TOTP_PATTERN = re.compile(r"^\d{6}$")
+TOTP_PATTERN = re.compile(r"^[0-9]{6}$")
 
 
 def is_required(user: User, required_roles=REQUIRED_ROLES) -> bool:
@@ -168,7 +169,7 @@ def check_second_factor(session: Session, user: User, code: str, now: dt.datetim
     row = mfa_of(session, user)
     if row is None or row.confirmed_at is None:
         return False
-    typed = (code or "").strip().replace(" ", "")
+    typed = _typed(code)
     if TOTP_PATTERN.match(typed):
         return _accept_totp(row, typed, now)
     return _use_recovery_code(session, user, typed, now)
@@ -177,7 +178,7 @@ def check_second_factor(session: Session, user: User, code: str, now: dt.datetim
 def _accept_totp(row: UserMfa, code: str, now: dt.datetime) -> bool:
     """Whether ``code`` is the code of a step within the window and later than the last one used;
     if so, that step becomes the last used."""
-    typed = (code or "").strip().replace(" ", "")
+    typed = _typed(code)
     if not TOTP_PATTERN.match(typed):
         return False
     totp, current = pyotp.TOTP(row.secret), step_at(now)
@@ -190,8 +191,13 @@ def _accept_totp(row: UserMfa, code: str, now: dt.datetime) -> bool:
     return False
 
 
+def _typed(code: str) -> str:
+    """What was typed, as ASCII where a Japanese input method gave full-width digits or letters."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", code or ""))
+
+
 def _normalise_recovery_code(code: str) -> str:
-    return re.sub(r"[\s\-‐－ー]", "", code or "").lower()
+    return re.sub(r"[\-‐ー−]", "", _typed(code)).lower()
 
 
 def _hash_code(code: str) -> str:
