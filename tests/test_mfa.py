@@ -21,6 +21,7 @@ from tracker.models import HistoryEvent, User
 from tracker.ops_models import RecoveryCode, UserMfa
 from tracker.safeguards import admin_log, mfa
 from tracker.safeguards.mfa import REQUIRED_ROLES
+from tracker.states import Role
 
 from .factories import Factory
 
@@ -330,3 +331,13 @@ def test_full_width_digits_from_a_japanese_input_method_are_accepted(make, sessi
     password_step(browser, user)
     full_width = code_for(secret).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     assert browser.post("/login/code", data={"code": full_width}).status_code == 302
+
+
+def test_a_user_made_ward_manager_is_held_at_once(make, session, login_as, mfa_required):
+    user = make.liaison()
+    session.commit()
+    client = login_as(user)
+    assert client.get("/field/").status_code == 200
+    user.role, user.center, user.ward_id = Role.WARD_MANAGER, None, user.ward_id
+    session.commit()
+    assert client.get("/ward/").headers["Location"] == "/account/mfa"

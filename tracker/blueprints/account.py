@@ -10,7 +10,7 @@ answered with it (403, anything else). The rules are in ``tracker.safeguards.mfa
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
@@ -24,7 +24,6 @@ from .forms import DisableMfaForm, PasswordCheckForm, PasswordForm, SecondFactor
 
 bp = Blueprint("account", __name__)
 
-CONFIRMED_KEY = "_mfa_confirmed"  # this session's user has a confirmed second factor
 PASSWORD_GATE_OPEN = frozenset({"static", "auth.logout", "auth.password"})
 SETUP_GATE_OPEN = frozenset(
     {"static", "auth.logout", "auth.password", "account.mfa", "account.start_mfa", "account.confirm_mfa"}
@@ -34,17 +33,6 @@ WRONG_CODE = "確認コードが正しくありません。"
 
 def _required_roles():
     return current_app.config.get("MFA_REQUIRED_ROLES", mfa.REQUIRED_ROLES)
-
-
-def _has_confirmed_mfa(user) -> bool:
-    """Asked of the database until it is true, then remembered for the session (a reset by the
-    admin ends every session of the user, so it cannot outlive the second factor)."""
-    if session.get(CONFIRMED_KEY):
-        return True
-    if mfa.is_confirmed(db.session, user):
-        session[CONFIRMED_KEY] = True
-        return True
-    return False
 
 
 @bp.before_app_request
@@ -58,7 +46,8 @@ def hold_until_secured():
         if endpoint in PASSWORD_GATE_OPEN:
             return None
         return render_template("auth/password.html", form=PasswordForm(formdata=None), held=True), 403
-    if not mfa.is_required(user, _required_roles()) or _has_confirmed_mfa(user):
+    # asked on each request (one lookup by key): a reset or a change of role takes effect at once
+    if not mfa.is_required(user, _required_roles()) or mfa.is_confirmed(db.session, user):
         return None
     if endpoint in SETUP_GATE_OPEN:
         return None
@@ -106,10 +95,7 @@ def login_code():
     if form.validate_on_submit():
         if mfa.check_second_factor(db.session, user, form.code.data, utcnow()):
             db.session.commit()
-            next_target = second_step.pending()["next"]
-            response = finish_login(user, next_target)
-            session[CONFIRMED_KEY] = True
-            return response
+            return finish_login(user, second_step.pending()["next"])
         db.session.rollback()
         form.code.errors.append(WRONG_CODE)
     status = 422 if request.method == "POST" else 200
@@ -173,7 +159,6 @@ def confirm_mfa():
             db.session.rollback()
             form.code.errors.append(error.message)
         else:
-            session[CONFIRMED_KEY] = True
             flash("二段階認証を設定しました。次回からログイン時に確認コードを入力します。", "success")
             return _codes_page(codes)
     return _setup_page(current_user, status=422, confirm_form=form)
@@ -209,7 +194,6 @@ def disable_mfa():
             (form.password if "パスワード" in error.message else form.code).errors.append(error.message)
             flash(error.message, "error")  # also where the page offers no such form (required roles)
         else:
-            session.pop(CONFIRMED_KEY, None)
             flash("二段階認証を解除しました。", "success")
             return redirect(url_for("account.mfa"))
     return _setup_page(current_user, status=422, disable_form=form)
