@@ -8,13 +8,16 @@ built by the Alembic migrations, so every run also proves that they work.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import pyotp
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from tracker.extensions import db
+from tracker.ops_models import UserMfa
 
 from .factories import Factory
 from .support import build_app, database_url_for_tests, drop_database
@@ -88,15 +91,27 @@ def csrf_off(app):
 
 @pytest.fixture
 def login_as(client, csrf_off):
-    """``login_as(user)`` logs the test client in as ``user`` (password from the factory)."""
+    """``login_as(user)`` logs the test client in as ``user`` (password from the factory), through
+    the login form, and with a code of their second factor if they have one."""
 
     def do_login(user):
         client.post("/logout")
         response = client.post("/login", data={"login": user.login, "password": Factory.PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)
+        if response.headers["Location"].endswith("/login/code"):
+            response = client.post("/login/code", data={"code": unused_code(user)})
+            assert response.status_code == 302, response.get_data(as_text=True)
         return client
 
     return do_login
+
+
+def unused_code(user) -> str:
+    """A TOTP code of ``user``'s second factor that the login will accept (a step not used yet)."""
+    second_factor = db.session.get(UserMfa, user.id)
+    db.session.refresh(second_factor)
+    step = max(int(time.time()) // 30, (second_factor.last_used_step or 0) + 1)
+    return pyotp.TOTP(second_factor.secret).generate_otp(step)
 
 
 @pytest.fixture

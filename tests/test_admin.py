@@ -186,7 +186,7 @@ def test_create_a_user_of_each_role(make, admin, client, session, role, affiliat
         ("ward_manager", {}, "区役所 管理職には区を選んでください。"),
         ("bureau_staff", {}, "局 担当者には局を選んでください。"),
         ("admin", {"login": "TAKEN"}, "ログインID「taken」は既に使われています。"),
-        ("admin", {"password": "short-pw"}, "パスワードは10文字以上にしてください。"),
+        ("admin", {"password": "short-pw"}, "パスワードが短すぎます。10文字以上にしてください。"),
         ("admin", {"login": "名前"}, "ログインIDは英小文字・数字"),
     ],
 )
@@ -260,7 +260,7 @@ def test_reset_password_requires_a_change_at_next_login(make, admin, client, ses
     response = client.post(
         f"/admin/users/{user.id}/password", data={"password": "short"}, follow_redirects=True
     )
-    assert "パスワードは10文字以上にしてください。" in text_of(response)
+    assert "パスワードが短すぎます。10文字以上にしてください。" in text_of(response)
     session.refresh(user)
     assert check_password(user, Factory.PASSWORD) and not user.must_change_password
 

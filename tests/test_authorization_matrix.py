@@ -90,6 +90,13 @@ RULES: dict[str, Rule] = {
     "auth.login": Rule(PUBLIC),
     "auth.logout": Rule(ANY_ROLE, ends_session=True),
     "auth.password": Rule(ANY_ROLE),
+    # the second factor: anonymous users (no password step) are sent to the login page
+    "account.login_code": Rule(ANY_ROLE),
+    "account.mfa": Rule(ANY_ROLE),
+    "account.start_mfa": Rule(ANY_ROLE),
+    "account.confirm_mfa": Rule(ANY_ROLE),
+    "account.regenerate_recovery_codes": Rule(ANY_ROLE),
+    "account.disable_mfa": Rule(ANY_ROLE),
     # field work
     "field.queue": only(LIAISON),
     "field.ward_requests": only(LIAISON, MANAGER, ADMIN),
@@ -166,6 +173,7 @@ RULES: dict[str, Rule] = {
     "admin.deactivate_user": only(ADMIN, on="user"),
     "admin.reactivate_user": only(ADMIN, on="user"),
     "admin.reset_password": only(ADMIN, on="user"),
+    "admin.reset_mfa": only(ADMIN, on="user"),
     "admin.master": only(ADMIN),
     "admin.edit_ward": only(ADMIN, on="ward"),
     "admin.new_center": only(ADMIN),

@@ -202,6 +202,7 @@ def _check_search(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .blueprints import (
+        account,
         activities,
         admin,
         api,
@@ -227,6 +228,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter
     for module in (
         auth,
+        account,  # after auth: its gate needs the session auth has checked
         field,
         ward,
         bureau,

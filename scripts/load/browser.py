@@ -1,5 +1,6 @@
-"""One stress client's HTTP session (cookies, CSRF token, no automatic redirects; the stdlib
-only), the multipart body it posts, and the statistics of every exchange of the run."""
+"""One stress client's HTTP session (cookies, CSRF token, no automatic redirects; the stdlib,
+and pyotp for the managers' second factor), the multipart body it posts, and the statistics of
+every exchange of the run."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 
+import pyotp
+
 from .pages import csrf_token
-from .settings import HTTP_TIMEOUT, PASSWORD
+from .settings import HTTP_TIMEOUT, PASSWORD, TOTP_SECRET
+
+LOGIN_CODE_TRIES = 6  # rounds of 30-second steps a client waits for a code of its own
 
 # --- HTTP helpers -------------------------------------------------------------------------------
 
@@ -140,7 +145,27 @@ class Browser:
         answer = self.post_form(
             "/login", [("csrf_token", self.csrf), ("login", login), ("password", PASSWORD), ("next", "")]
         )
-        if answer.status != 302 or "/login" in (answer.location or ""):
+        if answer.status == 302 and (answer.location or "").endswith("/login/code"):
+            answer = self.second_factor()
+        if answer is None or answer.status != 302 or "/login" in (answer.location or ""):
             return False
         home = self.follow(answer)
         return home is not None and home.status in (200, 302)
+
+    def second_factor(self) -> Response | None:
+        """The managers' code step, with the demo secret. A code is accepted once per account, and
+        clients share accounts: each tries the steps the server accepts (now and one either side),
+        and waits for the next step when the others took them."""
+        totp = pyotp.TOTP(TOTP_SECRET)
+        if self.get("/login/code").status != 200:
+            return None
+        for _ in range(LOGIN_CODE_TRIES):
+            step = int(time.time()) // totp.interval
+            for candidate in (step + 1, step, step - 1):
+                answer = self.post_form(
+                    "/login/code", [("csrf_token", self.csrf), ("code", totp.generate_otp(candidate))]
+                )
+                if answer.status == 302:
+                    return answer
+            time.sleep(totp.interval - time.time() % totp.interval + 0.5)
+        return None

@@ -19,6 +19,7 @@ HOST = "127.0.0.1"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tracker_stress"
 PASSWORD = "kumamoto-demo"
+TOTP_SECRET = "KUMAMOTODEMOTOTPSECRETFORDEMO234"  # the demo managers' second factor (README)
 LIAISONS = ("chuo.liaison", "higashi.liaison", "minami.liaison", "kita.liaison")
 MANAGERS = ("chuo.manager", "higashi.manager", "minami.manager", "kita.manager")
 

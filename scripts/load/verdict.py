@@ -87,7 +87,7 @@ class Verdict:
             (self.lost_notifications, "notifications missing"),
             (self.chain_breaks, "history events that do not start where the previous one ended"),
             (self.orphan_issues, "ward issues created without their request"),
-            (self.logins_failed, "logins that failed (throttled? see LOGIN_LIMIT_* in stack_env)"),
+            (self.logins_failed, "logins that failed (throttled? see LOGIN_THROTTLE_* in stack_env)"),
             (self.processes_unclean, "processes that died or did not stop cleanly"),
             (self.clients_crashed, "clients that crashed (a bug in this script)"),
         ]

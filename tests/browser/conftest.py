@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from tests.support import build_app, database_url_for_tests
 from tracker import PROJECT_ROOT
 from tracker.extensions import db
+from tracker.safeguards import mfa
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,7 +36,12 @@ CHROMIUM_ARGS = [
 def live_server(tmp_path_factory) -> Iterator[str]:
     """Base URL of the app served by werkzeug in a daemon thread; shut down after the module."""
     tmp = tmp_path_factory.mktemp("live")
-    app = build_app(database_url_for_tests(tmp, suffix="_live"), tmp / "instance", demo_users=True)
+    app = build_app(
+        database_url_for_tests(tmp, suffix="_live"),
+        tmp / "instance",
+        demo_users=True,
+        MFA_REQUIRED_ROLES=mfa.REQUIRED_ROLES,  # as in production: the demo managers have a second factor
+    )
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

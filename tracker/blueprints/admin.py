@@ -21,7 +21,7 @@ from ..extensions import db
 from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_in_tokyo
 from ..models import Bureau, Category, Center, User, Ward, utcnow
 from ..ops_models import OutboxJob
-from ..safeguards import accounts, admin_log
+from ..safeguards import accounts, admin_log, mfa
 from ..states import JobState, Role
 from ..workflow import WorkflowError
 from .activity_forms import ActivityKindForm
@@ -130,7 +130,12 @@ def edit_user(user_id: int):
     ):
         return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user_form.html", form=form, user=user, password_form=ResetPasswordForm(formdata=None)
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        password_form=ResetPasswordForm(formdata=None),
+        has_mfa=mfa.mfa_of(db.session, user) is not None,
+        mfa_confirmed=mfa.is_confirmed(db.session, user),
     )
 
 
@@ -165,6 +170,17 @@ def reset_password(user_id: int):
             lambda: accounts.reset_password(user, form.password.data),
             f"「{user.display_name}」のパスワードを再設定しました。次のログインで変更が求められます。",
         )
+    return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/mfa/reset", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reset_mfa(user_id: int):
+    user = db.get_or_404(User, user_id)
+    _commit(
+        lambda: mfa.admin_reset(db.session, user),
+        f"「{user.display_name}」の二段階認証をリセットしました。次のログインで設定し直します。",
+    )
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
 

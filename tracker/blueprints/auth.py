@@ -5,7 +5,8 @@ Sessions: a login starts a new session; every request checks that the session is
 ``accounts.load_session_user``) and not idle for longer than ``IDLE_TIMEOUT_MINUTES``.
 Failed logins are throttled per (login ID, client address) pair and per address, and every
 login, failure, logout and password change goes to the security event log
-(``safeguards.throttle``, ``safeguards.security_log``).
+(``safeguards.throttle``, ``safeguards.security_log``). A user with a second factor is logged
+in only after its code (``account.login_code``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
-from ..safeguards import accounts, security_log, throttle
+from ..safeguards import accounts, mfa, security_log, throttle
 from ..states import Role
 from ..workflow import WorkflowError
+from . import second_step
 from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
@@ -118,20 +120,31 @@ def login():
         outcome = throttle.attempt_login(
             db.session, current_app.config, form.login.data, form.password.data, request.remote_addr
         )
+        # then logged in only after the code; looked up before the commit that ends this transaction
+        needs_code = outcome.user is not None and mfa.is_confirmed(db.session, outcome.user)
         db.session.commit()  # the count and the log, and a legacy password hash upgraded to argon2id
         if outcome.retry_after:
             abort(429, retry_after=outcome.retry_after)  # the password was not even checked
         user = outcome.user
         if user is None:
             flash("ログインIDまたはパスワードが正しくありません。", "error")
+        elif needs_code:
+            second_step.begin(user, _safe_next(form.next.data), KEPT_ACROSS_LOGIN)
+            return redirect(url_for("account.login_code"))
         else:
-            _start_session(user)
-            flash(f"{user.display_name}さん、ようこそ。", "success")
-            if user.must_change_password:
-                flash("初期パスワードを変更してください。", "warning")
-                return redirect(url_for("auth.password"))
-            return redirect(_safe_next(form.next.data) or url_for("auth.home"))
+            return finish_login(user, form.next.data)
     return render_template("auth/login.html", form=form)
+
+
+def finish_login(user, next_target: str | None):
+    """Log ``user`` in (all factors are right) and send them on: to the password change first
+    if an admin set their password."""
+    _start_session(user)
+    flash(f"{user.display_name}さん、ようこそ。", "success")
+    if user.must_change_password:
+        flash("初期パスワードを変更してください。", "warning")
+        return redirect(url_for("auth.password"))
+    return redirect(_safe_next(next_target) or url_for("auth.home"))
 
 
 @bp.route("/logout", methods=["POST"])

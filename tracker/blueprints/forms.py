@@ -299,3 +299,21 @@ class WardFundForm(Form):
     ward_id = SelectField("区", coerce=int, validators=[InputRequired(REQUIRED)])
     fiscal_year = FiscalYearField("年度", validators=[InputRequired(REQUIRED)])
     allocated_yen = AmountField("配分額", validators=[InputRequired(REQUIRED)], allow_zero=True)
+
+
+class SecondFactorForm(Form):
+    """The login's second step, and the first code that confirms a new authenticator app."""
+
+    code = StringField(
+        "確認コード",
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+        description="認証アプリの6桁の数字（またはリカバリーコード）",
+    )
+
+
+class PasswordCheckForm(Form):
+    password = PasswordField("パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class DisableMfaForm(PasswordCheckForm):
+    code = StringField("確認コード", validators=[DataRequired(REQUIRED), Length(max=40)])

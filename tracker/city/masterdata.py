@@ -16,8 +16,10 @@ from .. import workflow
 from ..activity_models import ActivityKind
 from ..effects import intake
 from ..effects.publication import draft_texts
+from ..model_types import utcnow
 from ..models import Bureau, Category, Center, User, Ward, WardFund, WardIssue
-from ..safeguards import accounts
+from ..ops_models import UserMfa
+from ..safeguards import accounts, mfa
 from ..states import AnswerKind, Role, Source
 from . import indicator_defaults
 
@@ -85,6 +87,9 @@ WARD_FUND_TOTALS.update({year: 100_000_000 for year in range(2014, 2019)})
 WARD_FUND_TOTALS.update({2019: 150_000_000, 2020: 150_000_000})
 
 DEMO_PASSWORD = "kumamoto-demo"
+# The demo admin's and managers' second factor (TOTP, RFC 6238), published like the password so
+# that the demo shows the two-step login: add it to an authenticator app, or see README.
+DEMO_TOTP_SECRET = "KUMAMOTODEMOTOTPSECRETFORDEMO234"
 
 # (login, name, role, ward, center, bureau)
 DEMO_USERS = [
@@ -164,29 +169,38 @@ def ward_managers(session: Session, ward_id: int) -> list[User]:
 
 
 def load_demo_users(session: Session) -> None:
+    """The demo accounts; the admin and the managers with the published second factor."""
     for login, display_name, role, ward, center, bureau in DEMO_USERS:
-        if session.execute(select(User.id).filter_by(login=login)).first():
-            continue
-        ward_obj = _by_name(session, Ward, ward)
-        center_obj = (
-            session.execute(select(Center).filter_by(name=center, ward_id=ward_obj.id)).scalar_one()
-            if center
-            else None
-        )
-        accounts.create_user(
-            session,
-            {
-                "login": login,
-                "display_name": display_name,
-                "email": f"{login}@example.city.kumamoto.jp",
-                "password": DEMO_PASSWORD,
-                "role": role.value,
-                "ward_id": ward_obj.id if ward_obj else None,
-                "center_id": center_obj.id if center_obj else None,
-                "bureau_id": _by_name(session, Bureau, bureau).id if bureau else None,
-                "must_change_password": False,
-            },
-        )
+        user = session.execute(select(User).filter_by(login=login)).scalar_one_or_none()
+        if user is None:
+            user = _create_demo_user(session, login, display_name, role, ward, center, bureau)
+        if mfa.is_required(user) and mfa.mfa_of(session, user) is None:
+            session.add(UserMfa(user_id=user.id, secret=DEMO_TOTP_SECRET, confirmed_at=utcnow()))
+    session.flush()
+
+
+def _create_demo_user(session: Session, login, display_name, role, ward, center, bureau) -> User:
+    ward_obj = _by_name(session, Ward, ward)
+    center_obj = (
+        session.execute(select(Center).filter_by(name=center, ward_id=ward_obj.id)).scalar_one()
+        if center
+        else None
+    )
+    return accounts.create_user(
+        session,
+        {
+            "login": login,
+            "display_name": display_name,
+            "email": f"{login}@example.city.kumamoto.jp",
+            "password": DEMO_PASSWORD,
+            "role": role.value,
+            "ward_id": ward_obj.id if ward_obj else None,
+            "center_id": center_obj.id if center_obj else None,
+            "bureau_id": _by_name(session, Bureau, bureau).id if bureau else None,
+            "must_change_password": False,
+        },
+        check_strength=False,  # the demo's password is published on purpose
+    )
 
 
 # Past ward issues from the city's report: (ward, center, bureau, title, fiscal year, budget yen)

@@ -7,6 +7,7 @@ may be assigned to.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash
+from zxcvbn import zxcvbn
 
 from ..models import Bureau, Center, User, Ward
 from ..states import Role
@@ -69,9 +71,72 @@ def _spend_time_like_a_check(password: str) -> None:
     _verify(_dummy_hash, password)
 
 
-def _check_new_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise WorkflowError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+# Words anyone guessing a Kumamoto city employee's password tries first, beside their own names.
+CITY_WORDS = ("kumamoto", "熊本", "熊本市", "熊本市役所", "市役所", "shiyakusho", "higo", "肥後")
+MIN_STRENGTH = 3  # zxcvbn's score, 0-4: 3 is "safely unguessable" for an online attacker
+MAX_CHECKED_LENGTH = 200  # the forms' own limit; zxcvbn's cost grows with the length
+
+
+def _personal_words(login: str, display_name: str, email: str) -> list[str]:
+    """The login, the name (whole and each part) and the e-mail's local part, normalised: no
+    password may contain one of them."""
+    words = [login, email.partition("@")[0], re.sub(r"[\s\u3000]+", "", display_name)]
+    words += re.split(r"[\s\u3000]+", display_name)
+    return [word for word in (unicodedata.normalize("NFKC", w).lower() for w in words) if len(word) >= 2]
+
+
+def _word_parts(login: str, email: str) -> list[str]:
+    """The parts of the login and the e-mail's local part (``chuo``, ``manager``): those of four
+    letters or more are refused like the whole login; zxcvbn also counts the shorter ones."""
+    local_part = email.partition("@")[0]
+    return [part for part in re.split(r"[._+-]+", f"{login}.{local_part}") if len(part) >= 3]
+
+
+def password_problem(
+    password: str, *, login: str = "", display_name: str = "", email: str = ""
+) -> str | None:
+    """Why ``password`` may not be used, in plain Japanese, or None when it is good enough.
+
+    Every way a password is set (own change, an admin's create or reset) checks it here: at
+    least ``MIN_PASSWORD_LENGTH`` characters, none of the user's own login, name or e-mail in it
+    (checked directly as well, since zxcvbn does not split Japanese names), and a zxcvbn score
+    of at least ``MIN_STRENGTH`` with those and the city's words as known inputs. zxcvbn works
+    offline from its bundled lists of common and leaked passwords and words.
+    """
+    password = password or ""
+    if len(password) > MAX_CHECKED_LENGTH:
+        return f"パスワードは{MAX_CHECKED_LENGTH}文字以内にしてください。"
+    normalised = unicodedata.normalize("NFKC", password).lower()
+    personal = _personal_words(login, display_name, email)
+    parts = _word_parts(login, email)
+    if any(word in normalised for word in personal + [part for part in parts if len(part) >= 4]):
+        return "パスワードにログインIDや氏名が含まれています。推測されにくいものにしてください。"
+    result = zxcvbn(password, user_inputs=[*personal, *parts, *CITY_WORDS], max_length=MAX_CHECKED_LENGTH)
+    weak = result["score"] < MIN_STRENGTH
+    dictionaries = {match.get("dictionary_name") for match in result["sequence"]}
+    if weak and "passwords" in dictionaries:
+        return "よく使われるパスワード（またはその変形）です。別のものにしてください。"
+    if weak and "user_inputs" in dictionaries:
+        return "パスワードにログインID・氏名・市の名前など推測されやすい語が含まれています。"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"パスワードが短すぎます。{MIN_PASSWORD_LENGTH}文字以上にしてください。"
+    if not weak:
+        return None
+    patterns = {match["pattern"] for match in result["sequence"]}
+    if patterns & {"sequence", "repeat", "spatial"}:
+        return "連続した文字・繰り返し・キーボードの並びは推測されやすいパスワードです。"
+    if "date" in patterns:
+        return "日付や年を含むパスワードは推測されやすいです。"
+    return "推測されやすいパスワードです。単語をもう2つほど加えるなど長くしてください。"
+
+
+def _check_new_password(password: str, user: User | None = None, **names: str) -> None:
+    """Refuse a password the policy of ``password_problem`` does not accept (for ``user`` or ``names``)."""
+    if user is not None:
+        names = {"login": user.login, "display_name": user.display_name, "email": user.email or ""}
+    problem = password_problem(password, **names)
+    if problem:
+        raise WorkflowError(problem)
 
 
 def authenticate(session: Session, login: str, password: str) -> User | None:
@@ -108,9 +173,9 @@ def load_session_user(session: Session, session_user_id: str) -> User | None:
 def change_password(user: User, current: str, new: str) -> None:
     if not check_password(user, current or ""):
         raise WorkflowError("現在のパスワードが正しくありません。")
-    _check_new_password(new)
     if current == new:
         raise WorkflowError("新しいパスワードは現在のものと違うものにしてください。")
+    _check_new_password(new, user)
     user.password_hash = hash_password(new)
     user.must_change_password = False
     end_sessions(user)  # the view logs the current session in again under the new version
@@ -143,7 +208,12 @@ def _role(value: Any) -> Role:
         raise WorkflowError("役割を選んでください。") from None
 
 
-def create_user(session: Session, fields: dict[str, Any]) -> User:
+def create_user(session: Session, fields: dict[str, Any], *, check_strength: bool = True) -> User:
+    """A new account; it must change its password at first login unless told otherwise.
+
+    ``check_strength=False`` is for the demo seed only, whose published password is meant to be
+    known (and which production refuses to load).
+    """
     login = (fields.get("login") or "").strip().lower()
     if not LOGIN_PATTERN.match(login):
         raise WorkflowError("ログインIDは英小文字・数字・「.」「_」「-」の3文字以上にしてください。")
@@ -152,12 +222,16 @@ def create_user(session: Session, fields: dict[str, Any]) -> User:
     display_name = (fields.get("display_name") or "").strip()
     if not display_name:
         raise WorkflowError("氏名を入力してください。")
-    _check_new_password(fields.get("password"))
+    email = (fields.get("email") or "").strip()
+    if check_strength:
+        _check_new_password(fields.get("password"), login=login, display_name=display_name, email=email)
+    elif not fields.get("password"):
+        raise WorkflowError("パスワードを入力してください。")
     role = _role(fields.get("role"))
     user = User(
         login=login,
         display_name=display_name,
-        email=(fields.get("email") or "").strip(),
+        email=email,
         password_hash=hash_password(fields["password"]),
         role=role,
         must_change_password=bool(fields.get("must_change_password", True)),
@@ -200,7 +274,8 @@ def set_active(actor: User, user: User, active: bool) -> None:
 
 
 def reset_password(user: User, new: str) -> None:
-    _check_new_password(new)
+    """An admin's new initial password: checked like any other, changed by its owner at next login."""
+    _check_new_password(new, user)
     user.password_hash = hash_password(new)
     user.must_change_password = True
     end_sessions(user)

@@ -6,9 +6,10 @@ go through the services in ``accounts`` and ``masterdata_admin`` instead, and we
 afterwards (who gave whom the ward manager role, who set a ward's まちづくり推進経費). Before the
 admin's change is committed, ``recording`` collects what each flush writes to these tables
 and appends one history event (no subject, action ``admin_change``) holding, per
-row, the fields changed with their old and new values. Password hashes and session versions
-are never copied: the event only says that they changed. The event is hash-chained like every
-other one, so the record cannot be edited quietly either.
+row, the fields changed with their old and new values. Password hashes, session versions and
+second-factor secrets are never copied: the event only says that they changed. (Recovery
+codes are not recorded at all: a reset deletes them, and the change of ``user_mfa`` says so.)
+The event is hash-chained like every other one, so the record cannot be edited quietly either.
 
 The admin's audit pages read such logs here: the events of one action (``action_events``) and the
 users they can be filtered by (``actor_choices``).
@@ -29,13 +30,14 @@ from sqlalchemy.orm import MANYTOONE, Session, joinedload
 from ..activity_models import ActivityKind, CommunityOrganisation
 from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFund
 from ..monitoring_models import BudgetCalendar
-from ..ops_models import CitySetting
+from ..ops_models import CitySetting, UserMfa
 from ..states import Role
 from . import security_log
 
 ACTION = "admin_change"
 RECORDED = (
     User,
+    UserMfa,
     Ward,
     Center,
     Bureau,
@@ -46,11 +48,12 @@ RECORDED = (
     ActivityKind,
     CommunityOrganisation,
 )
-SECRET_FIELDS = frozenset({"password_hash", "session_version"})
+SECRET_FIELDS = frozenset({"password_hash", "session_version", "secret", "last_used_step"})
 SKIPPED_FIELDS = frozenset({"id", "created_at"})
 PENDING_KEY = "admin_log_pending"
 TABLE_LABELS = {
     "users": "ユーザー",
+    "user_mfa": "二段階認証",
     "wards": "区",
     "centers": "まちづくりセンター",
     "bureaus": "局",
@@ -73,6 +76,10 @@ FIELD_LABELS = {
     "must_change_password": "初回パスワード変更",
     "password_hash": "パスワード",
     "session_version": "ログイン中のセッション",
+    "user_id": "ユーザー",
+    "secret": "認証アプリの鍵",
+    "confirmed_at": "設定の確認日時",
+    "last_used_step": "最後に使われたコード",
     "locale": "言語",
     "email_notifications": "メール通知",
     "name": "名称",
@@ -126,7 +133,7 @@ def _changed_fields(entry, new: bool) -> dict[str, list]:
         if value is not None and old != value:
             fields[name] = ["(変更)", "(変更)"] if name in SECRET_FIELDS else [old, value]
         elif value is None and old is not None:
-            fields[name] = [old, None]
+            fields[name] = ["(変更)", None] if name in SECRET_FIELDS else [old, None]
     for relation in state.mapper.relationships:
         history = state.attrs[relation.key].history
         if relation.direction is not MANYTOONE or not history.has_changes():

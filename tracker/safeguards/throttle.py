@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
@@ -198,6 +199,39 @@ def attempt_login(session: Session, config, login: str, password: str, ip: str |
         return LoginOutcome()
     throttles.succeeded(login, ip)
     security_log.record(session, security_log.LOGIN_OK, user=user, login=login, ip=ip)
+    return LoginOutcome(user=user)
+
+
+SECOND_FACTOR = "second-factor:"  # the code step's pairs, apart from the password's
+
+
+def attempt_second_factor(
+    session: Session, config, user: User, ip: str | None, code_is_right: Callable[[], bool]
+) -> LoginOutcome:
+    """The login's second step, throttled like the first: per (user, address) pair with the
+    same growing delay, and in the same per-address count. ``code_is_right`` is called only
+    when the pair may try; counted and logged in ``session``'s transaction."""
+    throttles = LoginThrottles(session, Policy.from_config(config), jobs.redis_connection())
+    login = SECOND_FACTOR + user.login
+    wait = throttles.wait_seconds(login, ip)
+    detail = {"step": "second_factor"}
+    if wait:
+        security_log.record(
+            session,
+            security_log.LOGIN_THROTTLED,
+            user=user,
+            login=user.login,
+            ip=ip,
+            detail=detail | {"retry_after": wait},
+        )
+        return LoginOutcome(retry_after=wait)
+    if not code_is_right():
+        throttles.failed(login, ip)
+        security_log.record(
+            session, security_log.LOGIN_FAILED, user=user, login=user.login, ip=ip, detail=detail
+        )
+        return LoginOutcome()
+    throttles.succeeded(login, ip)
     return LoginOutcome(user=user)
 
 
