@@ -205,6 +205,7 @@ def _register_blueprints(app: Flask) -> None:
         account,
         activities,
         admin,
+        admin_jobs,  # noqa: F401  (routes of the admin blueprint: imported before it is registered)
         api,
         audit,
         auth,

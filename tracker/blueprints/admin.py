@@ -1,7 +1,7 @@
-"""Administration (地域政策課): user accounts, the city's master data and settings, and background
-work.
+"""Administration (地域政策課): user accounts, the city's master data and settings; the admin's
+board of background work is ``admin_jobs`` (routes of this same blueprint).
 
-The rules live in ``accounts``, ``masterdata_admin`` and ``job_board``, and a form's choices in
+The rules live in ``accounts`` and ``masterdata_admin``, and a form's choices in
 ``city.choices``; each view parses its form, calls one of their functions, commits, and
 redirects (or shows the form again with the reason).
 """
@@ -14,15 +14,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..activity_models import ActivityKind
-from ..background import job_board, jobs
 from ..city import choices, masterdata_admin
 from ..effects import city_settings, funds
 from ..extensions import db
 from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_in_tokyo
-from ..models import Bureau, Category, Center, User, Ward, utcnow
-from ..ops_models import OutboxJob
+from ..models import Bureau, Category, Center, User, Ward
 from ..safeguards import accounts, admin_log, mfa
-from ..states import JobState, Role
+from ..states import Role
 from ..workflow import WorkflowError
 from .activity_forms import ActivityKindForm
 from .common import form_errors, int_arg, paginate, roles_required
@@ -361,44 +359,3 @@ def ward_fund():
     return _form_page(
         form, "まちづくり推進経費を設定", ["ward_id", "fiscal_year", "allocated_yen"], "設定する"
     )
-
-
-# --- background work -----------------------------------------------------------------------
-
-
-@bp.route("/jobs", endpoint="jobs")
-@roles_required(Role.ADMIN)
-def job_list():
-    return render_template(
-        "admin/jobs.html",
-        board=job_board.board(db.session),
-        states=list(JobState),
-        labels={name: spec.label for name, spec in jobs.JOBS.items()},
-        unsent=job_board.unsent,
-        retryable=job_board.retryable,
-    )
-
-
-@bp.route("/jobs/<int:outbox_id>/retry", methods=["POST"])
-@roles_required(Role.ADMIN)
-def retry_job(outbox_id: int):
-    row = db.get_or_404(OutboxJob, outbox_id)
-    if not job_board.retryable(row, utcnow()):
-        flash("失敗したか止まっている処理だけ再実行できます。", "error")
-        return redirect(url_for("admin.jobs"))
-    jobs.retry(db.session, row.id)
-    db.session.commit()
-    flash(f"#{outbox_id} を再実行しました。", "success")
-    return redirect(url_for("admin.jobs"))
-
-
-@bp.route("/jobs/relay", methods=["POST"])
-@roles_required(Role.ADMIN)
-def relay_jobs():
-    counts = jobs.relay_outbox()
-    flash(
-        f"送信待ちを再送しました (引き渡し {counts['handed_over']}件、再開 {counts['restarted']}件、"
-        f"失敗として終了 {counts['failed']}件)。",
-        "success",
-    )
-    return redirect(url_for("admin.jobs"))
