@@ -16,7 +16,7 @@ from tracker.models import Center, HistoryEvent
 from tracker.safeguards import audit
 from tracker.states import ImportState
 
-from .test_import import import_file, upload
+from .test_import import import_file, upload, xlsx
 
 KIND = "会議出席（町内自治会）"
 
@@ -38,14 +38,7 @@ def activity_row(**changes) -> dict:
 
 
 def activity_xlsx(rows: list[dict], columns=COLUMNS) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(list(columns))
-    for values in rows:
-        sheet.append([values.get(column) for column in columns])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx(rows, columns)
 
 
 def activity_csv(rows: list[dict], columns=COLUMNS) -> bytes:

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,21 +75,35 @@ def browser():
             launched.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh page (own cookies) at desktop size, Japanese locale, Tokyo time; base URL set."""
+DESKTOP = {"width": 1280, "height": 900}
+TABLET = {"width": 768, "height": 1024}
+
+
+@contextmanager
+def opened_page(browser, live_server: str, viewport: dict) -> Iterator:
+    """A fresh page (own cookies) at ``viewport``, Japanese locale, Tokyo time; base URL set."""
     context = browser.new_context(
-        base_url=live_server,
-        locale="ja-JP",
-        timezone_id="Asia/Tokyo",
-        viewport={"width": 1280, "height": 900},
+        base_url=live_server, locale="ja-JP", timezone_id="Asia/Tokyo", viewport=viewport
     )
     context.set_default_timeout(10_000)
-    opened = context.new_page()
     try:
-        yield opened
+        yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page at desktop size."""
+    with opened_page(browser, live_server, DESKTOP) as opened:
+        yield opened
+
+
+@pytest.fixture
+def tablet(browser, live_server):
+    """A page at the width of a tablet held upright in the field (768 px)."""
+    with opened_page(browser, live_server, TABLET) as opened:
+        yield opened
 
 
 @pytest.fixture

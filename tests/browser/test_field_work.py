@@ -9,26 +9,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
+from .conftest import TABLET
 from .test_end_to_end import Steps, login, logout
 
-TABLET = {"width": 768, "height": 1024}
 INDICATOR = "地域担当職員1人あたりの活動件数"
-
-
-@pytest.fixture
-def tablet(browser, live_server) -> Page:
-    context = browser.new_context(
-        base_url=live_server, locale="ja-JP", timezone_id="Asia/Tokyo", viewport=TABLET
-    )
-    context.set_default_timeout(10_000)
-    opened = context.new_page()
-    try:
-        yield opened
-    finally:
-        context.close()
 
 
 def activity_count_of_this_year(page: Page) -> str:

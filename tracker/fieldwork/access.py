@@ -24,25 +24,25 @@ def activity_filter(user: User) -> ColumnElement[bool]:
     return false()
 
 
-def can_view_activity(user: User, activity: Activity) -> bool:
+def _in_scope(user: User, center_id: int, ward_id: int) -> bool:
+    """The one rule of seeing and logging: the admin everywhere, a liaison at their own center,
+    a ward manager in their own ward, bureau staff nowhere."""
     if user.role == Role.ADMIN:
         return True
     if user.role == Role.LIAISON:
-        return user.center_id is not None and activity.center_id == user.center_id
+        return user.center_id is not None and center_id == user.center_id
     if user.role == Role.WARD_MANAGER:
-        return user.ward_id is not None and activity.ward_id == user.ward_id
+        return user.ward_id is not None and ward_id == user.ward_id
     return False
+
+
+def can_view_activity(user: User, activity: Activity) -> bool:
+    return _in_scope(user, activity.center_id, activity.ward_id)
 
 
 def can_log_at(user: User, center: Center) -> bool:
     """Whether ``user`` may log (or edit) an activity of ``center``."""
-    if user.role == Role.ADMIN:
-        return True
-    if user.role == Role.LIAISON:
-        return user.center_id is not None and center.id == user.center_id
-    if user.role == Role.WARD_MANAGER:
-        return user.ward_id is not None and center.ward_id == user.ward_id
-    return False
+    return _in_scope(user, center.id, center.ward_id)
 
 
 def can_edit_activity(user: User, activity: Activity) -> bool:
