@@ -224,10 +224,22 @@ def set_target(indicator_id: int):
     form = forms["target"]
     if not form.validate_on_submit():
         return _refused(indicator, forms, form, None)
-    try:
-        writes.set_target(
+    return _save(
+        indicator,
+        forms,
+        form,
+        lambda: writes.set_target(
             db.session, current_user, indicator, form.ward_id.data, form.fiscal_year.data, form.target.data
-        )
+        ),
+        "目標値を保存しました。",
+    )
+
+
+def _save(indicator, forms, form, write, success: str):
+    """Run one write of a target or a value: 403 when the actor may not, the form again (422)
+    with the reason when the input is refused, else commit and back to the indicator's page."""
+    try:
+        write()
     except writes.IndicatorDenied as denied:
         db.session.rollback()
         abort(403, description=denied.message)
@@ -235,7 +247,7 @@ def set_target(indicator_id: int):
         db.session.rollback()
         return _refused(indicator, forms, form, error)
     db.session.commit()
-    flash("目標値を保存しました。", "success")
+    flash(success, "success")
     return redirect(_detail_url(indicator))
 
 
@@ -251,8 +263,11 @@ def enter_value(indicator_id: int):
         return _detail(indicator, forms, 422)
     if not form.validate_on_submit():
         return _refused(indicator, forms, form, None)
-    try:
-        writes.enter_value(
+    return _save(
+        indicator,
+        forms,
+        form,
+        lambda: writes.enter_value(
             db.session,
             current_user,
             indicator,
@@ -261,16 +276,9 @@ def enter_value(indicator_id: int):
             form.value.data,
             form.source.data,
             form.measured_on.data,
-        )
-    except writes.IndicatorDenied as denied:
-        db.session.rollback()
-        abort(403, description=denied.message)
-    except writes.WorkflowError as error:
-        db.session.rollback()
-        return _refused(indicator, forms, form, error)
-    db.session.commit()
-    flash("実績値を保存しました。", "success")
-    return redirect(_detail_url(indicator))
+        ),
+        "実績値を保存しました。",
+    )
 
 
 # --- the admin's definitions -------------------------------------------------------------------
