@@ -40,12 +40,20 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tracker.teamwork_models",
             "tracker.monitoring_models",
             "tracker.activity_models",
+            "tracker.open311_models",
         ),
     ),
     ("workflow", ("tracker.workflow", "tracker.effects", "tracker.fieldwork")),
     (
         "services",
-        ("tracker.finding", "tracker.reporting", "tracker.background", "tracker.safeguards", "tracker.city"),
+        (
+            "tracker.finding",
+            "tracker.reporting",
+            "tracker.background",
+            "tracker.safeguards",
+            "tracker.city",
+            "tracker.open311",
+        ),
     ),
     ("web", ("tracker.blueprints", "tracker.cli", "tracker")),
 )

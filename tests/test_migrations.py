@@ -60,6 +60,11 @@ MODEL_TABLES = {
     "login_throttles",
     "personal_data_grants",
     "issue_publications",
+    "api_keys",
+    "open311_submissions",
+    "service_profiles",
+    "service_attributes",
+    "town_centers",
 }
 
 

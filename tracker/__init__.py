@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import activity_models, formatting, monitoring_models, ops_models, teamwork_models  # noqa: F401  (every table)
+from . import activity_models, formatting, monitoring_models, open311_models, ops_models, teamwork_models  # noqa: F401  (every table)
 from .config import load_config
 from .extensions import Talisman, babel, csrf, db, login_manager, migrate
 from .model_types import StoredValueError, install_bounds

@@ -191,7 +191,7 @@ class ServiceRequest(HasBudgetLines, db.Model):
     answer_text: Mapped[str] = mapped_column(Text, default="")
     answer_kind: Mapped[AnswerKind | None] = enum_column(AnswerKind)
     answered_on: Mapped[dt.date | None] = mapped_column(Date)
-    logged_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # NULL: Open311
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
@@ -210,7 +210,7 @@ class ServiceRequest(HasBudgetLines, db.Model):
     center: Mapped[Center] = relationship()
     ward: Mapped[Ward] = relationship(foreign_keys=[ward_id])
     handover_ward: Mapped[Ward | None] = relationship(foreign_keys=[handover_ward_id])
-    logged_by: Mapped[User] = relationship()
+    logged_by: Mapped[User | None] = relationship()
     ward_issue: Mapped[WardIssue | None] = relationship(back_populates="requests")
     photos: Mapped[list[Photo]] = relationship(back_populates="service_request", order_by="Photo.id")
     budget_lines: Mapped[list[BudgetLine]] = relationship(
@@ -363,7 +363,7 @@ class Photo(db.Model):
     size_bytes: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # NULL: Open311
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     service_request: Mapped[ServiceRequest] = relationship(back_populates="photos")

@@ -94,6 +94,7 @@ class Source(LabelledEnum):
     NEIGHBOURHOOD_ASSOCIATION = "neighbourhood_association", "町内自治会"
     COUNTER = "counter", "窓口"
     PHONE = "phone", "電話"
+    APP = "app", "アプリ"  # Open311: a residents' app or the call center, through an API key
     OTHER = "other", "その他"
 
 

@@ -1,8 +1,12 @@
-"""Small JSON answers the staff pages ask for while a form is filled in.
+"""The machine-facing answers: the small JSON the staff pages ask for, and Open311 GeoReport v2.
 
 ``/api/amount`` says back what a typed amount will be stored as (「2,000千円 (2,000,000円) で
 登録します」) or why it will be refused, with the one reader of amounts (``tracker.parsing``), so
 the page's script never parses money itself.
+
+The Open311 server lives under ``/open311/v2/`` in the route modules of this same blueprint
+(``open311_read`` for what apps read, ``open311_write`` for what they send); each parses the
+HTTP request, calls ``tracker.open311`` and answers in the spec's JSON or XML.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from flask_login import login_required
 
 from ..parsing import AmountError, AmountUnit, parse_amount
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+bp = Blueprint("api", __name__)
 
 MAX_TEXT = 40  # characters of a typed amount looked at
 
 
-@bp.route("/amount")
+@bp.route("/api/amount")
 @login_required
 def amount():
     text = request.args.get("text", "")[:MAX_TEXT]
