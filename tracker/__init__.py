@@ -217,6 +217,7 @@ def _register_blueprints(app: Flask) -> None:
         imports,
         indicators,
         notifications,
+        open311_common,  # noqa: F401  (the Open311 routes of the api blueprint, likewise)
         organisations,
         practices,
         public,

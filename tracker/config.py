@@ -51,6 +51,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TIMEZONE": env.get("TIMEZONE", "Asia/Tokyo"),
         "CITY_NAME": env.get("CITY_NAME", "熊本市"),
         "ANSWER_DUE_DAYS": int(env.get("ANSWER_DUE_DAYS", "14")),
+        # The Open311 jurisdiction this server answers for; another ``jurisdiction_id`` is a 404.
+        "OPEN311_JURISDICTION_ID": env.get("OPEN311_JURISDICTION_ID", "city.kumamoto.jp"),
         "PHOTO_MAX_BYTES": int(env.get("PHOTO_MAX_BYTES", str(8 * 1024 * 1024))),
         "PHOTO_MAX_COUNT": int(env.get("PHOTO_MAX_COUNT", "5")),
         "PHOTO_DIR": env.get("PHOTO_DIR", str(Path(instance_path) / "photos")),
