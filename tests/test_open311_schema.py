@@ -100,3 +100,8 @@ def test_the_docs_page_loads_the_vendored_swagger_ui_without_inline_script(clien
         "open311-docs.js",
     ):
         assert client.get(f"/static/{asset}").status_code == 200
+
+
+def test_the_docs_page_is_in_japanese_and_in_english(client):
+    assert "<title>Open311 API の説明" in client.get("/open311/v2/docs").get_data(as_text=True)
+    assert "<title>Open311 API documentation" in client.get("/open311/v2/docs?lang=en").get_data(as_text=True)
