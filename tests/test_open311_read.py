@@ -250,6 +250,21 @@ def test_a_range_past_90_days_or_unreadable_is_a_400(open311):
         assert as_json(open311.get(f"{V2}/requests.json", query_string=bad), 400)[0]["code"] == 400
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"end_date": "0001-01-01"},
+        {"start_date": "9999-12-31"},
+        {"start_date": "0001-01-01T00:00:00+14:00"},
+        {"end_date": "1e309"},
+        {"start_date": "２０２４年"},
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_a_400_never_a_500(open311, params):
+    for route in ("requests", "servicerequestupdates"):
+        assert as_json(open311.get(f"{V2}/{route}.json", query_string=params), 400)[0]["code"] == 400
+
+
 def test_datetimes_with_an_offset_select_by_the_tokyo_day(make, open311):
     request = seed_personal_request(make)
     # 2024-06-02T15:30Z is 2024-06-03 00:30 in Tokyo: the day it was received.

@@ -27,6 +27,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 MAX_IDS = 100  # service_request_id: at most this many in one comma list
 STATUSES = ("open", "closed")
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # dates the API reads: 90 days either side stay representable
 
 WITHDRAWN_NOTE = "この要望は取り下げられました。"
 HANDING_OVER_NOTE = "担当する区へ引き継いでいます。"
@@ -130,16 +131,20 @@ def parse_moment(text: str, name: str) -> dt.date:
     """An ISO 8601 date or datetime (``2024-06-03``, ``2024-06-03T09:00:00+09:00``, ``...Z``) as its
     Tokyo day; a datetime without an offset is Tokyo time. 400 when it cannot be read."""
     try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise Open311Error(
             400, f"{name} is not an ISO 8601 date or datetime ({name} が日付として読めません)"
         ) from None
-    if moment.tzinfo is None:
-        return moment.date()
-    return moment.astimezone(TOKYO).date()
+    try:
+        day = moment.date() if moment.tzinfo is None else moment.astimezone(TOKYO).date()
+    except OverflowError:  # an offset past the first or the last day a datetime can hold
+        day = dt.date.min
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise Open311Error(
+            400, f"{name} must be between {FIRST_YEAR} and {LAST_YEAR} ({name} の年が範囲外です)"
+        )
+    return day
 
 
 def date_range(start: str, end: str, today: dt.date) -> tuple[dt.date, dt.date]:
