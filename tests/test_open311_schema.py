@@ -26,7 +26,7 @@ from tracker.open311 import openapi
 from tracker.states import IssueState
 
 from .factories import TODAY
-from .open311_support import PII_MARKERS, make_api_key, seed_personal_request
+from .open311_support import PII_MARKERS, CheckedClient, make_api_key, seed_personal_request
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -63,10 +63,15 @@ def test_every_read_operation_keeps_to_the_document(open311_schema, path):
     call()
 
 
-def test_the_document_describes_every_open311_route_and_both_formats(app, client):
+@pytest.fixture
+def open311(client) -> CheckedClient:
+    return CheckedClient(client)
+
+
+def test_the_document_describes_every_open311_route_and_both_formats(app, open311):
     """Each Open311 route of the app (the document's own two aside) is a path of the document,
     in .json and in .xml; and each path lists its error answers."""
-    document = json.loads(client.get("/open311/v2/openapi.json").get_data(as_text=True))
+    document = json.loads(open311.get("/open311/v2/openapi.json").get_data(as_text=True))
     assert document["openapi"] == "3.1.0"
     paths = document["paths"]
     served = {
@@ -88,8 +93,8 @@ def test_the_document_describes_every_open311_route_and_both_formats(app, client
     )
 
 
-def test_the_docs_page_loads_the_vendored_swagger_ui_without_inline_script(client):
-    page = client.get("/open311/v2/docs").get_data(as_text=True)
+def test_the_docs_page_loads_the_vendored_swagger_ui_without_inline_script(open311):
+    page = open311.get("/open311/v2/docs").get_data(as_text=True)
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
     assert "/static/open311-docs.js" in page
     assert 'data-document="/open311/v2/openapi.json"' in page
@@ -99,9 +104,11 @@ def test_the_docs_page_loads_the_vendored_swagger_ui_without_inline_script(clien
         "vendor/swagger-ui/swagger-ui.css",
         "open311-docs.js",
     ):
-        assert client.get(f"/static/{asset}").status_code == 200
+        assert open311.get(f"/static/{asset}").status_code == 200
 
 
-def test_the_docs_page_is_in_japanese_and_in_english(client):
-    assert "<title>Open311 API の説明" in client.get("/open311/v2/docs").get_data(as_text=True)
-    assert "<title>Open311 API documentation" in client.get("/open311/v2/docs?lang=en").get_data(as_text=True)
+def test_the_docs_page_is_in_japanese_and_in_english(open311):
+    assert "<title>Open311 API の説明" in open311.get("/open311/v2/docs").get_data(as_text=True)
+    assert "<title>Open311 API documentation" in open311.get("/open311/v2/docs?lang=en").get_data(
+        as_text=True
+    )
