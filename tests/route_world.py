@@ -140,6 +140,9 @@ def build_world(app, connection) -> World:
         own = people[side]
         received = make.request(own["liaison"], ward=ward)
         add("received", side, {"request_id": received.id}, side=side)
+        # Open311: a request by its reference number, a service by its code.
+        add("open311_request", side, {"service_request_id": received.reference}, side=side)
+        add("open311_service", side, {"service_code": str(received.category_id)}, side=side)
         withdrawn = make.request(own["liaison"], ward=ward)
         workflow.apply(session, own["manager"], withdrawn, "withdraw", {"comment": "重複"}, today=TODAY)
         session.commit()

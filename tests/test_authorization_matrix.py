@@ -247,6 +247,15 @@ RULES: dict[str, Rule] = {
     "public.feed": Rule(PUBLIC),
     # what a typed amount will be stored as: any member of staff filling in a form
     "api.amount": Rule(ANY_ROLE),
+    # Open311 reads: anyone, no login (a given api_key must be live; see test_open311_read.py)
+    "api.discovery": Rule(PUBLIC),
+    "api.service_list": Rule(PUBLIC),
+    "api.service_definition": Rule(PUBLIC, targets=("open311_service",)),
+    "api.request_list": Rule(PUBLIC),
+    "api.request_record": Rule(PUBLIC, targets=("open311_request",)),
+    "api.request_updates": Rule(PUBLIC),
+    "api.openapi_document": Rule(PUBLIC),
+    "api.openapi_page": Rule(PUBLIC),
 }
 
 SKIPPED_ENDPOINTS = {"static"}

@@ -69,6 +69,13 @@ PARAMETERS = (
     "batch",
     "job",
     "original",
+    # Open311 (jurisdiction_id and api_key left out: a foreign one answers 404/403 before the rest is read)
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+    "page_size",
 )
 HOSTILE_VALUES = (
     "9" * 40,

@@ -218,6 +218,7 @@ def _register_blueprints(app: Flask) -> None:
         indicators,
         notifications,
         open311_common,  # noqa: F401  (the Open311 routes of the api blueprint, likewise)
+        open311_read,  # noqa: F401  (likewise)
         organisations,
         practices,
         public,
