@@ -289,3 +289,25 @@ def test_cli_create_by_center_id(app, session, make):
     )
     assert result.exit_code == 0, result.output
     assert session.scalars(select(ApiKey).where(ApiKey.name == "id指定")).one().center == center
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+def test_the_demo_loads_keys_towns_and_services_once(session, make):
+    from tracker.city import demo_open311
+
+    demo_open311.load_demo_open311(session)
+    city_app = keys.find_active_key(session, demo_open311.DEMO_KEY)
+    assert city_app is not None and city_app.name == "くまもとアプリ" and city_app.center_id is None
+    call_center = keys.key_named(session, "コールセンター")
+    assert call_center.center == make.center() and call_center.key_hash != city_app.key_hash
+    towns = {t.town_name: t.center.name for t in service_admin.town_rows(session)}
+    assert towns["手取本町"] == "中央区まちづくりセンター" and towns["植木町"] == "植木"
+    road = session.scalars(select(Category).where(Category.name == "道路・交通安全")).one()
+    codes = [a.code for a in service_admin.attributes_of(session, road.id)]
+    assert codes == ["damage_kind", "size_cm"]
+    assert session.get(ServiceProfile, road.id).keywords.startswith("道路")
+    counts = (_count(session, ApiKey), _count(session, TownCenter), _count(session, ServiceAttribute))
+    demo_open311.load_demo_open311(session)
+    assert (_count(session, ApiKey), _count(session, TownCenter), _count(session, ServiceAttribute)) == counts

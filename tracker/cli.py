@@ -8,6 +8,7 @@ from .city import (
     choices,
     demo_activities,
     demo_calendar,
+    demo_open311,
     demo_practices,
     demo_requests,
     demo_teamwork,
@@ -42,6 +43,7 @@ def register_cli(app: Flask) -> None:
             demo_practices.load_demo_practices(db.session, today_in_tokyo())
             demo_activities.load_demo_activities(db.session, today_in_tokyo())
             indicator_defaults.load_demo_indicators(db.session, today_in_tokyo())
+            demo_open311.load_demo_open311(db.session)
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
 
