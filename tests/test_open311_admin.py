@@ -311,3 +311,12 @@ def test_the_demo_loads_keys_towns_and_services_once(session, make):
     counts = (_count(session, ApiKey), _count(session, TownCenter), _count(session, ServiceAttribute))
     demo_open311.load_demo_open311(session)
     assert (_count(session, ApiKey), _count(session, TownCenter), _count(session, ServiceAttribute)) == counts
+
+
+def test_the_change_log_page_shows_key_changes_without_the_key(session, make, login_as):
+    key, plain = keys.create_key(session, None, name="くまもとアプリ", rate_limit_per_minute=90)
+    keys.set_rate_limit(session, None, key, 45)
+    session.commit()
+    page = login_as(make.admin()).get("/admin/audit/changes").get_data(as_text=True)
+    assert "APIキー「くまもとアプリ」の上限を変更" in page and "1分あたりの上限: 90 → 45" in page
+    assert plain not in page and key.key_hash not in page
