@@ -152,6 +152,11 @@ def test_revoke_and_limit_through_the_page(session, make, login_as):
     assert key.revoked_at is not None
     again = client.post(f"/admin/open311/keys/{key.id}/revoke", follow_redirects=True)
     assert "既に無効化されています" in again.get_data(as_text=True)
+    late = client.post(
+        f"/admin/open311/keys/{key.id}/limit", data={f"limit{key.id}-rate_limit_per_minute": "9"}
+    )
+    assert late.status_code == 200 and "無効化されているため変更できません" in late.get_data(as_text=True)
+    assert key.rate_limit_per_minute == 5
 
 
 # --- towns ---------------------------------------------------------------------------------------
