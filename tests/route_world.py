@@ -240,6 +240,7 @@ def build_world(app, connection) -> World:
         indicator = session.execute(select(Indicator).filter_by(code=code)).scalar_one()
         add("indicator", code, {"indicator_id": indicator.id})
     add("entry_kind", "categories", {"kind": "categories"})
+    _open311_objects(session, add)
 
     # Each actor's own notification and finished report (with its file); and the bystander's.
     report_dir = reports.report_dir()
@@ -279,6 +280,27 @@ def build_world(app, connection) -> World:
         cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
         world.cookies[name] = cookie.value
     return world
+
+
+def _open311_objects(session, add) -> None:
+    """Two of each Open311 row the admin's pages act on: API keys, towns, services, questions."""
+    from tracker.open311 import keys, service_admin
+
+    categories = (
+        session.execute(select(Category).where(Category.active).order_by(Category.id)).scalars().all()
+    )
+    for index, side in enumerate(("A", "B")):
+        center = Factory(session).ward(SIDES[side][0]).centers[0]
+        key, _plain = keys.create_key(session, None, name=f"matrix-key-{side}", center_id=center.id)
+        add("api_key", side, {"key_id": key.id})
+        town = service_admin.add_town(session, None, f"matrix町{side}", center.id)
+        add("town", side, {"town_id": town.id})
+        category = categories[index]
+        add("service", side, {"category_id": category.id})
+        fields = {"code": f"matrix_{side}", "datatype": "string", "description": "どのような状態ですか"}
+        attribute = service_admin.add_attribute(session, None, category, fields)
+        add("attribute", side, {"attribute_id": attribute.id})
+    session.flush()
 
 
 def _attachment_ids(session, request_id: int, issue_id: int) -> list[tuple[str, int]]:

@@ -206,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
         activities,
         admin,
         admin_jobs,  # noqa: F401  (routes of the admin blueprint: imported before it is registered)
+        admin_open311,  # noqa: F401  (routes of the admin blueprint, likewise)
         api,
         audit,
         auth,

@@ -5,8 +5,10 @@ from flask import Flask, current_app
 
 from .background import jobs, reminders, worker
 from .city import (
+    choices,
     demo_activities,
     demo_calendar,
+    demo_open311,
     demo_practices,
     demo_requests,
     demo_teamwork,
@@ -15,7 +17,9 @@ from .city import (
 )
 from .extensions import db
 from .formatting import today_in_tokyo
+from .open311 import keys
 from .safeguards import audit, backup, personal_data
+from .workflow import WorkflowError
 
 
 def register_cli(app: Flask) -> None:
@@ -39,6 +43,7 @@ def register_cli(app: Flask) -> None:
             demo_practices.load_demo_practices(db.session, today_in_tokyo())
             demo_activities.load_demo_activities(db.session, today_in_tokyo())
             indicator_defaults.load_demo_indicators(db.session, today_in_tokyo())
+            demo_open311.load_demo_open311(db.session)
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
 
@@ -48,6 +53,7 @@ def register_cli(app: Flask) -> None:
         """Run the RQ worker, its scheduler and the outbox relay (needs REDIS_URL)."""
         worker.run_worker(current_app._get_current_object(), burst=burst)
 
+    _register_api_keys(app)
     reminders.register_cli(app)
     backup.register_cli(app)
     audit.register_cli(app)
@@ -60,3 +66,65 @@ def register_cli(app: Flask) -> None:
         """Hand over jobs left pending, and restart jobs whose worker died."""
         counts = jobs.relay_outbox()
         click.echo(" ".join(f"{key}={value}" for key, value in counts.items()))
+
+
+def _register_api_keys(app: Flask) -> None:
+    """``flask api-key create|list|revoke``: the Open311 keys, as on the admin's page."""
+    group = click.Group("api-key", help="Open311 API keys (stored hashed; a new key is printed once).")
+    app.cli.add_command(group)
+
+    def _refuse(error: WorkflowError) -> None:
+        db.session.rollback()
+        raise click.ClickException(error.message)
+
+    @group.command("create")
+    @click.option("--name", required=True, help="The client's name (shown as 「アプリ (name)」).")
+    @click.option(
+        "--center", default=None, help="Scope the key to one center (its name or id); else city-wide."
+    )
+    @click.option("--limit", "limit", default=60, type=int, show_default=True, help="Requests per minute.")
+    def create(name: str, center: str | None, limit: int) -> None:
+        """Create a key and print it, once: it is stored only as a hash."""
+        center_id = None
+        if center:
+            found = choices.center_named(db.session, center)
+            if found is None:
+                raise click.ClickException(f"まちづくりセンター「{center}」が見つかりません。")
+            center_id = found.id
+        try:
+            key, plain = keys.create_key(
+                db.session, None, name=name, center_id=center_id, rate_limit_per_minute=limit
+            )
+            db.session.commit()
+        except WorkflowError as error:
+            _refuse(error)
+        scope = f"{key.center.ward.name} {key.center.name}" if key.center else "市全体"
+        click.echo(f"API key 「{key.name}」 ({scope}, {key.rate_limit_per_minute}/min):")
+        click.echo(plain)
+        click.echo("This key is not stored and cannot be shown again.")
+
+    @group.command("list")
+    def list_keys() -> None:
+        """Every key: name, prefix, scope, limit, created, last used, revoked."""
+        for key in keys.all_keys(db.session):
+            scope = f"{key.center.ward.name} {key.center.name}" if key.center else "市全体"
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-"
+            click.echo(
+                f"{key.name}\t{key.key_prefix}…\t{scope}\t{key.rate_limit_per_minute}/min\t"
+                f"created {key.created_at:%Y-%m-%d}\tlast used {used}\t{state}"
+            )
+
+    @group.command("revoke")
+    @click.argument("name")
+    def revoke(name: str) -> None:
+        """Refuse the key NAME from now on (its requests stay attributed to it)."""
+        key = keys.key_named(db.session, name)
+        if key is None:
+            raise click.ClickException(f"APIキー「{name}」はありません。")
+        try:
+            keys.revoke_key(db.session, None, key)
+            db.session.commit()
+        except WorkflowError as error:
+            _refuse(error)
+        click.echo(f"API key 「{name}」 revoked.")

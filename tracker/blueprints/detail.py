@@ -19,7 +19,7 @@ from .. import workflow
 from ..city import choices
 from ..effects import city_settings, consultation, good_practice, publication, teamwork
 from ..extensions import db
-from ..finding import similar, similar_issues
+from ..finding import app_sources, similar, similar_issues
 from ..formatting import fiscal_year_of, today_in_tokyo
 from ..models import ServiceRequest, WardIssue
 from ..safeguards import personal_data
@@ -241,6 +241,7 @@ def request_page(found: ServiceRequest, *, revealed: bool = False, refused: Refu
     return render_template(
         "field/request_detail.html",
         item=found,
+        app_names=app_sources.AppNames(db.session, [found]),
         **_page_parts(found, REQUEST_FORMS, refused),
         related=similar.related_requests(current_user, found),
         revealed=revealed,

@@ -7,12 +7,13 @@ accounts (``masterdata``), the rules for editing master data and the admin's ove
 the current fiscal year that ``make run`` shows (``demo_requests``) with ward and bureau
 working on them together (``demo_teamwork``), the next budget year's calendar
 (``demo_calendar``) and the 事例集 entries of the city's published examples
-(``demo_practices``), the liaisons' activity log (``demo_activities``); the default indicators
+(``demo_practices``), the liaisons' activity log (``demo_activities``), the Open311 demo keys, towns and
+service definitions (``demo_open311``); the default indicators
 (指標) and their demo targets and survey values (``indicator_defaults``). How the city writes
 money, fiscal years and dates is ``tracker.formatting``: every layer uses it, so it stays on
 the ground floor.
 
 May import: the models, ``states``, ``formatting``, ``extensions``, the workflow layer, and of
-the other services ``safeguards`` (accounts) and ``reporting.indicators`` (the computed metrics
-the default indicators name). Never a blueprint.
+the other services ``safeguards`` (accounts), ``open311`` (the demo's keys and services) and
+``reporting.indicators`` (the computed metrics the default indicators name). Never a blueprint.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Bureau, Category, Center, User, Ward, WardIssue
 from ..states import OPEN_ISSUE_STATES, Role
@@ -29,6 +29,26 @@ def active_centers_of_ward(session: Session, ward_id: int | None) -> Sequence[Ce
     return session.scalars(
         select(Center).where(Center.ward_id == ward_id, Center.active).order_by(Center.sort_order)
     ).all()
+
+
+def active_centers(session: Session) -> Sequence[Center]:
+    """Every active center of the city, ward by ward (an API key's or a town's center)."""
+    return session.scalars(
+        select(Center)
+        .join(Center.ward)
+        .where(Center.active)
+        .options(contains_eager(Center.ward))
+        .order_by(Ward.sort_order, Center.sort_order, Center.id)
+    ).all()
+
+
+def center_named(session: Session, name_or_id: str) -> Center | None:
+    """A center by its id (digits) or its exact name (the command line's ``--center``)."""
+    text = (name_or_id or "").strip()
+    if text.isdecimal() and len(text) <= 10 and int(text) <= 2**31 - 1:
+        return session.get(Center, int(text))
+    found = session.scalars(select(Center).where(Center.name == text)).all()
+    return found[0] if len(found) == 1 else None
 
 
 def active_bureaus(session: Session) -> Sequence[Bureau]:

@@ -29,7 +29,7 @@ from ..models import ServiceRequest, User, UTCDateTime, utcnow
 from ..ops_models import PersonalDataAccess
 from ..safeguards import personal_data
 from ..states import Role
-from . import exports, keyset, list_choices, listing
+from . import app_sources, exports, keyset, list_choices, listing
 
 STREAM_BATCH = 500  # rows fetched (and eager-loaded) at a time while exporting
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel (xlsx)"}
@@ -46,8 +46,13 @@ def _label(value) -> str:
     return value.label if value is not None else ""
 
 
-def request_columns(personal: bool, user: User) -> list[exports.Column]:
+def request_columns(
+    personal: bool, user: User, names: app_sources.AppNames | None = None
+) -> list[exports.Column]:
+    """The export's columns; ``names`` (filled batch by batch as the rows stream) gives an app
+    request's 「アプリ (key name)」 as its 要望元 and its 登録者."""
     Column = exports.Column
+    names = names or app_sources.AppNames(db.session)
     columns = [
         Column("受付番号", lambda r: r.reference),
         Column("年度", lambda r: r.fiscal_year),
@@ -56,7 +61,7 @@ def request_columns(personal: bool, user: User) -> list[exports.Column]:
         Column("区", lambda r: r.ward.name),
         Column("センター", lambda r: r.center.name),
         Column("分野", lambda r: r.category.name),
-        Column("要望元", lambda r: _label(r.source)),
+        Column("要望元", names.source_label),
         Column("団体・組織", lambda r: r.organisation),
         Column("場所", lambda r: r.location_text),
         Column("受付日", lambda r: r.received_on),
@@ -67,7 +72,7 @@ def request_columns(personal: bool, user: User) -> list[exports.Column]:
         Column("回答日", lambda r: r.answered_on),
         Column("回答区分", lambda r: _label(r.answer_kind)),
         Column("回答内容", lambda r: r.answer_text),
-        Column("登録者", lambda r: r.logged_by.display_name),
+        Column("登録者", names.logged_by_label),
         Column("更新日時", lambda r: _moment(r.updated_at)),
     ]
     if personal:
@@ -177,9 +182,12 @@ def export(
         record["personal_rows"] = record_personal_export(user, where, request.remote_addr)
     exports.record_export(db.session, user, what, fmt, total, record)
     db.session.commit()
-    columns = request_columns(personal, user) if model is ServiceRequest else issue_columns()
     name = f"{filename}_{today_in_tokyo():%Y%m%d}"
-    return exports.response(fmt, name, columns, streamed(statement), what)
+    if model is not ServiceRequest:
+        return exports.response(fmt, name, issue_columns(), streamed(statement), what)
+    names = app_sources.AppNames(db.session)
+    rows = names.batched(streamed(statement), STREAM_BATCH)
+    return exports.response(fmt, name, request_columns(personal, user, names), rows, what)
 
 
 def export_fixed(base: Select, model, what: str, filename: str):

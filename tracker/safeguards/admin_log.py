@@ -63,6 +63,11 @@ TABLE_LABELS = {
     "budget_calendars": "予算編成スケジュール",
     "activity_kinds": "活動区分",
     "community_organisations": "地域団体",
+    # written by tracker.open311 (changes.record_change), shown on the same page
+    "api_keys": "APIキー",
+    "town_centers": "町名とセンター",
+    "service_profiles": "サービスの説明",
+    "service_attributes": "サービスの質問",
 }
 FIELD_LABELS = {
     "login": "ログインID",
@@ -100,6 +105,17 @@ FIELD_LABELS = {
     "updated_by_id": "更新者",
     "group": "見出し",
     "kind": "種類",
+    "key_prefix": "キーの先頭",
+    "rate_limit_per_minute": "1分あたりの上限",
+    "revoked_at": "無効化日時",
+    "town_name": "町名",
+    "description": "説明",
+    "keywords": "キーワード",
+    "datatype": "データ型",
+    "required": "必須",
+    "datatype_description": "データ型の説明",
+    "order": "表示順",
+    "values": "選択肢",
 }
 
 
