@@ -247,6 +247,12 @@ RULES: dict[str, Rule] = {
     "public.feed": Rule(PUBLIC),
     # what a typed amount will be stored as: any member of staff filling in a form
     "api.amount": Rule(ANY_ROLE),
+    # Open311: apps, with an API key (tried with the world's key; refusals by key are in test_open311_write)
+    "api.open311_post_request": Rule(PUBLIC, targets=("open311_key",)),
+    "api.open311_token": Rule(PUBLIC, targets=("open311_token",)),
+    # the intake queue (未振り分け): ward managers (their ward's, or of no ward) and the admin
+    "intake.index": only(MANAGER, ADMIN),
+    "intake.assign": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="queued"),
 }
 
 SKIPPED_ENDPOINTS = {"static"}
