@@ -9,15 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import uuid
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from tracker.formatting import today_in_tokyo
 from tracker.models import Category, HistoryEvent, Photo, ServiceRequest
 from tracker.open311_models import Open311Submission, ServiceAttribute, TownCenter
+from tracker.safeguards.api_limits import ApiLimits
 from tracker.states import RequestState, Source
 
 from .factories import png_bytes
@@ -462,3 +467,35 @@ def test_outside_the_prefix_errors_stay_pages(client):
     response = client.get("/nothing-here")
     assert response.status_code == 404
     assert "<html" in response.get_data(as_text=True).lower()
+
+
+# --- the rate limit's store ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        Redis.from_url(url, socket_connect_timeout=2).ping()
+    except RedisError as error:
+        message = f"Redis is not reachable at {url}: {error}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires Redis. {message}")
+        pytest.skip(message)
+    return url
+
+
+def test_two_processes_share_a_keys_count_through_redis(redis_url):
+    first, second = ApiLimits(redis_url), ApiLimits(redis_url)  # as two web processes would
+    identity = f"key-{uuid.uuid4().hex}"
+    assert first.hit(identity, 2) == 0
+    assert second.hit(identity, 2) == 0
+    assert 1 <= first.hit(identity, 2) <= 60
+    assert 1 <= second.hit(identity, 2) <= 60
+    assert ApiLimits().hit(identity, 2) == 0  # a process of its own memory knows nothing of them
+
+
+def test_with_redis_down_the_count_goes_on_in_memory():
+    limits = ApiLimits("redis://127.0.0.1:1/0")
+    identity = f"key-{uuid.uuid4().hex}"
+    assert [limits.hit(identity, 2) == 0 for _ in range(3)] == [True, True, False]

@@ -29,21 +29,27 @@ class ApiLimits:
 
     def __init__(self, redis_url: str | None = None):
         self.memory = MovingWindowRateLimiter(MemoryStorage())
-        self.shared = MovingWindowRateLimiter(storage_from_string(redis_url)) if redis_url else None
+        self.redis_url = redis_url
+        self.shared: MovingWindowRateLimiter | None = None
+
+    def _shared(self) -> MovingWindowRateLimiter | None:
+        """The Redis counts, connected on first use (a Redis down at start-up fails no request)."""
+        if self.redis_url and self.shared is None:
+            self.shared = MovingWindowRateLimiter(storage_from_string(self.redis_url))
+        return self.shared
 
     def hit(self, identity: str, per_minute: int) -> int:
         """Count one request of ``identity``: 0 if it is within ``per_minute``, else the seconds
         until the window lets one more through (at least 1). A limit under 1 lets nothing through."""
-        item = RateLimitItemPerMinute(max(per_minute, 1))
         if per_minute < 1:
             return 60
-        limiter = self.memory
-        if self.shared is not None:
+        item = RateLimitItemPerMinute(per_minute)
+        if self.redis_url:
             try:
-                return self._hit(self.shared, item, identity)
+                return self._hit(self._shared(), item, identity)
             except Exception as error:  # the storage driver raises errors of its own
                 log.warning("rate limit storage unavailable, counting in memory: %s", error)
-        return self._hit(limiter, item, identity)
+        return self._hit(self.memory, item, identity)
 
     @staticmethod
     def _hit(limiter: MovingWindowRateLimiter, item: RateLimitItemPerMinute, identity: str) -> int:
