@@ -481,6 +481,7 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
         "indicators.detail": "liaison",
         "indicators.ward": "staff",
         "indicators.enter_value": "manager",
+        "intake.assign": "manager",
     }
     by_name = {actor.name: actor for actor in ACTORS}
     wrong = []

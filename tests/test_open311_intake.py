@@ -75,6 +75,24 @@ def test_the_queue_page_lists_what_the_manager_may_assign_without_personal_data(
     assert str(make.ward("東区").centers[0].id) not in offered
 
 
+def test_the_queue_page_runs_the_same_queries_for_one_row_as_for_five(
+    client, session, make, queued, login_as, count_queries
+):
+    manager = make.manager("中央区")
+    logged_in = login_as(manager)
+
+    def queries_of_the_page() -> int:
+        count_queries.clear()
+        assert logged_in.get("/intake/").status_code == 200
+        return len(count_queries)
+
+    queued("熊本市中央区どこか")
+    one = queries_of_the_page()
+    for number in range(4):
+        queued(f"熊本市中央区どこか{number}")
+    assert queries_of_the_page() == one
+
+
 def test_assigning_makes_the_request_in_received_with_its_photo_and_events(app, session, make, queued):
     submission = queued("熊本市中央区どこか", media=(io.BytesIO(png_bytes()), "a.png"))
     manager, center = make.manager("中央区"), make.second_center()

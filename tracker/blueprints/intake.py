@@ -28,10 +28,14 @@ class AssignForm(Form):
     center_id = SelectField("まちづくりセンター", coerce=row_id, validators=[InputRequired(REQUIRED)])
 
 
-def _form(prefix: str = "") -> AssignForm:
-    form = AssignForm(prefix=prefix)
-    centers = submissions.assignable_centers(db.session, current_user)
-    form.center_id.choices = options([(center.id, center.name) for center in centers])
+def _centers() -> list[tuple[int, str]]:
+    return [(center.id, center.name) for center in submissions.assignable_centers(db.session, current_user)]
+
+
+def _form(submission_id: int, centers: list[tuple[int, str]]) -> AssignForm:
+    """The form of one row; each row's fields are prefixed with its id (one page, many forms)."""
+    form = AssignForm(prefix=f"s{submission_id}")
+    form.center_id.choices = options(centers)
     return form
 
 
@@ -39,7 +43,8 @@ def _form(prefix: str = "") -> AssignForm:
 @roles_required(*ASSIGNERS)
 def index():
     rows = submissions.queue_for(db.session, current_user)
-    forms = {row.id: _form(prefix=f"s{row.id}") for row in rows}
+    centers = _centers()  # the same for every row: one query
+    forms = {row.id: _form(row.id, centers) for row in rows}
     return render_template("intake/index.html", rows=rows, forms=forms)
 
 
@@ -51,7 +56,7 @@ def assign(submission_id: int):
         abort(404)
     if not submissions.may_assign(current_user, submission):
         abort(403, description=_("この未振り分けの要望を振り分ける権限がありません。"))
-    form = _form(prefix=f"s{submission_id}")
+    form = _form(submission_id, _centers())
     if not form.validate_on_submit():
         flash(_("振り分け先のまちづくりセンターを選んでください。"), "error")
         return redirect(url_for("intake.index"))
