@@ -144,6 +144,19 @@ def test_assigned_from_the_page_it_is_in_the_liaisons_queue_and_the_managers_tri
     assert token == [{"service_request_id": reference, "token": submission.token}]
 
 
+def test_the_triage_and_liaison_exports_carry_a_request_logged_by_no_one(
+    client, session, make, queued, login_as
+):
+    submission = queued("熊本市中央区どこか")
+    manager = make.manager("中央区")
+    request = submissions.assign_center(session, manager, submission, make.center().id, answer_due_days=14)
+    session.commit()
+    for user, url in ((manager, "/ward/?format=csv"), (make.liaison("中央区"), "/field/?format=csv")):
+        response = login_as(user).get(url)
+        assert response.status_code == 200
+        assert request.reference in response.data.decode("utf-8-sig")
+
+
 def test_another_wards_manager_is_refused_with_a_message_and_nothing_changes(
     client, session, make, queued, login_as
 ):

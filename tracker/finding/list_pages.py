@@ -67,7 +67,7 @@ def request_columns(personal: bool, user: User) -> list[exports.Column]:
         Column("回答日", lambda r: r.answered_on),
         Column("回答区分", lambda r: _label(r.answer_kind)),
         Column("回答内容", lambda r: r.answer_text),
-        Column("登録者", lambda r: r.logged_by.display_name),
+        Column("登録者", lambda r: r.logged_by.display_name if r.logged_by else ""),  # None: Open311
         Column("更新日時", lambda r: _moment(r.updated_at)),
     ]
     if personal:
