@@ -139,7 +139,10 @@ def test_assigned_from_the_page_it_is_in_the_liaisons_queue_and_the_managers_tri
     reference = submission.service_request.reference
     assert "振り分けました" in client.get("/intake/").get_data(as_text=True)
     assert reference in login_as(manager).get("/ward/").get_data(as_text=True)
-    assert reference in login_as(make.liaison("中央区")).get("/field/").get_data(as_text=True)
+    liaison = login_as(make.liaison("中央区"))
+    assert reference in liaison.get("/field/").get_data(as_text=True)
+    detail = liaison.get(f"/requests/{submission.service_request_id}")
+    assert detail.status_code == 200 and reference in detail.get_data(as_text=True)
     token = client.get(f"/open311/v2/tokens/{submission.token}.json").get_json()
     assert token == [{"service_request_id": reference, "token": submission.token}]
 
