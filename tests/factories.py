@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import secrets
 
 from flask import current_app
 from PIL import Image
@@ -16,6 +17,8 @@ from tracker.effects import intake, publication
 from tracker.fieldwork import operations as fieldwork
 from tracker.models import Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
 from tracker.monitoring_models import Indicator, IssuePublication
+from tracker.open311 import keys
+from tracker.open311_models import ApiKey
 from tracker.safeguards.accounts import hash_password
 from tracker.states import IssueState, OrganisationKind, Role, Source
 
@@ -187,6 +190,22 @@ class Factory:
         )
         self.session.commit()
         return request
+
+    def api_key(
+        self, name: str | None = None, *, center: Center | None = None, rate_limit_per_minute: int = 60
+    ) -> tuple[ApiKey, str]:
+        """An Open311 key (stored hashed, as the app keeps them) and the key itself, committed."""
+        plain = secrets.token_urlsafe(32)
+        key = ApiKey(
+            name=name or f"アプリ {next(_counter)}",
+            key_hash=keys.hash_key(plain),
+            key_prefix=plain[:8],
+            center_id=center.id if center else None,
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
+        self.session.add(key)
+        self.session.commit()
+        return key, plain
 
     def activity_kind(self, name: str = "会議出席（町内自治会）") -> ActivityKind:
         return self.session.execute(select(ActivityKind).filter_by(name=name)).scalar_one()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from tracker.effects.teamwork import AttachmentStore, Upload
 from tracker.extensions import db
 from tracker.models import Category, WardFund, utcnow
 from tracker.monitoring_models import Indicator
+from tracker.open311_models import Open311Submission
 from tracker.ops_models import ImportBatch, Notification, OutboxJob
 from tracker.reporting import reports
 from tracker.states import ImportState, IssueState, JobState, Role
@@ -229,6 +231,7 @@ def build_world(app, connection) -> World:
         add("switchable", f"center-{side}", {"kind": "centers", "entry_id": ward_row.centers[-1].id})
         add("switchable", f"bureau-{side}", {"kind": "bureaus", "entry_id": make.bureau(lead).id})
     category = session.execute(select(Category).order_by(Category.id)).scalars().first()
+    _add_open311(make, add, category)
     add("entry", "category", {"kind": "categories", "entry_id": category.id})
     add("switchable", "category", {"kind": "categories", "entry_id": category.id})
     activity_kind = session.execute(select(ActivityKind).order_by(ActivityKind.id)).scalars().first()
@@ -301,6 +304,30 @@ def _open311_objects(session, add) -> None:
         attribute = service_admin.add_attribute(session, None, category, fields)
         add("attribute", side, {"attribute_id": attribute.id})
     session.flush()
+
+
+def _add_open311(make: Factory, add, category: Category) -> None:
+    """A city-wide Open311 key (its URL values carry it, in JSON and XML; a limit no test reaches)
+    and, on each side, a submission waiting in the intake queue of the side's ward, with its token."""
+    key, plain = make.api_key("route world", rate_limit_per_minute=10**6)
+    for fmt in ("json", "xml"):
+        add("open311_key", fmt, {"fmt": fmt, "api_key": plain})
+    for side, (ward, _lead) in SIDES.items():
+        queued = Open311Submission(
+            token=str(uuid.uuid4()),
+            api_key=key,
+            category=category,
+            ward=make.ward(ward),
+            title=f"{category.name}: 街灯が切れている",
+            description="街灯が切れている",
+            address_string=f"熊本市{ward}どこか町",
+            requester_name="熊本 花子",
+            received_on=TODAY,
+        )
+        make.session.add(queued)
+        make.session.commit()
+        add("queued", side, {"submission_id": queued.id}, side=side)
+        add("open311_token", side, {"token": queued.token, "fmt": "json" if side == "A" else "xml"})
 
 
 def _attachment_ids(session, request_id: int, issue_id: int) -> list[tuple[str, int]]:

@@ -269,6 +269,12 @@ RULES: dict[str, Rule] = {
     "api.request_updates": Rule(PUBLIC),
     "api.openapi_document": Rule(PUBLIC),
     "api.openapi_page": Rule(PUBLIC),
+    # Open311: apps, with an API key (tried with the world's key; refusals by key are in test_open311_write)
+    "api.open311_post_request": Rule(PUBLIC, targets=("open311_key",)),
+    "api.open311_token": Rule(PUBLIC, targets=("open311_token",)),
+    # the intake queue (未振り分け): ward managers (their ward's, or of no ward) and the admin
+    "intake.index": only(MANAGER, ADMIN),
+    "intake.assign": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="queued"),
 }
 
 SKIPPED_ENDPOINTS = {"static"}
@@ -501,6 +507,7 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
         "indicators.detail": "liaison",
         "indicators.ward": "staff",
         "indicators.enter_value": "manager",
+        "intake.assign": "manager",
     }
     by_name = {actor.name: actor for actor in ACTORS}
     wrong = []

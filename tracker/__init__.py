@@ -173,6 +173,12 @@ def _refuse_nul_characters():
     pairs += [(key, upload.filename or "") for key, upload in request.files.items(multi=True)]
     # A malformed multipart part can arrive without a name or value (None): nothing to refuse in it.
     if any("\x00" in (key or "") or "\x00" in (value or "") for key, value in pairs):
+        from .blueprints import open311_common
+
+        if open311_common.is_open311_request():
+            return open311_common.problem(
+                400, "a parameter contains a NUL character (使えない文字 (NUL) が含まれています)"
+            )
         message = _("使えない文字 (NUL) が含まれているため受け付けませんでした。入力し直してください。")
         return render_template("error.html", status=400, title=_("正しくない送信です"), message=message), 400
     return None
@@ -217,9 +223,11 @@ def _register_blueprints(app: Flask) -> None:
         field,
         imports,
         indicators,
+        intake,
         notifications,
         open311_common,  # noqa: F401  (the Open311 routes of the api blueprint, likewise)
         open311_read,  # noqa: F401  (likewise)
+        open311_write,  # noqa: F401  (likewise)
         organisations,
         practices,
         public,
@@ -251,6 +259,7 @@ def _register_blueprints(app: Flask) -> None:
         search,
         dashboard,
         public,
+        intake,
         api,
     ):
         app.register_blueprint(module.bp)
@@ -286,8 +295,22 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from .blueprints import open311_common
+
     def page(status: int, title: str, message: str):
         return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        if open311_common.is_open311_request():
+            return open311_common.problem(400, "malformed request (正しくない送信です)")
+        return error
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        if open311_common.is_open311_request():
+            return open311_common.problem(405, f"method not allowed: {request.method} (この操作はできません)")
+        return error
 
     @app.errorhandler(403)
     def forbidden(error):
@@ -299,6 +322,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
+        if open311_common.is_open311_request():
+            return open311_common.problem(404, "not found (見つかりません)")
         return page(404, _("見つかりません"), _("お探しのページは見つかりませんでした。"))
 
     @app.errorhandler(429)
@@ -318,6 +343,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
+        if open311_common.is_open311_request():
+            return open311_common.problem(413, "request too large (送信されたデータが大きすぎます)")
         return page(413, _("ファイルが大きすぎます"), _("送信されたファイルが大きすぎます。"))
 
     @app.errorhandler(StoredValueError)
@@ -329,6 +356,8 @@ def _register_error_handlers(app: Flask) -> None:
     def internal_error(error):
         """An unexpected failure: a plain page of its own (the layout itself may be what failed)."""
         db.session.rollback()
+        if open311_common.is_open311_request():
+            return open311_common.problem(500, "internal error (内部エラー)")
         return render_template("error_500.html"), 500
 
     @app.errorhandler(CSRFError)

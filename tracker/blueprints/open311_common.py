@@ -15,6 +15,7 @@ from ..extensions import db
 from ..open311 import keys, render
 from ..open311.errors import Open311Error
 from ..open311_models import ApiKey
+from ..safeguards.api_limits import ApiLimits
 from .api import bp
 
 PREFIX = "/open311/v2/"
@@ -67,7 +68,25 @@ def check_key_and_jurisdiction():
         if key is None:
             return problem(403, "api_key is not valid (APIキーが正しくないか、無効にされています)")
         g.open311_key = key
+        wait = api_limits().hit(key.key_hash, key.rate_limit_per_minute)
+        if wait:
+            db.session.rollback()
+            limit = key.rate_limit_per_minute
+            response = problem(
+                429,
+                f"rate limit exceeded: {limit} a minute (リクエストが多すぎます。{wait}秒後にお試しください)",
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
     return None
+
+
+def api_limits() -> ApiLimits:
+    """The app's rate limit counts (Redis with ``REDIS_URL``, else this process's memory)."""
+    limits = current_app.extensions.get("open311_limits")
+    if limits is None:
+        limits = current_app.extensions["open311_limits"] = ApiLimits(current_app.config.get("REDIS_URL"))
+    return limits
 
 
 @bp.errorhandler(Open311Error)

@@ -20,6 +20,7 @@ EXTRA_LABELS = {
     "admin_change": "管理操作",
     "link_activity": "活動に結び付け",
     "unlink_activity": "活動との結び付けを解除",
+    "assign_intake": "未振り分けから振り分け",
 }
 
 

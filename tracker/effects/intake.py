@@ -132,53 +132,80 @@ def log_request(
     if duplicate_of is not None and duplicate_of.ward_id != center.ward_id:
         raise WorkflowError("関連付けられるのは同じ区の要望だけです。")
 
-    fiscal_year = fiscal_year_of(received_on)
+    values = {
+        "title": title,
+        "description": (fields.get("description") or "").strip(),
+        "category": category,
+        "source": source,
+        "received_on": received_on,
+        "answer_due_on": due_on,
+        "latitude": latitude,
+        "longitude": longitude,
+        **texts,
+    }
+    stored = [store_photo(session, photo, photo_dir) for photo in checked]
+    event_data = {
+        "photos": len(checked),
+        "source": source.value,
+        **({"linked_to": duplicate_of.reference} if duplicate_of is not None else {}),
+    }
+    return create_request(session, actor, center, values, stored, event_data, duplicate_of=duplicate_of)
+
+
+def store_photo(session: Session, photo: photos.CheckedPhoto, photo_dir: str) -> dict[str, Any]:
+    """Write a checked photo under ``photo_dir``; what a ``Photo`` row needs of it, as plain values
+    (an Open311 submission keeps them until it becomes a request)."""
+    return {
+        "stored_name": stored_files.store_bytes(session, photo.data, photo.extension, photo_dir),
+        "original_name": photo.original_name,
+        "content_type": photo.content_type,
+        "size_bytes": len(photo.data),
+        "width": photo.width,
+        "height": photo.height,
+    }
+
+
+def create_request(
+    session: Session,
+    actor: User | None,
+    center: Center,
+    values: dict[str, Any],
+    stored_photos: list[dict[str, Any]],
+    event_data: dict[str, Any],
+    *,
+    duplicate_of: ServiceRequest | None = None,
+) -> ServiceRequest:
+    """Add a checked request in 受付 of ``center`` with its stored photos and 'create' event; flush.
+
+    ``actor`` None: it arrived through Open311 (no member of staff logged it; the event's role
+    reads "system"). ``values`` are already checked: title, description, category, source,
+    received_on, answer_due_on, latitude, longitude and the texts of ``LIMITS``.
+    """
+    fiscal_year = fiscal_year_of(values["received_on"])
     request = ServiceRequest(
         reference=references.request_reference(session, center.ward_id, fiscal_year),
         fiscal_year=fiscal_year,
-        title=title,
-        description=(fields.get("description") or "").strip(),
-        category=category,
+        title=values["title"],
+        description=values.get("description", ""),
+        category=values["category"],
         center=center,
         ward_id=center.ward_id,
-        location_text=texts["location_text"],
-        latitude=latitude,
-        longitude=longitude,
-        source=source,
-        organisation=texts["organisation"],
-        requester_name=texts["requester_name"],
-        requester_contact=texts["requester_contact"],
-        received_on=received_on,
-        answer_due_on=due_on,
+        location_text=values.get("location_text", ""),
+        latitude=values.get("latitude"),
+        longitude=values.get("longitude"),
+        source=values["source"],
+        organisation=values.get("organisation", ""),
+        requester_name=values.get("requester_name", ""),
+        requester_contact=values.get("requester_contact", ""),
+        received_on=values["received_on"],
+        answer_due_on=values["answer_due_on"],
         state=RequestState.RECEIVED,
         logged_by=actor,
         duplicate_of=duplicate_of,
     )
     session.add(request)
-    for photo in checked:
-        request.photos.append(
-            Photo(
-                stored_name=stored_files.store_bytes(session, photo.data, photo.extension, photo_dir),
-                original_name=photo.original_name,
-                content_type=photo.content_type,
-                size_bytes=len(photo.data),
-                width=photo.width,
-                height=photo.height,
-                uploaded_by_id=actor.id,
-            )
-        )
-    record_event(
-        session,
-        actor,
-        request,
-        "create",
-        None,
-        RequestState.RECEIVED,
-        data={
-            "photos": len(checked),
-            "source": source.value,
-            **({"linked_to": duplicate_of.reference} if duplicate_of is not None else {}),
-        },
-    )
+    for photo in stored_photos:
+        request.photos.append(Photo(**photo, uploaded_by_id=actor.id if actor else None))
+    record_event(session, actor, request, "create", None, RequestState.RECEIVED, data=event_data)
     session.flush()
     return request
