@@ -3,6 +3,7 @@ and limit, the town table, the services' profiles and questions, ``flask api-key
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from tracker.models import Category, HistoryEvent
 from tracker.open311 import keys, service_admin
 from tracker.open311.keys import hash_key
 from tracker.open311_models import ApiKey, ServiceAttribute, ServiceProfile, TownCenter
+from tracker.states import RequestState, Source
 from tracker.workflow import WorkflowError
 
 
@@ -325,3 +327,20 @@ def test_the_change_log_page_shows_key_changes_without_the_key(session, make, lo
     page = login_as(make.admin()).get("/admin/audit/changes").get_data(as_text=True)
     assert "APIキー「くまもとアプリ」の上限を変更" in page and "1分あたりの上限: 90 → 45" in page
     assert plain not in page and key.key_hash not in page
+
+
+def test_the_demo_app_sends_requests_routed_by_town_and_waiting_in_the_intake_queue(session, make, tmp_path):
+    from tracker.city import demo_open311
+    from tracker.open311_models import Open311Submission
+
+    demo_open311.load_demo_open311(session)
+    arrive = {"photo_dir": str(tmp_path), "answer_due_days": 14, "today": dt.date(2026, 12, 1)}
+    demo_open311.load_demo_arrivals(session, **arrive)
+    arrived = session.scalars(select(Open311Submission).order_by(Open311Submission.id)).all()
+    routed = [s.service_request for s in arrived if s.service_request is not None]
+    assert [r.source for r in routed] == [Source.APP, Source.APP] and all(r.logged_by is None for r in routed)
+    assert [r.state for r in routed] == [RequestState.RECEIVED, RequestState.RECEIVED]
+    queued = [s for s in arrived if s.service_request is None]
+    assert [s.ward.name if s.ward else None for s in queued] == ["北区", None]
+    demo_open311.load_demo_arrivals(session, **arrive)
+    assert _count(session, Open311Submission) == len(arrived) == 4

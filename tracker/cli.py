@@ -44,6 +44,12 @@ def register_cli(app: Flask) -> None:
             demo_activities.load_demo_activities(db.session, today_in_tokyo())
             indicator_defaults.load_demo_indicators(db.session, today_in_tokyo())
             demo_open311.load_demo_open311(db.session)
+            demo_open311.load_demo_arrivals(
+                db.session,
+                photo_dir=current_app.config["PHOTO_DIR"],
+                answer_due_days=current_app.config["ANSWER_DUE_DAYS"],
+                today=today_in_tokyo(),
+            )
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
 

@@ -43,7 +43,11 @@ PARAMETERS = (
 
 def _fields() -> dict:
     """The form's parameters: one value each, a list where a key is given more than once."""
-    names = [*PARAMETERS, *(key for key in request.form if key.startswith("attribute["))]
+    # A malformed part can arrive without a name (None): it names no parameter.
+    names = [
+        *PARAMETERS,
+        *(key for key in request.form if isinstance(key, str) and key.startswith("attribute[")),
+    ]
     fields = {}
     for name in names:
         values = request.form.getlist(name)

@@ -1,4 +1,5 @@
-"""Demo of the Open311 intake for ``make run``: two API keys, a town table, service definitions.
+"""Demo of the Open311 intake for ``make run``: two API keys, a town table, service definitions,
+and a few requests residents sent through the app (routed, and waiting in the intake queue).
 
 「くまもとアプリ」 is city-wide and its key is the demo-only ``DEMO_KEY`` (README, like the demo TOTP
 secret), so that a developer can try the API at once; 「コールセンター」 is scoped to the
@@ -9,12 +10,14 @@ exists already (a key or a town of that name, a category's profile or question) 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Category, Center
-from ..open311 import keys, service_admin
-from ..open311_models import ServiceAttribute, ServiceProfile, TownCenter
+from ..open311 import keys, service_admin, submissions
+from ..open311_models import Open311Submission, ServiceAttribute, ServiceProfile, TownCenter
 
 DEMO_KEY = "kumamoto-demo-open311-key"  # demo only: never a real key (README)
 CITY_APP, CALL_CENTER = "くまもとアプリ", "コールセンター"
@@ -126,3 +129,51 @@ def load_demo_open311(session: Session) -> None:
     _keys(session)
     _towns(session)
     _services(session)
+
+
+# What residents sent through the city-wide app: (service, address, description, road answers).
+# Two name a known town (routed at once), one names only its ward and one no place the city knows:
+# those two wait in the intake queue (未振り分け), for 北区's managers and for the admin.
+ARRIVALS = (
+    (
+        ROAD,
+        "熊本市中央区上通町 5番地付近",
+        "歩道のタイルが割れて段差になっています。",
+        {"damage_kind": "step"},
+    ),
+    ("防犯・街灯", "熊本市東区健軍 3丁目 公園の入口", "街灯が先週から点いていません。", {}),
+    ("公園・緑地", "熊本市北区 四方寄の児童遊園", "ブランコの鎖がさびて切れそうです。", {}),
+    ("ごみ・環境衛生", "国道3号線沿いの空き地", "空き地に家電が捨てられています。", {}),
+)
+
+
+def load_demo_arrivals(session: Session, *, photo_dir: str, answer_due_days: int, today) -> None:
+    """Requests from the demo app, POSTed as an app would (``submissions.submit``); once only."""
+    key = keys.key_named(session, CITY_APP)
+    if key is None or session.scalar(select(Open311Submission.id).limit(1)) is not None:
+        return
+    categories = {c.name: c for c in session.scalars(select(Category).where(Category.active))}
+    for index, (service, address, description, answers) in enumerate(ARRIVALS):
+        category = categories.get(service)
+        if category is None:
+            continue
+        fields = {
+            "service_code": str(category.id),
+            "address_string": address,
+            "description": description,
+            "first_name": "花子",
+            "last_name": f"アプリ{index + 1}",
+            "email": f"resident{index + 1}@example.jp",
+            **{f"attribute[{code}]": value for code, value in answers.items()},
+        }
+        submissions.submit(
+            session,
+            key,
+            fields,
+            None,
+            photo_dir=photo_dir,
+            photo_max_bytes=1,
+            answer_due_days=answer_due_days,
+            today=today,
+            now=dt.datetime.now(dt.UTC),
+        )
