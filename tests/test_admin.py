@@ -101,6 +101,10 @@ def test_every_admin_route_is_forbidden_to_other_roles_and_changes_nothing(
         "entry_id": category.id,
         "kind": "categories",
         "outbox_id": 1,
+        "key_id": 1,
+        "town_id": 1,
+        "category_id": category.id,
+        "attribute_id": 1,
     }
     payload = {
         "active": "0",

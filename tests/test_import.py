@@ -18,7 +18,7 @@ from tracker.models import HistoryEvent, ReferenceCounter, ServiceRequest
 from tracker.ops_models import ImportBatch, OutboxJob
 from tracker.reporting.dashboards import overdue_by_center
 from tracker.safeguards import audit
-from tracker.states import AnswerKind, ImportState, JobState, RequestState, Source
+from tracker.states import STAFF_SOURCES, AnswerKind, ImportState, JobState, RequestState, Source
 from tracker.workflow import WorkflowError
 
 CATEGORY = "防犯・街灯"
@@ -458,7 +458,7 @@ def test_templates_download_and_the_filled_xlsx_template_imports_cleanly(make, s
     sheet, choices = workbook.worksheets
     assert [cell.value for cell in sheet[1]] == list(COLUMNS)
     assert next(cell.value for cell in choices["A"][1:] if cell.value) == "道路・交通安全"
-    assert [cell.value for cell in choices["B"][1:7]] == [source.label for source in Source]
+    assert [cell.value for cell in choices["B"][1:7]] == [source.label for source in STAFF_SOURCES]
     sheet["A2"] = "カーブミラーが曲がっている"
     sheet["I2"] = dt.datetime(2024, 5, 7)
     filled = io.BytesIO()

@@ -98,6 +98,10 @@ class Source(LabelledEnum):
     OTHER = "other", "その他"
 
 
+# The sources staff choose when they log or import a request: アプリ arrives only through an API key.
+STAFF_SOURCES = tuple(source for source in Source if source != Source.APP)
+
+
 class AnswerKind(LabelledEnum):
     RESOLVED = "resolved", "対応済み"
     INFORMATION = "information", "情報提供"

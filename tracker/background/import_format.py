@@ -26,7 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .. import parsing
 from ..effects import intake
-from ..states import AnswerKind, Source
+from ..states import STAFF_SOURCES, AnswerKind, Source
 from ..workflow import WorkflowError
 from .import_headers import Layout, cell_text, error
 
@@ -75,7 +75,7 @@ TEXT_COLUMNS = {
     "要望者氏名": "requester_name",
     "連絡先": "requester_contact",
 }
-SOURCES = {source.label: source for source in Source}
+SOURCES = {source.label: source for source in STAFF_SOURCES}  # never アプリ: only the API sends those
 MAX_ROWS = 50_000
 EXTENSIONS = (".xlsx", ".csv")
 

@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..formatting import fiscal_year_label
-from ..states import AnswerKind, Decision, Role, Source
+from ..states import STAFF_SOURCES, AnswerKind, Decision, Role
 from .fields import AmountField, FiscalYearField, JapaneseDateField
 from .form_messages import Form
 
@@ -93,7 +93,11 @@ class RequestForm(Form):
     location_text = StringField("場所 (住所・目印)", validators=[Length(max=200)])
     latitude = FiniteDecimalField("緯度", places=6, validators=[Optional(), NumberRange(-90, 90)])
     longitude = FiniteDecimalField("経度", places=6, validators=[Optional(), NumberRange(-180, 180)])
-    source = SelectField("受付の経路", choices=options(Source.choices()), validators=[DataRequired(REQUIRED)])
+    source = SelectField(
+        "受付の経路",
+        choices=options([(source.value, source.label) for source in STAFF_SOURCES]),
+        validators=[DataRequired(REQUIRED)],
+    )
     organisation = StringField("団体名 (自治会など)", validators=[Length(max=200)])
     requester_name = StringField("要望者氏名 (任意)", validators=[Length(max=100)])
     requester_contact = StringField("連絡先 (任意)", validators=[Length(max=200)])
