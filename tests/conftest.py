@@ -8,11 +8,13 @@ built by the Alembic migrations, so every run also proves that they work.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
 import pyotp
 import pytest
+from redis import Redis, RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -126,3 +128,18 @@ def count_queries(app, session):
     event.listen(engine, "before_cursor_execute", before_cursor_execute)
     yield statements
     event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis the tests of the job queue, the login throttle and the API's rate limit use;
+    missing, a skip, or under ``CI=true`` a failure."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        Redis.from_url(url, socket_connect_timeout=2).ping()
+    except RedisError as error:
+        message = f"Redis is not reachable at {url}: {error}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires Redis. {message}")
+        pytest.skip(message)
+    return url

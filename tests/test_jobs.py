@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from redis.exceptions import RedisError
 from rq.scheduler import RQScheduler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -90,19 +89,6 @@ def test_a_failing_inline_job_leaves_the_change_committed_and_the_failure_on_its
 
 
 # --- the real Redis and real workers ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        Redis.from_url(url, socket_connect_timeout=2).ping()
-    except RedisError as error:
-        message = f"Redis is not reachable at {url}: {error}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires Redis. {message}")
-        pytest.skip(message)
-    return url
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import uuid
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from redis import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from tracker.formatting import today_in_tokyo
@@ -470,19 +467,6 @@ def test_outside_the_prefix_errors_stay_pages(client):
 
 
 # --- the rate limit's store ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        Redis.from_url(url, socket_connect_timeout=2).ping()
-    except RedisError as error:
-        message = f"Redis is not reachable at {url}: {error}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires Redis. {message}")
-        pytest.skip(message)
-    return url
 
 
 def test_two_processes_share_a_keys_count_through_redis(redis_url):

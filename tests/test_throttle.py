@@ -9,12 +9,10 @@ and ``test_two_app_instances_share_the_count_through_the_database`` would have f
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 
 import pytest
 from redis import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -135,19 +133,6 @@ def test_two_app_instances_share_the_count_through_the_database(committing_app, 
     with committing_app.app_context(), Session(db.engine) as check:
         failures = check.scalars(select(LoginThrottle.failures).where(LoginThrottle.key.startswith("pair:")))
         assert list(failures) == [5]
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        Redis.from_url(url, socket_connect_timeout=2).ping()
-    except RedisError as error:
-        message = f"Redis is not reachable at {url}: {error}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires Redis. {message}")
-        pytest.skip(message)
-    return url
 
 
 def test_two_processes_share_the_count_through_redis(session, redis_url):
