@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tracker.model_types",
             "tracker.formatting",
             "tracker.parsing",
+            "tracker.wording",
         ),
     ),
     (

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import flask_babel
-from flask import Flask, current_app, make_response, render_template, request, session
+from flask import Flask, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import activity_models, formatting, monitoring_models, open311_models, ops_models, teamwork_models  # noqa: F401  (every table)
+from .blueprints import language
 from .config import load_config
 from .extensions import Talisman, babel, csrf, db, login_manager, migrate
 from .model_types import StoredValueError, install_bounds
@@ -39,13 +40,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     _init_security_headers(app)
-    babel.init_app(
-        app,
-        locale_selector=_select_locale,
-        default_translation_directories=str(PROJECT_ROOT / "translations"),
-    )
-    app.before_request(flask_babel.refresh)  # the language is chosen per request, never cached
+    language.init_language(app, babel, PROJECT_ROOT / "translations")
     _init_login(app)
+    app.before_request(language.remember_language)
     _register_blueprints(app)
     app.before_request(_refuse_nul_characters)  # after the session and language are known
     _register_template_helpers(app)
@@ -101,13 +98,6 @@ def _wire_listeners() -> None:
     audit.register()
     stored_files.register()
     events.subscribe("notifications", notifications.after_event)
-
-
-def _select_locale() -> str:
-    chosen = request.args.get("lang")
-    if chosen in ("ja", "en"):
-        session["lang"] = chosen
-    return session.get("lang") or "ja"
 
 
 def _init_login(app: Flask) -> None:

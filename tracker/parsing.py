@@ -26,6 +26,7 @@ from decimal import Decimal
 from japanera import EraDate, EraType
 
 from .formatting import date_label
+from .wording import say
 
 MAX_YEN = 10**13  # ten trillion yen is beyond any ward or bureau budget: a typo, not an amount
 
@@ -65,11 +66,17 @@ _NEGATIVE_MARKS = ("-", "−", "△", "▲")  # the last two are how Japanese ac
 
 
 class InputError(ValueError):
-    """A typed value that cannot be read without guessing; ``message`` says what to type instead."""
+    """A typed value that cannot be read without guessing; ``message`` says what to type instead,
+    in the current user's language (``template`` and ``params`` as in ``WorkflowError``)."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, template: str, **params: object):
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return say(self.template, **self.params)
 
 
 class AmountError(InputError):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ..formatting import file_size, fiscal_year_label, thousand_yen
 from ..models import HistoryEvent
 from ..states import AnswerKind, Decision, IssueState, RequestState, Role
+from ..wording import N_, translate
 from ..workflow import ISSUE_ACTIONS, REQUEST_ACTIONS
 from .publication import PUBLIC_LABELS
 from .support import FIELD_LABELS
@@ -27,9 +28,9 @@ EXTRA_LABELS = {
 def action_label(event: HistoryEvent) -> str:
     actions = REQUEST_ACTIONS if event.service_request_id else ISSUE_ACTIONS
     if event.action in EXTRA_LABELS:
-        return EXTRA_LABELS[event.action]
+        return translate(EXTRA_LABELS[event.action])
     action = actions.get(event.action)
-    return action.label if action else event.action
+    return translate(action.label) if action else event.action
 
 
 def state_label(value: str | None) -> str:
@@ -40,7 +41,7 @@ def state_label(value: str | None) -> str:
 
 
 def role_label(value: str) -> str:
-    return Role(value).label if value in Role._value2member_map_ else "システム"
+    return Role(value).label if value in Role._value2member_map_ else translate(N_("システム"))
 
 
 CORRECTED_LABELS = {

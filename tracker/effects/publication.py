@@ -68,7 +68,7 @@ def draft_texts(issue: WardIssue) -> dict[str, str]:
     """A first draft of the public text, from the internal texts: to be read and edited."""
     decision = ""
     if issue.decision is not None:
-        decision = "\n".join(part for part in (issue.decision.label, issue.decision_reason) if part)
+        decision = "\n".join(part for part in (issue.decision.source_label, issue.decision_reason) if part)
     return {
         "title": issue.title,
         "summary": issue.proposal or "",

@@ -13,14 +13,25 @@ from sqlalchemy.orm import Session
 
 from ..models import Bureau, HistoryEvent, ServiceRequest, User, WardIssue
 from ..parsing import MAX_YEN
+from ..wording import say
 
 
 class WorkflowError(Exception):
-    """An action that is not allowed. ``message`` is Japanese and meant for the user."""
+    """An action that is not allowed, with a message meant for the user.
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    ``template`` is the Japanese source text (marked for the catalog, placeholders such as
+    ``%(name)s`` for ``params``); ``message`` reads it in the current user's language
+    (``wording.say``), so a rule raises Japanese and an English user reads English.
+    """
+
+    def __init__(self, template: str, **params: object):
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return say(self.template, **self.params)
 
 
 CONFLICT_MESSAGE = "他の職員がこの記録を更新しました。最新の内容を確認してから、もう一度操作してください。"

@@ -1,0 +1,48 @@
+"""The user's language: chosen with ``?lang=``, kept on the account, installed for the rules.
+
+Japanese is the source language and the default. A signed-in user's choice is stored on the
+account (``User.locale``), so it holds on every device and after every sign-in; before sign-in
+the session keeps it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask_babel
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+
+from .. import wording
+from ..extensions import db
+
+LANGUAGES = ("ja", "en")
+
+
+def init_language(app: Flask, babel: flask_babel.Babel, directory: Path) -> None:
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(directory))
+    app.before_request(flask_babel.refresh)  # the language is chosen per request, never cached
+    wording.install(_translate)
+
+
+def select_locale() -> str:
+    """``?lang=`` for this request on; else the signed-in user's choice, else the session's."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    return session.get("lang") or "ja"
+
+
+def remember_language() -> None:
+    """A signed-in user's ``?lang=`` choice is kept on the account, for every later sign-in."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES and current_user.is_authenticated and current_user.locale != chosen:
+        current_user.locale = chosen
+        db.session.commit()
+
+
+def _translate(text: str) -> str:
+    return flask_babel.gettext(text) if has_request_context() else text
