@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run worker test lint browser setup translations migrate seed clean stress bench
+.PHONY: run worker test lint browser setup translations catalog migrate seed clean stress bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ setup: $(VENV)/.runtime translations
 ## English catalog (Japanese is the source language)
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile --statistics -d translations 2>&1 | tail -n 1
+
+## make catalog: gather every marked text into the English catalog (then translate the empty msgstr)
+catalog: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	rm translations/messages.pot
 
 migrate: setup
 	$(FLASK) db upgrade
