@@ -61,6 +61,7 @@ MODEL_TABLES = {
     "personal_data_grants",
     "issue_publications",
     "api_keys",
+    "answer_templates",
     "open311_submissions",
     "service_profiles",
     "service_attributes",

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .model_types import HasBudgetLines, UTCDateTime, enum_column, utcnow
-from .states import AnswerKind, Decision, Funding, IssueState, RequestState, Role, Source
+from .states import AnswerKind, Decision, Funding, IssueState, Priority, RequestState, Role, Source
 
 
 class Ward(db.Model):
@@ -158,6 +158,8 @@ class ServiceRequest(HasBudgetLines, db.Model):
         Index("ix_requests_received_id", "received_on", "id"),
         Index("ix_requests_due_id", "answer_due_on", "id"),
         Index("ix_requests_updated_id", "updated_at", "id"),
+        Index("ix_requests_ward_priority_id", "ward_id", "priority", "id"),
+        Index("ix_requests_center_priority_id", "center_id", "priority", "id"),
         # Search (``tracker.finding.search``): a trigram index on PostgreSQL; SQLite uses an FTS5 table.
         Index(
             "ix_requests_search_text_trgm",
@@ -191,15 +193,15 @@ class ServiceRequest(HasBudgetLines, db.Model):
     answer_text: Mapped[str] = mapped_column(Text, default="")
     answer_kind: Mapped[AnswerKind | None] = enum_column(AnswerKind)
     answered_on: Mapped[dt.date | None] = mapped_column(Date)
+    priority: Mapped[Priority] = enum_column(Priority, default=Priority.MEDIUM, server_default="medium")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # 担当者
     logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # NULL: Open311
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
-    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # optimistic locking (check_version)
     # Normalised searchable text, kept by ``tracker.finding.search`` (never personal data).
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
-    # The earlier request this one repeats (関連する要望), chosen when it was logged.
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)  # 関連する要望
     # The ward this request is being handed to (他区へ引継ぎ中), until that ward's manager accepts it.
     handover_ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id"), index=True)
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
@@ -210,7 +212,8 @@ class ServiceRequest(HasBudgetLines, db.Model):
     center: Mapped[Center] = relationship()
     ward: Mapped[Ward] = relationship(foreign_keys=[ward_id])
     handover_ward: Mapped[Ward | None] = relationship(foreign_keys=[handover_ward_id])
-    logged_by: Mapped[User | None] = relationship()
+    logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     ward_issue: Mapped[WardIssue | None] = relationship(back_populates="requests")
     photos: Mapped[list[Photo]] = relationship(back_populates="service_request", order_by="Photo.id")
     budget_lines: Mapped[list[BudgetLine]] = relationship(
@@ -269,10 +272,8 @@ class WardIssue(HasBudgetLines, db.Model):
     bureau_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # Optimistic locking: every UPDATE checks and raises it (see ``workflow.check_version``).
-    version: Mapped[int] = mapped_column(default=1, server_default="1")
-    # Normalised searchable text, kept by ``tracker.finding.search``.
-    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # optimistic locking (check_version)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")  # see finding.search
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -115,6 +115,14 @@ class AnswerKind(LabelledEnum):
     DIFFICULT = "difficult", N_("対応困難")
 
 
+class Priority(LabelledEnum):
+    """緊急度 of a request: how soon the ward should act on it (queues sort and filter by it)."""
+
+    HIGH = "high", N_("高")
+    MEDIUM = "medium", N_("中")
+    LOW = "low", N_("低")
+
+
 class Decision(LabelledEnum):
     ADOPT = "adopt", N_("対応する")
     PARTIAL = "partial", N_("一部対応")

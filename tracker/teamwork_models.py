@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .model_types import UTCDateTime, utcnow
-from .models import Bureau, ServiceRequest, User, WardIssue
+from .models import Bureau, ServiceRequest, User, Ward, WardIssue
 
 _ONE_SUBJECT = "(service_request_id IS NULL) <> (ward_issue_id IS NULL)"
 
@@ -96,3 +96,24 @@ class IssueInquiry(db.Model):
 
     asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])
     answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+
+class AnswerTemplate(db.Model):
+    """A ward's standard answer (定型文): inserted into an answer with one click, still editable.
+
+    Ward managers keep their ward's list; ``position`` orders it, an inactive one is kept for the
+    history but no longer offered."""
+
+    __tablename__ = "answer_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    ward: Mapped[Ward] = relationship()
