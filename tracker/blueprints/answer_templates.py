@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+
+# lazily translated labels, marked with N_ (a keyword `make catalog` extracts; _l is not one)
+from flask_babel import lazy_gettext as N_
 from flask_login import current_user
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -33,11 +35,11 @@ MAX_ID = 2**31 - 1
 
 
 class TemplateForm(Form):
-    title = StringField(_l("題名"), validators=[DataRequired(), Length(max=TITLE_LIMIT)])
+    title = StringField(N_("題名"), validators=[DataRequired(), Length(max=TITLE_LIMIT)])
     body = TextAreaField(
-        _l("本文"),
+        N_("本文"),
         validators=[DataRequired(), Length(max=BODY_LIMIT)],
-        description=_l(
+        description=N_(
             "{受付日} と {件名} は、回答欄に挿入するときにその要望の受付日と件名に置き換わります。"
         ),
         render_kw={"rows": 6},
