@@ -141,6 +141,11 @@ def test_the_admin_keeps_any_wards_templates(make, login_as):
     )
     assert response.status_code == 302
     assert _titles(template.ward_id) == [template.title, "防犯灯の設置基準"]
+    before = snapshot()
+    response = client.post("/answer-templates/new", data={"ward_id": "x", "title": "区なし", "body": "本文"})
+    assert response.status_code == 422
+    assert "区を選んでください。" in response.get_data(as_text=True)
+    assert not changed_tables(before, snapshot())
 
 
 def test_a_liaison_sees_the_wards_active_templates_on_the_answer_form_but_cannot_edit_them(make, login_as):

@@ -52,16 +52,20 @@ def answer_templates_for(found: ServiceRequest):
     return answer_templates.offered(db.session, found.ward_id)
 
 
-def _ward_of_page(raw: str | None) -> Ward:
-    """The ward whose list is kept: a manager's own; the admin's choice (else the first ward)."""
+def _chosen_ward(raw: str | None) -> Ward | None:
+    """A manager's own ward; for the admin the ward ``raw`` names (None if it names none)."""
     if current_user.role == Role.WARD_MANAGER:
-        ward = current_user.ward
-    else:
-        ward_id = int(raw) if raw and raw.isdecimal() and len(raw) <= 10 and int(raw) <= MAX_ID else None
-        ward = db.session.get(Ward, ward_id) if ward_id else None
-        if ward is None:
-            wards = choices.wards(db.session)
-            ward = wards[0] if wards else None
+        return current_user.ward
+    ward_id = int(raw) if raw and raw.isdecimal() and len(raw) <= 10 and int(raw) <= MAX_ID else None
+    return db.session.get(Ward, ward_id) if ward_id else None
+
+
+def _ward_of_page(raw: str | None) -> Ward:
+    """The ward whose list is shown: a manager's own; the admin's choice (else the first ward)."""
+    ward = _chosen_ward(raw)
+    if ward is None and current_user.role == Role.ADMIN:
+        wards = choices.wards(db.session)
+        ward = wards[0] if wards else None
     if ward is None:
         abort(403, description=_("定型文を管理する区がありません。"))
     return ward
@@ -115,14 +119,14 @@ def index():
 @bp.route("/new", methods=["POST"])
 @roles_required(*KEEPERS)
 def new():
-    ward = _ward_of_page(request.form.get("ward_id"))
+    ward = _chosen_ward(request.form.get("ward_id"))
     form = TemplateForm()
     if form.validate_on_submit() and _commit(
         lambda: answer_templates.add_template(db.session, current_user, ward, form.data), form
     ):
         flash(_("定型文「%(title)s」を追加しました。", title=form.title.data.strip()), "success")
         return _back(ward.id)
-    return _list_page(ward, form, 422)
+    return _list_page(ward or _ward_of_page(None), form, 422)
 
 
 @bp.route("/<int:template_id>/edit", methods=["GET", "POST"])

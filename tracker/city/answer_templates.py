@@ -77,8 +77,9 @@ def _checked(fields: dict[str, Any]) -> tuple[str, str]:
         raise TemplateError(N_("本文を入力してください。"), "body")
     if len(body) > BODY_LIMIT:
         raise TemplateError(N_("本文は%(limit)s文字以内にしてください。"), "body", limit=BODY_LIMIT)
-    if "\x00" in title or "\x00" in body:
-        raise TemplateError(N_("使えない文字が含まれています。"), "body")
+    for field, text in (("title", title), ("body", body)):
+        if "\x00" in text:
+            raise TemplateError(N_("使えない文字が含まれています。"), field)
     return title, body
 
 
@@ -89,7 +90,9 @@ def _guard(actor: User, ward_id: int | None) -> None:
 
 def add_template(session: Session, actor: User, ward: Ward | None, fields: dict[str, Any]) -> AnswerTemplate:
     """A new active template at the end of the ward's list."""
-    _guard(actor, ward.id if ward is not None else None)
+    if ward is None:
+        raise TemplateError(N_("区を選んでください。"))
+    _guard(actor, ward.id)
     title, body = _checked(fields)
     last = session.scalar(select(func.max(AnswerTemplate.position)).where(AnswerTemplate.ward_id == ward.id))
     with admin_log.recording(session, actor, f"定型文「{title}」を追加 ({ward.name})"):
