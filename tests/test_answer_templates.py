@@ -141,6 +141,8 @@ def test_the_admin_keeps_any_wards_templates(make, login_as):
     )
     assert response.status_code == 302
     assert _titles(template.ward_id) == [template.title, "防犯灯の設置基準"]
+    log = client.get("/audit/changes").get_data(as_text=True)
+    assert "定型文" in log and "防犯灯の設置基準" in log  # the admin change log shows the change
     before = snapshot()
     response = client.post("/answer-templates/new", data={"ward_id": "x", "title": "区なし", "body": "本文"})
     assert response.status_code == 422
@@ -275,3 +277,17 @@ def test_the_keepers_list_takes_a_fixed_number_of_queries(make, login_as, count_
     client.get("/answer-templates/")
     many = [q for q in count_queries if q.startswith("SELECT")]
     assert len(many) == len(few) and any("answer_templates" in q for q in many)
+
+
+def test_an_english_reader_reads_the_page_and_its_refusals_in_english(make, login_as):
+    manager = make.manager()
+    manager.locale = "en"
+    db.session.commit()
+    template = _template(make, manager)
+    client = login_as(manager)
+    page = client.get("/answer-templates/").get_data(as_text=True)
+    assert "Add an answer template" in page and "定型文を追加" not in page
+    response = client.post(
+        f"/answer-templates/{template.id}/move", data={"direction": "up"}, follow_redirects=True
+    )
+    assert "It is already first." in response.get_data(as_text=True)
