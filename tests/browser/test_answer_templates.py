@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,7 +15,7 @@ from .test_end_to_end import login, logout
 
 
 @pytest.mark.browser
-def test_a_template_fills_the_answer_which_stays_editable_and_is_sent_as_edited(page: Page):
+def test_a_template_fills_the_answer_which_stays_editable_and_is_sent_as_edited(page: Page, shots_dir: Path):
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"JS error: {error}"))
     suffix = secrets.token_hex(3)
@@ -31,6 +32,7 @@ def test_a_template_fills_the_answer_which_stays_editable_and_is_sent_as_edited(
     with page.expect_navigation():
         adding.get_by_role("button", name="追加する").click()
     expect(page.locator(".flash-success")).to_contain_text(template_title)
+    page.screenshot(path=shots_dir / "01-templates-kept.png", full_page=True)
     logout(page)
 
     login(page, "chuo.liaison")
@@ -51,6 +53,7 @@ def test_a_template_fills_the_answer_which_stays_editable_and_is_sent_as_edited(
     button.click()
     inserted = f"「{request_title}」について、所管課へ内容をお伝えしました。"
     expect(answer).to_have_value(inserted)
+    page.screenshot(path=shots_dir / "02-template-inserted.png", full_page=True)
 
     answer.press("End")
     answer.type("担当: 道路整備課")
