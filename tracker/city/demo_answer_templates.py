@@ -1,8 +1,8 @@
 """Demo of the wards' answer templates (定型文), so that `make run` offers some on the answer forms.
 
-Each ward gets the same five everyday answers, added by the ward's first manager through
-``answer_templates.add_template`` (so the admin change log shows them). Idempotent: a title the
-ward already has is left alone; a ward without a manager gets none.
+Each ward gets the same five everyday answers, added through ``answer_templates.add_template``
+(so the admin change log shows them) by the ward's first manager, or the admin for a ward without
+one (西区 in the demo). Idempotent: a title the ward already has is left alone.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Ward
+from ..models import User, Ward
+from ..states import Role
 from ..teamwork_models import AnswerTemplate
 from . import answer_templates
 from .masterdata import ward_managers
@@ -47,14 +48,17 @@ TEMPLATES = (
 def load_demo_answer_templates(session: Session) -> int:
     """Add the demo templates each ward does not have yet; how many were added now."""
     added = 0
+    admin = session.scalars(
+        select(User).where(User.role == Role.ADMIN, User.active).order_by(User.id)
+    ).first()
     for ward in session.scalars(select(Ward).order_by(Ward.sort_order)):
-        managers = ward_managers(session, ward.id)
-        if not managers:
+        keeper = next(iter(ward_managers(session, ward.id)), admin)
+        if keeper is None:
             continue
         have = set(session.scalars(select(AnswerTemplate.title).where(AnswerTemplate.ward_id == ward.id)))
         for title, body in TEMPLATES:
             if title not in have:
-                answer_templates.add_template(session, managers[0], ward, {"title": title, "body": body})
+                answer_templates.add_template(session, keeper, ward, {"title": title, "body": body})
                 added += 1
     session.flush()
     return added
