@@ -26,6 +26,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from tracker import workflow
 from tracker.activity_models import ActivityKind
 from tracker.background import jobs
+from tracker.city import answer_templates
 from tracker.effects.teamwork import AttachmentStore, Upload
 from tracker.extensions import db
 from tracker.models import Category, WardFund, utcnow
@@ -222,6 +223,11 @@ def build_world(app, connection) -> World:
         add("activity", side, {"activity_id": activity.id}, side=side)
         organisation = make.organisation(own["liaison"].center.name, name=f"{ward}の町内自治会")
         add("organisation", side, {"organisation_id": organisation.id}, side=side)
+        # An answer template (定型文) of the side's ward.
+        template = answer_templates.add_template(
+            session, own["manager"], make.ward(ward), {"title": "受け付けました", "body": "受け付けました。"}
+        )
+        add("answer_template", side, {"template_id": template.id}, side=side)
         target_user = make.liaison(ward)
         add("user", side, {"user_id": target_user.id}, side=side)
         ward_row = make.ward(ward)

@@ -236,6 +236,12 @@ RULES: dict[str, Rule] = {
     "organisations.new": only(MANAGER, ADMIN),
     "organisations.edit": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="organisation"),
     "organisations.set_active": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="organisation"),
+    # the wards' answer templates (定型文): the ward's managers, and the admin
+    "answer_templates.index": only(MANAGER, ADMIN),
+    "answer_templates.new": only(MANAGER, ADMIN),
+    "answer_templates.edit": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="answer_template"),
+    "answer_templates.move": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="answer_template"),
+    "answer_templates.set_active": only(MANAGER, ADMIN, scope=SAME_WARD_OR_ADMIN, on="answer_template"),
     # search: everyone logged in; the results are scoped by access (see tests/test_search.py)
     "search.index": Rule(ANY_ROLE),
     # dashboards: everyone logged in (the city dashboard shows aggregates only)

@@ -203,6 +203,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         admin_jobs,  # noqa: F401  (routes of the admin blueprint: imported before it is registered)
         admin_open311,  # noqa: F401  (routes of the admin blueprint, likewise)
+        answer_templates,
         api,
         audit,
         auth,
@@ -243,6 +244,7 @@ def _register_blueprints(app: Flask) -> None:
         practices,
         activities,
         organisations,
+        answer_templates,
         indicators,
         imports,
         audit,

@@ -7,6 +7,7 @@ from .background import jobs, reminders, worker
 from .city import (
     choices,
     demo_activities,
+    demo_answer_templates,
     demo_calendar,
     demo_open311,
     demo_practices,
@@ -50,6 +51,7 @@ def register_cli(app: Flask) -> None:
                 answer_due_days=current_app.config["ANSWER_DUE_DAYS"],
                 today=today_in_tokyo(),
             )
+            demo_answer_templates.load_demo_answer_templates(db.session)
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
 

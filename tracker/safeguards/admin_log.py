@@ -32,6 +32,7 @@ from ..models import Bureau, Category, Center, HistoryEvent, User, Ward, WardFun
 from ..monitoring_models import BudgetCalendar
 from ..ops_models import CitySetting, UserMfa
 from ..states import Role
+from ..teamwork_models import AnswerTemplate
 from . import security_log
 
 ACTION = "admin_change"
@@ -47,6 +48,7 @@ RECORDED = (
     BudgetCalendar,
     ActivityKind,
     CommunityOrganisation,
+    AnswerTemplate,  # a ward's answer templates (tracker.city.answer_templates)
 )
 SECRET_FIELDS = frozenset({"password_hash", "session_version", "secret", "last_used_step"})
 SKIPPED_FIELDS = frozenset({"id", "created_at"})
@@ -63,6 +65,7 @@ TABLE_LABELS = {
     "budget_calendars": "予算編成スケジュール",
     "activity_kinds": "活動区分",
     "community_organisations": "地域団体",
+    "answer_templates": "定型文",
     # written by tracker.open311 (changes.record_change), shown on the same page
     "api_keys": "APIキー",
     "town_centers": "町名とセンター",
@@ -116,6 +119,11 @@ FIELD_LABELS = {
     "datatype_description": "データ型の説明",
     "order": "表示順",
     "values": "選択肢",
+    # answer templates (定型文)
+    "title": "題名",
+    "body": "本文",
+    "position": "並び順",
+    "created_by_id": "作成者",
 }
 
 
