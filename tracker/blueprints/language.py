@@ -36,10 +36,22 @@ def select_locale() -> str:
     return session.get("lang") or "ja"
 
 
+ADOPTED_KEY = "_lang_adopted"  # the session's choice has been kept on the account (once a sign-in)
+
+
 def remember_language() -> None:
-    """A signed-in user's ``?lang=`` choice is kept on the account, for every later sign-in."""
+    """A signed-in user's ``?lang=`` choice is kept on the account, for every later sign-in.
+
+    A choice made before signing in (the session's, which the login keeps) is the account's from
+    the first request after it; later, only a new ``?lang=`` changes the account.
+    """
+    if not current_user.is_authenticated:
+        return
     chosen = request.args.get("lang")
-    if chosen in LANGUAGES and current_user.is_authenticated and current_user.locale != chosen:
+    if chosen not in LANGUAGES and not session.get(ADOPTED_KEY):
+        chosen = session.get("lang")
+    session[ADOPTED_KEY] = True
+    if chosen in LANGUAGES and current_user.locale != chosen:
         current_user.locale = chosen
         db.session.commit()
 
