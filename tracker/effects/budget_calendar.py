@@ -25,7 +25,7 @@ from ..formatting import date_label, fiscal_year_label
 from ..models import User, WardIssue
 from ..monitoring_models import BudgetCalendar
 from ..states import IssueState
-from ..wording import N_, say, translate
+from ..wording import N_, language, say, translate
 from .support import WorkflowError
 
 MIN_BUDGET_YEAR, MAX_BUDGET_YEAR = 1990, 2200
@@ -57,8 +57,8 @@ def problems(budget_year: int | None, dates: dict[str, dt.date | None]) -> dict[
             found[name] = say(
                 N_("%(label)sは%(value)sが始まる前 (%(value2)sまで) の日付にしてください。"),
                 label=translate(label),
-                value=fiscal_year_label(budget_year),
-                value2=date_label(start - dt.timedelta(days=1)),
+                value=fiscal_year_label(budget_year, language()),
+                value2=date_label(start - dt.timedelta(days=1), language()),
             )
     if "results_by" not in found and dates["results_by"] < dates["send_by"]:
         found["results_by"] = N_("協議結果の期限は局への送付期限と同じ日か、それより後の日付にしてください。")

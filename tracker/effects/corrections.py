@@ -16,7 +16,7 @@ from typing import Any
 from ..formatting import fiscal_year_label, thousand_yen
 from ..models import BudgetLine, Category, Center, ServiceRequest, WardIssue
 from ..states import AnswerKind, Decision, Funding, IssueState
-from ..wording import N_
+from ..wording import N_, language
 from . import funds
 from .support import (
     Context,
@@ -155,7 +155,8 @@ def _check_fund(ctx: Context, line: BudgetLine, year: int, amount: int) -> None:
     allocated = funds.allocated_yen(ctx.session, ward_id, year, lock=True)
     if allocated is None:
         raise WorkflowError(
-            N_("%(value)sのまちづくり推進経費が設定されていません。"), value=fiscal_year_label(year)
+            N_("%(value)sのまちづくり推進経費が設定されていません。"),
+            value=fiscal_year_label(year, language()),
         )
     others = funds.used_yen(ctx.session, ward_id, year) - (
         line.allocated_yen if line.fiscal_year == year else 0
@@ -163,7 +164,7 @@ def _check_fund(ctx: Context, line: BudgetLine, year: int, amount: int) -> None:
     if amount > allocated - others:
         raise WorkflowError(
             N_("まちづくり推進経費の残額 (%(value)s) を超えています。"),
-            value=thousand_yen(allocated - others),
+            value=thousand_yen(allocated - others, language()),
         )
 
 

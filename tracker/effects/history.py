@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..formatting import file_size, fiscal_year_label, thousand_yen
 from ..models import HistoryEvent
 from ..states import AnswerKind, Decision, IssueState, RequestState, Role
-from ..wording import N_, say, translate
+from ..wording import N_, language, say, translate
 from ..workflow import ISSUE_ACTIONS, REQUEST_ACTIONS
 from .publication import PUBLIC_LABELS
 from .support import FIELD_LABELS
@@ -79,9 +79,9 @@ def _shown(field: str, value) -> str:
     if value is None or value == "":
         return translate(NONE)
     if field in ("allocated_yen", "executed_yen"):
-        return thousand_yen(value)
+        return thousand_yen(value, language())
     if field == "fiscal_year":
-        return fiscal_year_label(value)
+        return fiscal_year_label(value, language())
     if field == "answer_kind":
         return AnswerKind(value).label
     if field == "cancelled":
@@ -107,7 +107,10 @@ def correction_details(data: dict) -> str:
 
 
 def _budget_line(data: dict) -> str:
-    year, amount = fiscal_year_label(data["fiscal_year"]), thousand_yen(data["allocated_yen"])
+    year, amount = (
+        fiscal_year_label(data["fiscal_year"], language()),
+        thousand_yen(data["allocated_yen"], language()),
+    )
     return f"{year} {data['project_name']} {amount}"
 
 
@@ -160,7 +163,9 @@ DETAIL_PARTS: tuple[tuple[str, bool, Callable[[dict], str]], ...] = (
     (
         "executed_yen",
         True,
-        lambda d: say(N_("決算額 計%(value)s"), value=thousand_yen(sum(d["executed_yen"].values()))),
+        lambda d: say(
+            N_("決算額 計%(value)s"), value=thousand_yen(sum(d["executed_yen"].values()), language())
+        ),
     ),
     ("new_owner", True, _owner),
     (
@@ -188,7 +193,9 @@ DETAIL_PARTS: tuple[tuple[str, bool, Callable[[dict], str]], ...] = (
         "attachment",
         True,
         lambda d: say(
-            N_("添付ファイル: %(name)s (%(size)s)"), name=d["attachment"], size=file_size(d.get("size_bytes"))
+            N_("添付ファイル: %(name)s (%(size)s)"),
+            name=d["attachment"],
+            size=file_size(d.get("size_bytes"), language()),
         ),
     ),
     ("photos", False, lambda d: say(N_("写真 %(count)s枚"), count=d["photos"])),

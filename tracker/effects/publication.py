@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ..formatting import fiscal_year_label, thousand_yen
 from ..models import WardIssue
 from ..monitoring_models import IssuePublication
-from ..wording import N_, say, translate
+from ..wording import N_, language, say, translate
 from . import city_settings
 from .support import Context, WorkflowError, clean_text, is_flag_set
 
@@ -61,7 +61,9 @@ def _budget_draft(issue: WardIssue) -> str:
         for line in lines
     ]
     if len(rows) > 1:
-        rows.append(say(N_("計 %(value)s"), value=thousand_yen(sum(line.allocated_yen for line in lines))))
+        rows.append(
+            say(N_("計 %(value)s"), value=thousand_yen(sum(line.allocated_yen for line in lines), language()))
+        )
     return "\n".join(rows)
 
 

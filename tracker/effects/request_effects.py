@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..formatting import fiscal_year_label, thousand_yen
 from ..models import BudgetLine, ServiceRequest
 from ..states import DECIDED_ISSUE_STATES, OPEN_ISSUE_STATES, AnswerKind, Funding, RequestState
-from ..wording import N_, say
+from ..wording import N_, language, say
 from . import funds
 from .issue_effects import create_issue
 from .support import (
@@ -127,12 +127,14 @@ def fund_from_ward(ctx: Context):
     allocated = funds.allocated_yen(ctx.session, request.ward_id, year, lock=True)
     if allocated is None:
         raise WorkflowError(
-            N_("%(value)sのまちづくり推進経費が設定されていません。"), value=fiscal_year_label(year)
+            N_("%(value)sのまちづくり推進経費が設定されていません。"),
+            value=fiscal_year_label(year, language()),
         )
     remaining = allocated - funds.used_yen(ctx.session, request.ward_id, year)
     if amount > remaining:
         raise WorkflowError(
-            N_("まちづくり推進経費の残額 (%(value)s) を超えています。"), value=thousand_yen(remaining)
+            N_("まちづくり推進経費の残額 (%(value)s) を超えています。"),
+            value=thousand_yen(remaining, language()),
         )
     line = BudgetLine(
         funding=Funding.WARD_FUND,
