@@ -101,8 +101,14 @@ def send_stored(directory: str, found, *, download: bool = False):
 
 
 def form_errors(form) -> str:
+    separator = _("、")
     return " ".join(
-        f"{getattr(form, name).label.text}: {'、'.join(errs)}" for name, errs in form.errors.items()
+        _(
+            "%(label)s: %(errors)s",
+            label=getattr(form, name).label.text,
+            errors=separator.join(map(str, errs)),
+        )
+        for name, errs in form.errors.items()
     )
 
 

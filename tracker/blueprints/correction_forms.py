@@ -18,7 +18,7 @@ from ..extensions import db
 from ..formatting import fiscal_year_label, thousand_yen
 from ..states import AnswerKind, Funding
 from .fields import AmountField, FiscalYearField, JapaneseDateField
-from .forms import REQUIRED, VersionedForm, options, row_id
+from .forms import REQUIRED, VersionedForm, enum_options, options, row_id
 
 BLANK_KEEPS = _("空欄のままにした項目は変更しません。")
 UNCHANGED_YEAR = 0  # the fiscal year choice that keeps the year as it is
@@ -37,7 +37,7 @@ class CorrectRequestForm(VersionedForm):
 
 class CorrectAnswerForm(VersionedForm):
     answer_kind = RadioField(
-        _("回答区分"), choices=options(AnswerKind.choices()), validators=[DataRequired(REQUIRED)]
+        _("回答区分"), choices=enum_options(AnswerKind), validators=[DataRequired(REQUIRED)]
     )
     answer_text = TextAreaField(_("回答内容"), validators=[DataRequired(REQUIRED), Length(max=5000)])
     answered_on = JapaneseDateField(_("回答日"), validators=[DataRequired(REQUIRED)])

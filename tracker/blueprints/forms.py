@@ -65,6 +65,12 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def enum_options(members) -> list[SelectChoice]:
+    """Select options of enum members whose labels are read when the page is shown (in its
+    language), not when the form class is defined."""
+    return [SelectChoice(member.value, _(member.source_label)) for member in members]
+
+
 class VersionedForm(Form):
     """A form that acts on a request or a ward issue: it carries the version the user saw.
 
@@ -96,7 +102,7 @@ class RequestForm(Form):
     longitude = FiniteDecimalField(_("経度"), places=6, validators=[Optional(), NumberRange(-180, 180)])
     source = SelectField(
         _("受付の経路"),
-        choices=options([(source.value, source.label) for source in STAFF_SOURCES]),
+        choices=enum_options(STAFF_SOURCES),
         validators=[DataRequired(REQUIRED)],
     )
     organisation = StringField(_("団体名 (自治会など)"), validators=[Length(max=200)])
@@ -109,7 +115,7 @@ class RequestForm(Form):
 
 class AnswerForm(VersionedForm):
     answer_kind = RadioField(
-        _("回答区分"), choices=options(AnswerKind.choices()), validators=[DataRequired(REQUIRED)]
+        _("回答区分"), choices=enum_options(AnswerKind), validators=[DataRequired(REQUIRED)]
     )
     answer_text = TextAreaField(_("回答内容"), validators=[DataRequired(REQUIRED), Length(max=5000)])
     answered_on = JapaneseDateField(_("回答日"), validators=[DataRequired(REQUIRED)])
@@ -189,9 +195,7 @@ class GoodPracticeForm(VersionedForm):
 
 
 class DecideForm(VersionedForm):
-    decision = RadioField(
-        _("協議結果"), choices=options(Decision.choices()), validators=[DataRequired(REQUIRED)]
-    )
+    decision = RadioField(_("協議結果"), choices=enum_options(Decision), validators=[DataRequired(REQUIRED)])
     decision_reason = TextAreaField(_("理由・協議内容"), validators=[Length(max=5000)])
     next_review_on = JapaneseDateField(_("次回協議予定日 (継続協議のとき)"), validators=[Optional()])
 
@@ -277,7 +281,7 @@ class UserForm(Form):
     login = StringField(_("ログインID"), validators=[DataRequired(REQUIRED), Length(max=64)])
     display_name = StringField(_("氏名"), validators=[DataRequired(REQUIRED), Length(max=80)])
     email = EmailField(_("メールアドレス"), validators=[Optional(), Length(max=254)])
-    role = SelectField(_("役割"), choices=options(Role.choices()), validators=[DataRequired(REQUIRED)])
+    role = SelectField(_("役割"), choices=enum_options(Role), validators=[DataRequired(REQUIRED)])
     ward_id = SelectField(_("区 (区役所 管理職)"), coerce=int, validators=[Optional()])
     center_id = SelectField(_("まちづくりセンター (地域担当職員)"), coerce=int, validators=[Optional()])
     bureau_id = SelectField(_("局 (局 担当者)"), coerce=int, validators=[Optional()])

@@ -71,7 +71,9 @@ def edit(ctx: Context):
 def approve_guard(issue: WardIssue, payload: dict) -> str | None:
     missing = [FIELD_LABELS[k] for k in ("title", "situation", "proposal") if not getattr(issue, k)]
     if missing:
-        return N_("決定の前に入力してください: ") + "、".join(missing)
+        return translate(N_("決定の前に入力してください: ")) + translate(N_("、")).join(
+            map(translate, missing)
+        )
     return None
 
 

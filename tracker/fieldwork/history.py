@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..activity_models import Activity, ActivityKind, CommunityOrganisation
 from ..models import Center, HistoryEvent, ServiceRequest, User
-from ..wording import N_, say
+from ..wording import N_, say, translate
 
 ACTION_LABELS = {
     "create": N_("登録"),
@@ -53,15 +53,15 @@ class Line:
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return translate(ACTION_LABELS.get(action, action))
 
 
 def _value(name: str, value, names: Mapping[str, Mapping[int, str]]) -> str:
     if value is None or value == "" or value == []:
-        return N_("(なし)")
+        return translate(N_("(なし)"))
     lookup = names.get(ID_FIELDS.get(name, ""), {})
     if isinstance(value, list):
-        return "、".join(lookup.get(item, str(item)) for item in value)
+        return translate(N_("、")).join(lookup.get(item, str(item)) for item in value)
     if name in ID_FIELDS:
         return lookup.get(value, str(value))
     text = str(value)
@@ -93,7 +93,8 @@ def describe(event: HistoryEvent, names: Mapping[str, Mapping[int, str]]) -> Lin
         for change in data.get("changes", []):
             name = change["field"]
             old, new = _value(name, change.get("old"), names), _value(name, change.get("new"), names)
-            details.append(f"{FIELD_LABELS.get(name, name)}: {old} → {new}")
+            label = translate(FIELD_LABELS.get(name, name))
+            details.append(say(N_("%(label)s: %(old)s → %(new)s"), label=label, old=old, new=new))
     elif event.action in ("link_request", "unlink_request"):
         reference = names.get("requests", {}).get(data.get("request_id"), str(data.get("request_id")))
         details.append(say(N_("要望: %(reference)s"), reference=reference))
@@ -101,7 +102,8 @@ def describe(event: HistoryEvent, names: Mapping[str, Mapping[int, str]]) -> Lin
         values = data.get("values") or {}
         for name in ("held_on", "kind_id", "center_id", "liaison_ids"):
             if name in values:
-                details.append(f"{FIELD_LABELS[name]}: {_value(name, values[name], names)}")
+                label, value = translate(FIELD_LABELS[name]), _value(name, values[name], names)
+                details.append(say(N_("%(label)s: %(value)s"), label=label, value=value))
     return Line(action_label(event.action), details)
 
 
