@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ from .test_authorization_matrix import RULES, _methods, _publish, expected
 CATALOG = Path(__file__).resolve().parent.parent / "translations" / "en" / "LC_MESSAGES"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdifr]|%[sdif]|\{\w*\}")
-FRAGMENTS_SHOWN = 10
+FRAGMENTS_SHOWN = int(os.environ.get("ENGLISH_FRAGMENTS_SHOWN", "10"))  # per page, in the failure
 PIECES = re.compile(r"\s+\|\s+|\s{2,}|\n")  # where a text breaks into separately written pieces
 # The language switch names each language in itself: 日本語 is right on an English page.
 ALLOWED = ("日本語",)

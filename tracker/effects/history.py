@@ -30,7 +30,7 @@ def action_label(event: HistoryEvent) -> str:
     if event.action in EXTRA_LABELS:
         return translate(EXTRA_LABELS[event.action])
     action = actions.get(event.action)
-    return translate(action.label) if action else event.action
+    return action.label if action else event.action
 
 
 def state_label(value: str | None) -> str:

@@ -29,7 +29,7 @@ class Scope:
 @dataclass(frozen=True)
 class Action:
     name: str
-    label: str  # a marked Japanese source text (``N_``): read it with ``translate``
+    source_label: str  # a marked Japanese source text (``N_``); ``label`` reads it translated
     sources: tuple
     roles: tuple[Role, ...]
     scope: str
@@ -39,6 +39,11 @@ class Action:
     guard: Callable[[Any, dict], str | None] | None = None
     labels: dict[str, str] = field(default_factory=dict)  # field names as this action calls them
     versioned: bool = True  # checks and raises the subject's version (see ``check_version``)
+
+    @property
+    def label(self) -> str:
+        """The action's name in the current user's language."""
+        return translate(self.source_label)
 
 
 def subject_noun(subject) -> str:
@@ -113,9 +118,7 @@ def permission_error(actor: User, subject, action: Action) -> str | None:
         return translate(N_("このアカウントは無効です。"))
     if actor.role not in action.roles:
         roles = translate(N_("、")).join(role.label for role in action.roles)
-        return say(
-            N_("「%(action)s」は%(roles)sだけが行えます。"), action=translate(action.label), roles=roles
-        )
+        return say(N_("「%(action)s」は%(roles)sだけが行えます。"), action=action.label, roles=roles)
     error = scope_error(actor, subject, action.scope)
     if error:
         return error
@@ -124,7 +127,7 @@ def permission_error(actor: User, subject, action: Action) -> str | None:
             N_("「%(state)s」の%(noun)sには「%(action)s」はできません。"),
             state=subject.state.label,
             noun=subject_noun(subject),
-            action=translate(action.label),
+            action=action.label,
         )
     return None
 
