@@ -22,6 +22,7 @@ from .blueprints import language
 from .config import load_config
 from .extensions import Talisman, babel, csrf, db, login_manager, migrate
 from .model_types import StoredValueError, install_bounds
+from .wording import N_
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,7 +107,8 @@ def _init_login(app: Flask) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "ログインしてください。"
+    login_manager.login_message = N_("ログインしてください。")
+    login_manager.localize_callback = _
     login_manager.login_message_category = "warning"
 
     @login_manager.user_loader
@@ -263,12 +265,17 @@ def _register_template_helpers(app: Flask) -> None:
     from .states import Role
 
     app.jinja_env.filters.update(
-        thousand_yen=formatting.thousand_yen,
-        yen=formatting.yen,
-        fiscal_year=formatting.fiscal_year_label,
-        jdate=formatting.date_label,
-        jdatetime=formatting.datetime_label,
-        file_size=formatting.file_size,
+        {
+            name: language.in_current_language(helper)
+            for name, helper in {
+                "thousand_yen": formatting.thousand_yen,
+                "yen": formatting.yen,
+                "fiscal_year": formatting.fiscal_year_label,
+                "jdate": formatting.date_label,
+                "jdatetime": formatting.datetime_label,
+                "file_size": formatting.file_size,
+            }.items()
+        }
     )
 
     @app.context_processor

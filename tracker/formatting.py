@@ -1,7 +1,10 @@
 """How the city writes money, fiscal years and dates.
 
 Babel cannot write the Japanese era, so the era comes from ``japanera``; the rest is the
-city's own convention: ``20,900千円``, ``令和6年度 (2024)``, ``2024年5月7日``.
+city's own convention: ``20,900千円``, ``令和6年度 (2024)``, ``2024年5月7日``. In English
+(``language="en"``; the web layer passes the current user's language) the same values read
+``¥20,900 thousand``, ``FY2024 (Reiwa 6)``, ``7 May 2024``. Japanese is the default, and its
+output never depends on anything but the value.
 
 Every ``*_label`` and amount helper is total: a page shows whatever is stored, so a value the
 helper cannot write the city's way (a year no era covers, a number that is not one) is written
@@ -18,14 +21,21 @@ from japanera import EraDate
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-def _total(plain: Callable[[object], str]) -> Callable:
-    """Make a helper of one value total: on any failure it returns ``plain(value)``."""
+ENGLISH = "en"
+_MONTHS_IN_FULL = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
-    def decorate(helper: Callable[[object], str]) -> Callable[[object], str]:
+
+def _total(plain: Callable[[object], str]) -> Callable:
+    """Make a helper of one value (and a language) total: on any failure it returns ``plain(value)``."""
+
+    def decorate(helper: Callable[..., str]) -> Callable[..., str]:
         @functools.wraps(helper)
-        def written(value):
+        def written(value, language: str = "ja"):
             try:
-                return helper(value)
+                return helper(value, language)
             except Exception:  # whatever is stored, the page is shown
                 return plain(value)
 
@@ -48,9 +58,11 @@ def fiscal_years_between(first: int, current: int) -> list[int]:
     return list(range(max(current, first), min(first, current) - 1, -1))
 
 
-def era_year(year: int, month: int = 12, day: int = 31) -> tuple[str, int]:
+def era_year(year: int, month: int = 12, day: int = 31, language: str = "ja") -> tuple[str, int]:
+    """The era (its kanji, or its English name) and the year of it for a date."""
     era_date = EraDate(year, month, day)
-    return era_date.era.kanji, year - era_date.era.since.year + 1
+    name = era_date.era.english if language == ENGLISH else era_date.era.kanji
+    return name, year - era_date.era.since.year + 1
 
 
 def _era_number(number: int) -> str:
@@ -58,58 +70,70 @@ def _era_number(number: int) -> str:
 
 
 @_total(lambda year: f"{year}年度")
-def fiscal_year_label(fiscal_year: int | None) -> str:
-    """``令和6年度 (2024)``.
+def fiscal_year_label(fiscal_year: int | None, language: str = "ja") -> str:
+    """``令和6年度 (2024)``; in English ``FY2024 (Reiwa 6)``.
 
     The era is the one in force at the end of the fiscal year's first calendar year, as the city
     writes FY2019 as 令和元年度 though it began under 平成.
     """
     if fiscal_year is None:
         return ""
+    if language == ENGLISH:
+        era, number = era_year(fiscal_year, language=ENGLISH)
+        return f"FY{fiscal_year} ({era} {number})"
     era, number = era_year(fiscal_year)
     return f"{era}{_era_number(number)}年度 ({fiscal_year})"
 
 
 @_total(_plain)
-def date_label(day: dt.date | dt.datetime | None) -> str:
-    """``2024年5月7日``; a datetime is shown as its date in Tokyo."""
+def date_label(day: dt.date | dt.datetime | None, language: str = "ja") -> str:
+    """``2024年5月7日`` (in English ``7 May 2024``); a datetime is shown as its date in Tokyo."""
     if day is None:
         return ""
     if isinstance(day, dt.datetime):
         day = day.astimezone(TOKYO).date()
+    if language == ENGLISH:
+        return f"{day.day} {_MONTHS_IN_FULL[day.month - 1]} {day.year}"
     return f"{day.year}年{day.month}月{day.day}日"
 
 
 @_total(_plain)
-def datetime_label(moment: dt.datetime | None) -> str:
-    """``2024年5月7日 14:05`` in Tokyo time."""
+def datetime_label(moment: dt.datetime | None, language: str = "ja") -> str:
+    """``2024年5月7日 14:05`` (in English ``7 May 2024 14:05``) in Tokyo time."""
     if moment is None:
         return ""
     local = moment.astimezone(TOKYO)
-    return f"{date_label(local.date())} {local:%H:%M}"
+    return f"{date_label(local.date(), language)} {local:%H:%M}"
 
 
 @_total(lambda day: date_label(day))
-def era_date_label(day: dt.date | None) -> str:
-    """``令和6年5月7日``, for printed documents."""
+def era_date_label(day: dt.date | None, language: str = "ja") -> str:
+    """``令和6年5月7日``, for printed documents; in English ``7 May 2024 (Reiwa 6)``."""
     if day is None:
         return ""
+    if language == ENGLISH:
+        era, number = era_year(day.year, day.month, day.day, ENGLISH)
+        return f"{date_label(day, ENGLISH)} ({era} {number})"
     era, number = era_year(day.year, day.month, day.day)
     return f"{era}{_era_number(number)}年{day.month}月{day.day}日"
 
 
 @_total(_plain)
-def thousand_yen(amount: int | None) -> str:
-    """``20,900千円`` from 20,900,000 yen; amounts not a multiple of 1,000 keep a decimal."""
+def thousand_yen(amount: int | None, language: str = "ja") -> str:
+    """``20,900千円`` (in English ``¥20,900 thousand``) from 20,900,000 yen; amounts not a
+    multiple of 1,000 keep a decimal."""
     if amount is None:
         return ""
+    if language == ENGLISH:
+        thousands = f"{amount // 1000:,}" if amount % 1000 == 0 else f"{amount / 1000:,.3f}".rstrip("0")
+        return f"¥{thousands} thousand"
     if amount % 1000 == 0:
         return f"{amount // 1000:,}千円"
     return f"{amount / 1000:,.3f}".rstrip("0").rstrip(".") + "千円"
 
 
 @_total(_plain)
-def approximate_yen(amount: int | None) -> str:
+def approximate_yen(amount: int | None, language: str = "ja") -> str:
     """``約10億円``, ``約4,954万円``: an amount as the city writes it in a sentence.
 
     From 1億円 up, in 億 to one decimal (``約12.5億円``, ``約10億円`` when the decimal is 0);
@@ -118,6 +142,8 @@ def approximate_yen(amount: int | None) -> str:
     """
     if amount is None:
         return ""
+    if language == ENGLISH:
+        return _approximate_in_english(amount)
     if amount < 10_000:
         return f"{amount:,}円"
     man = (amount + 5_000) // 10_000
@@ -129,23 +155,38 @@ def approximate_yen(amount: int | None) -> str:
 
 
 @_total(_plain)
-def yen(amount: int | None) -> str:
-    """``20,900,000円``."""
+def yen(amount: int | None, language: str = "ja") -> str:
+    """``20,900,000円``; in English ``¥20,900,000``."""
     if amount is None:
         return ""
+    if language == ENGLISH:
+        return f"¥{amount:,}"
     return f"{amount:,}円"
 
 
 @_total(_plain)
-def file_size(size: int | None) -> str:
-    """``850バイト``, ``12.3KB``, ``4.0MB``: the size of a file as staff read it."""
+def file_size(size: int | None, language: str = "ja") -> str:
+    """``850バイト``, ``12.3KB``, ``4.0MB``: the size of a file as staff read it (``850 bytes``)."""
     if size is None:
         return ""
     if size < 1024:
-        return f"{size:,}バイト"
+        return f"{size:,} bytes" if language == ENGLISH else f"{size:,}バイト"
     if size < 1024 * 1024:
         return f"{size / 1024:.1f}KB"
     return f"{size / (1024 * 1024):.1f}MB"
+
+
+def _approximate_in_english(amount: int) -> str:
+    """``about ¥49.5 million``, ``about ¥1.2 billion``; below ¥10,000 exact (``¥5,000``)."""
+    if amount < 10_000:
+        return f"¥{amount:,}"
+    if amount < 1_000_000:
+        return f"about ¥{(amount + 500) // 1000:,} thousand"
+    if amount < 999_950_000:
+        tenths = (amount + 50_000) // 100_000
+        return f"about ¥{tenths // 10:,}.{tenths % 10} million".replace(".0 million", " million")
+    tenths = (amount + 50_000_000) // 100_000_000
+    return f"about ¥{tenths // 10:,}.{tenths % 10} billion".replace(".0 billion", " billion")
 
 
 def today_in_tokyo() -> dt.date:

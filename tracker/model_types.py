@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, mapped_column
 
+from .wording import N_, say
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -92,7 +94,13 @@ class StoredValueError(ValueError):
     def __init__(self, table: str, column: str, value: Any):
         super().__init__(f"{table}.{column}: {value!r:.80}")
         self.table, self.column = table, column
-        self.message = f"保存できない値が含まれていたため、保存しませんでした (項目: {table}.{column})。"
+
+    @property
+    def message(self) -> str:
+        return say(
+            N_("保存できない値が含まれていたため、保存しませんでした (項目: %(column)s)。"),
+            column=f"{self.table}.{self.column}",
+        )
 
 
 def _integer_limit(column_type) -> int | None:

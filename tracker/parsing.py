@@ -26,7 +26,7 @@ from decimal import Decimal
 from japanera import EraDate, EraType
 
 from .formatting import date_label
-from .wording import say
+from .wording import N_, language, say, translate
 
 MAX_YEN = 10**13  # ten trillion yen is beyond any ward or bureau budget: a typo, not an amount
 
@@ -39,7 +39,7 @@ class AmountUnit(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return "千円" if self is AmountUnit.THOUSAND_YEN else "円"
+        return translate(N_("千円") if self is AmountUnit.THOUSAND_YEN else N_("円"))
 
     @property
     def factor(self) -> int:
@@ -83,7 +83,7 @@ class AmountError(InputError):
     pass
 
 
-DATE_EXAMPLES = "例: 2024/5/7、令和6年5月7日、R6.5.7"
+DATE_EXAMPLES = N_("例: 2024/5/7、令和6年5月7日、R6.5.7")
 
 
 class DateError(InputError):
@@ -103,12 +103,16 @@ class Amount:
     def in_words(self) -> str:
         """``2,000千円 (2,000,000円)``, or ``1,234円`` when it is not whole thousands."""
         if self.yen and self.yen % 1000 == 0:
-            return f"{self.yen // 1000:,}千円 ({self.yen:,}円)"
-        return f"{self.yen:,}円"
+            return say(
+                N_("%(value)s千円 (%(yen)s円)"),
+                value=format(self.yen // 1000, ","),
+                yen=format(self.yen, ","),
+            )
+        return say(N_("%(yen)s円"), yen=format(self.yen, ","))
 
     def said_back(self) -> str:
         """What a form says before saving: 「2,000千円 (2,000,000円) で登録します」."""
-        return f"{self.in_words()} で登録します"
+        return say(N_("%(value)s で登録します"), value=self.in_words())
 
 
 def _split_unit(text: str, default: AmountUnit) -> tuple[str, int]:
@@ -118,7 +122,7 @@ def _split_unit(text: str, default: AmountUnit) -> tuple[str, int]:
         if text.endswith(suffix):
             return text[: -len(suffix)], factor
     if text.endswith(("千", "万", "億")):
-        raise AmountError("単位は「千円」「円」のように「円」まで書いてください (例: 2,000千円)。")
+        raise AmountError(N_("単位は「千円」「円」のように「円」まで書いてください (例: 2,000千円)。"))
     return text, default.factor
 
 
@@ -126,13 +130,18 @@ def _number(digits: str) -> Decimal:
     if _GROUPED.fullmatch(digits):
         return Decimal(digits.replace(",", ""))
     if "," in digits:
-        raise AmountError("桁区切りのカンマの位置が正しくありません (例: 2,000 または 2000)。")
+        raise AmountError(N_("桁区切りのカンマの位置が正しくありません (例: 2,000 または 2000)。"))
     if not _PLAIN.fullmatch(digits):
-        raise AmountError("金額は数字で入力してください (例: 2,000)。")
+        raise AmountError(N_("金額は数字で入力してください (例: 2,000)。"))
     whole, _, fraction = digits.partition(".")
     if len(fraction) == 3 and len(whole) <= 3:
         raise AmountError(
-            f"「{digits}」の「.」が小数点か桁区切りか分かりません。桁区切りはカンマで書いてください。"
+            say(
+                N_(
+                    "「%(digits)s」の「.」が小数点か桁区切りか分かりません。桁区切りはカンマで書いてください。"
+                ),
+                digits=digits,
+            )
         )
     return Decimal(digits)
 
@@ -147,26 +156,36 @@ def parse_amount(
     """Read ``text`` as an amount in ``unit`` (or in the unit typed after it); raise
     ``AmountError`` for anything that would need a guess."""
     if isinstance(text, bool):
-        raise AmountError("金額は数字で入力してください (例: 2,000)。")
+        raise AmountError(N_("金額は数字で入力してください (例: 2,000)。"))
     if isinstance(text, int):
         text = str(text)
     normalised = unicodedata.normalize("NFKC", str(text or "")).translate(_SEPARATORS)
     normalised = re.sub(r"\s+", "", normalised)
     if not normalised:
-        raise AmountError("金額を入力してください。")
+        raise AmountError(N_("金額を入力してください。"))
     if not re.search(r"\d", normalised):
-        raise AmountError("金額は数字で入力してください (例: 2,000)。")
+        raise AmountError(N_("金額は数字で入力してください (例: 2,000)。"))
     if normalised.startswith(_NEGATIVE_MARKS):
-        raise AmountError("金額は0以上で入力してください。減額や取消しは取消しの操作で行います。")
+        raise AmountError(N_("金額は0以上で入力してください。減額や取消しは取消しの操作で行います。"))
     digits, factor = _split_unit(normalised, unit)
     value = _number(digits) * factor
     if value != value.to_integral_value():
-        raise AmountError(f"{value.normalize():f}円になり、1円未満の端数が出ます。円単位で入力してください。")
+        raise AmountError(
+            say(
+                N_("%(value)s円になり、1円未満の端数が出ます。円単位で入力してください。"),
+                value=format(value.normalize(), "f"),
+            )
+        )
     yen = int(value)
     if yen == 0 and not allow_zero:
-        raise AmountError("0より大きい金額を入力してください。")
+        raise AmountError(N_("0より大きい金額を入力してください。"))
     if yen > maximum:
-        raise AmountError(f"金額が大きすぎます ({maximum // 1000:,}千円まで)。単位を確かめてください。")
+        raise AmountError(
+            say(
+                N_("金額が大きすぎます (%(value)s千円まで)。単位を確かめてください。"),
+                value=format(maximum // 1000, ","),
+            )
+        )
     return Amount(yen)
 
 
@@ -191,7 +210,13 @@ def parse_date(value: object) -> dt.date | None:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_date_text(text: str) -> dt.date:
-    unreadable = UnreadableDate(f"「{text}」を日付として読み取れません ({DATE_EXAMPLES})。")
+    unreadable = UnreadableDate(
+        say(
+            N_("「%(text)s」を日付として読み取れません (%(examples)s)。"),
+            text=text,
+            examples=translate(DATE_EXAMPLES),
+        )
+    )
     western = _WESTERN_DATE.fullmatch(text)
     if western:
         try:
@@ -213,7 +238,18 @@ def _parse_date_text(text: str) -> dt.date:
 def check_date(day: dt.date, label: str, *, latest: dt.date) -> dt.date:
     """``day`` if it lies between 平成元年 and ``latest``; else ``DateError`` naming the field."""
     if day < EARLIEST_DATE:
-        raise DateError(f"{label}は平成元年 (1989年1月8日) 以降の日付で入力してください。")
+        raise DateError(
+            say(
+                N_("%(label)sは平成元年 (1989年1月8日) 以降の日付で入力してください。"),
+                label=translate(label),
+            )
+        )
     if day > latest:
-        raise DateError(f"{label}は{date_label(latest)}までの日付で入力してください。")
+        raise DateError(
+            say(
+                N_("%(label)sは%(value)sまでの日付で入力してください。"),
+                label=translate(label),
+                value=date_label(latest, language()),
+            )
+        )
     return day

@@ -27,13 +27,25 @@ def _untranslated(text: str) -> str:
     return text
 
 
+def _japanese() -> str:
+    return "ja"
+
+
 _translator: Callable[[str], str] = _untranslated
+_language: Callable[[], str] = _japanese
 
 
-def install(translator: Callable[[str], str]) -> None:
-    """Set the function that turns a Japanese source text into the current user's language."""
-    global _translator
+def install(translator: Callable[[str], str], current_language: Callable[[], str] | None = None) -> None:
+    """Set the function that turns a Japanese source text into the current user's language, and
+    the one that names that language (``"ja"``, ``"en"``: what ``tracker.formatting`` takes)."""
+    global _translator, _language
     _translator = translator
+    _language = current_language or _japanese
+
+
+def language() -> str:
+    """The current user's language (``"ja"`` outside a request): for ``tracker.formatting``."""
+    return _language()
 
 
 def translate(text: str) -> str:

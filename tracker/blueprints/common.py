@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, StringField, TextAreaField
@@ -57,7 +58,7 @@ def roles_required(*roles: Role) -> Callable:
         @login_required
         def wrapped(*args, **kwargs):
             if current_user.role not in roles:
-                abort(403, description="この画面はあなたの役割では使えません。")
+                abort(403, description=_("この画面はあなたの役割では使えません。"))
             return view(*args, **kwargs)
 
         return wrapped
@@ -70,7 +71,7 @@ def visible_request(request_id: int) -> ServiceRequest:
     if found is None:
         abort(404)
     if not access.can_view_request(current_user, found):
-        abort(403, description="この要望を見る権限がありません。")
+        abort(403, description=_("この要望を見る権限がありません。"))
     return found
 
 
@@ -79,7 +80,7 @@ def visible_issue(issue_id: int) -> WardIssue:
     if found is None:
         abort(404)
     if not access.can_view_issue(current_user, found):
-        abort(403, description="この区重要課題を見る権限がありません。")
+        abort(403, description=_("この区重要課題を見る権限がありません。"))
     return found
 
 
@@ -100,8 +101,14 @@ def send_stored(directory: str, found, *, download: bool = False):
 
 
 def form_errors(form) -> str:
+    separator = _("、")
     return " ".join(
-        f"{getattr(form, name).label.text}: {'、'.join(errs)}" for name, errs in form.errors.items()
+        _(
+            "%(label)s: %(errors)s",
+            label=getattr(form, name).label.text,
+            errors=separator.join(map(str, errs)),
+        )
+        for name, errs in form.errors.items()
     )
 
 
@@ -168,7 +175,7 @@ def run_action(
     if denied:
         abort(403, description=denied)
     if not form.validate_on_submit():
-        reason = form_errors(form) or "入力内容を確認してください。"
+        reason = form_errors(form) or _("入力内容を確認してください。")
         flash(reason, "error")
         return _show_again(subject, Refused(action, form, reason), again)
     try:

@@ -8,6 +8,7 @@ leaves a value as it is (the form says so).
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -17,42 +18,42 @@ from ..extensions import db
 from ..formatting import fiscal_year_label, thousand_yen
 from ..states import AnswerKind, Funding
 from .fields import AmountField, FiscalYearField, JapaneseDateField
-from .forms import REQUIRED, VersionedForm, options, row_id
+from .forms import REQUIRED, VersionedForm, enum_options, options, row_id
 
-BLANK_KEEPS = "空欄のままにした項目は変更しません。"
+BLANK_KEEPS = _("空欄のままにした項目は変更しません。")
 UNCHANGED_YEAR = 0  # the fiscal year choice that keeps the year as it is
 
 
-def _reason(label: str = "訂正の理由") -> TextAreaField:
+def _reason(label: str = _("訂正の理由")) -> TextAreaField:
     return TextAreaField(label, validators=[DataRequired(REQUIRED), Length(max=2000)])
 
 
 class CorrectRequestForm(VersionedForm):
-    center_id = SelectField("まちづくりセンター", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    category_id = SelectField("分野", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    location_text = StringField("場所 (住所・目印)", validators=[Length(max=200)])
+    center_id = SelectField(_("まちづくりセンター"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    category_id = SelectField(_("分野"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    location_text = StringField(_("場所 (住所・目印)"), validators=[Length(max=200)])
     comment = _reason()
 
 
 class CorrectAnswerForm(VersionedForm):
     answer_kind = RadioField(
-        "回答区分", choices=options(AnswerKind.choices()), validators=[DataRequired(REQUIRED)]
+        _("回答区分"), choices=enum_options(AnswerKind), validators=[DataRequired(REQUIRED)]
     )
-    answer_text = TextAreaField("回答内容", validators=[DataRequired(REQUIRED), Length(max=5000)])
-    answered_on = JapaneseDateField("回答日", validators=[DataRequired(REQUIRED)])
+    answer_text = TextAreaField(_("回答内容"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    answered_on = JapaneseDateField(_("回答日"), validators=[DataRequired(REQUIRED)])
     comment = _reason()
 
 
 class CorrectTextsForm(VersionedForm):
-    title = StringField("件名", validators=[DataRequired(REQUIRED), Length(max=200)])
-    situation = TextAreaField("現状と課題", validators=[Length(max=10000)])
-    proposal = TextAreaField("対応案", validators=[Length(max=10000)])
+    title = StringField(_("件名"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    situation = TextAreaField(_("現状と課題"), validators=[Length(max=10000)])
+    proposal = TextAreaField(_("対応案"), validators=[Length(max=10000)])
     comment = _reason()
 
 
 class CorrectDecisionForm(VersionedForm):
-    decision_reason = TextAreaField("理由・協議内容", validators=[Length(max=5000)])
-    next_review_on = JapaneseDateField("次回協議予定日 (継続協議のとき)", validators=[Optional()])
+    decision_reason = TextAreaField(_("理由・協議内容"), validators=[Length(max=5000)])
+    next_review_on = JapaneseDateField(_("次回協議予定日 (継続協議のとき)"), validators=[Optional()])
     comment = _reason()
 
 
@@ -60,36 +61,36 @@ class LineForm(VersionedForm):
     """A form that acts on one budget line (or fund draw) of the subject, chosen first."""
 
     funding = Funding.BUREAU
-    budget_line_id = SelectField("対象の予算", coerce=row_id, validators=[InputRequired(REQUIRED)])
+    budget_line_id = SelectField(_("対象の予算"), coerce=row_id, validators=[InputRequired(REQUIRED)])
 
 
 class CorrectBudgetLineForm(LineForm):
-    fiscal_year = FiscalYearField("年度", validators=[Optional()], description=BLANK_KEEPS)
-    project_name = StringField("事業名", validators=[Length(max=200)], description=BLANK_KEEPS)
-    allocated_yen = AmountField("予算額", validators=[Optional()], description=BLANK_KEEPS)
+    fiscal_year = FiscalYearField(_("年度"), validators=[Optional()], description=BLANK_KEEPS)
+    project_name = StringField(_("事業名"), validators=[Length(max=200)], description=BLANK_KEEPS)
+    allocated_yen = AmountField(_("予算額"), validators=[Optional()], description=BLANK_KEEPS)
     executed_yen = AmountField(
-        "決算額 (完了後のみ)", validators=[Optional()], allow_zero=True, description=BLANK_KEEPS
+        _("決算額 (完了後のみ)"), validators=[Optional()], allow_zero=True, description=BLANK_KEEPS
     )
     comment = _reason()
 
 
 class CancelBudgetLineForm(LineForm):
-    comment = _reason("取消の理由")
+    comment = _reason(_("取消の理由"))
 
 
 class CorrectFundDrawForm(LineForm):
     funding = Funding.WARD_FUND
-    budget_line_id = SelectField("対象の充当", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    fiscal_year = FiscalYearField("年度", validators=[Optional()], description=BLANK_KEEPS)
-    project_name = StringField("事業名", validators=[Length(max=200)], description=BLANK_KEEPS)
-    allocated_yen = AmountField("充当額", validators=[Optional()], description=BLANK_KEEPS)
+    budget_line_id = SelectField(_("対象の充当"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    fiscal_year = FiscalYearField(_("年度"), validators=[Optional()], description=BLANK_KEEPS)
+    project_name = StringField(_("事業名"), validators=[Length(max=200)], description=BLANK_KEEPS)
+    allocated_yen = AmountField(_("充当額"), validators=[Optional()], description=BLANK_KEEPS)
     comment = _reason()
 
 
 class CancelFundDrawForm(LineForm):
     funding = Funding.WARD_FUND
-    budget_line_id = SelectField("対象の充当", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    comment = _reason("取消の理由")
+    budget_line_id = SelectField(_("対象の充当"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    comment = _reason(_("取消の理由"))
 
 
 def lines_to_choose(form: LineForm, subject) -> list:
@@ -119,7 +120,7 @@ def prepare(form, subject, years) -> None:
         )
         if hasattr(form, "fiscal_year"):
             form.fiscal_year.offer(years)
-            form.fiscal_year.choices.insert(0, SelectChoice(UNCHANGED_YEAR, "(変更しない)"))
+            form.fiscal_year.choices.insert(0, SelectChoice(UNCHANGED_YEAR, _("(変更しない)")))
             if not form.fiscal_year.raw_data:
                 form.fiscal_year.data = UNCHANGED_YEAR
     if isinstance(form, CorrectRequestForm):

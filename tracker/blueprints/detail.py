@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import workflow
@@ -140,10 +141,10 @@ def build_form(subject, action: str):
     if isinstance(form, EscalateForm):
         issues = choices.open_issues_of_ward(db.session, subject.ward_id)
         form.ward_issue_id.choices = options(
-            [(0, "新しい区重要課題を起案する")]
+            [(0, _("新しい区重要課題を起案する"))]
             + [(i.id, f"{i.reference} {i.title} ({i.state.label})") for i in issues]
         )
-        form.lead_bureau_id.choices = options([(0, "未定"), *bureau_choices()])
+        form.lead_bureau_id.choices = options([(0, _("未定")), *bureau_choices()])
         if not form.title.data:
             form.title.data = subject.title
     if isinstance(form, SendForm):

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from flask import url_for
+from flask_babel import lazy_gettext as _
 from markupsafe import Markup, escape
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -58,7 +59,7 @@ class AmountInput:
             f'<option value="{unit.value}"{" selected" if unit is field.unit else ""}>{unit.label}</option>'
             for unit in AmountUnit
         )
-        switch = html_params(name=field.name + UNIT_SUFFIX, id=f"{field.id}-unit", aria_label="単位")
+        switch = html_params(name=field.name + UNIT_SUFFIX, id=f"{field.id}-unit", aria_label=_("単位"))
         words = escape(field.words())
         return Markup(
             f'<span class="amount-input"><input {box}><select {switch}>{units}</select></span>'
@@ -117,7 +118,7 @@ class JapaneseDateField(StringField):
     None. Dates before 平成元年 or more than ``YEARS_AHEAD`` years from today are refused."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {}).setdefault("placeholder", "例: 2026/12/1、令和8年12月1日")
+        kwargs.setdefault("render_kw", {}).setdefault("placeholder", _("例: 2026/12/1、令和8年12月1日"))
         super().__init__(label, validators, **kwargs)
         self.typed: str | None = None
 

@@ -5,6 +5,7 @@ years use the fields of ``fields``, which read what staff type with ``tracker.pa
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
@@ -27,7 +28,7 @@ from ..states import STAFF_SOURCES, AnswerKind, Decision, Role
 from .fields import AmountField, FiscalYearField, JapaneseDateField
 from .form_messages import Form
 
-REQUIRED = "入力してください。"
+REQUIRED = _("入力してください。")
 
 
 MAX_ROW_ID = 2**31 - 1  # id columns are INTEGER (as DatabaseIdConverter bounds ids in URLs)
@@ -64,6 +65,12 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def enum_options(members) -> list[SelectChoice]:
+    """Select options of enum members whose labels are read when the page is shown (in its
+    language), not when the form class is defined."""
+    return [SelectChoice(member.value, _(member.source_label)) for member in members]
+
+
 class VersionedForm(Form):
     """A form that acts on a request or a ward issue: it carries the version the user saw.
 
@@ -74,92 +81,92 @@ class VersionedForm(Form):
 
 
 class LoginForm(Form):
-    login = StringField("ログインID", validators=[DataRequired(REQUIRED), Length(max=64)])
-    password = PasswordField("パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
+    login = StringField(_("ログインID"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    password = PasswordField(_("パスワード"), validators=[DataRequired(REQUIRED), Length(max=200)])
     next = HiddenField()
 
 
 class PasswordForm(Form):
-    current = PasswordField("現在のパスワード", validators=[DataRequired(REQUIRED)])
-    new = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
-    confirm = PasswordField("新しいパスワード (確認)", validators=[DataRequired(REQUIRED)])
+    current = PasswordField(_("現在のパスワード"), validators=[DataRequired(REQUIRED)])
+    new = PasswordField(_("新しいパスワード"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    confirm = PasswordField(_("新しいパスワード (確認)"), validators=[DataRequired(REQUIRED)])
 
 
 class RequestForm(Form):
-    title = StringField("件名", validators=[DataRequired(REQUIRED), Length(max=200)])
-    description = TextAreaField("内容", validators=[Length(max=5000)])
-    category_id = SelectField("分野", coerce=int, validators=[InputRequired(REQUIRED)])
-    center_id = SelectField("まちづくりセンター", coerce=int, validators=[Optional()])
-    location_text = StringField("場所 (住所・目印)", validators=[Length(max=200)])
-    latitude = FiniteDecimalField("緯度", places=6, validators=[Optional(), NumberRange(-90, 90)])
-    longitude = FiniteDecimalField("経度", places=6, validators=[Optional(), NumberRange(-180, 180)])
+    title = StringField(_("件名"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    description = TextAreaField(_("内容"), validators=[Length(max=5000)])
+    category_id = SelectField(_("分野"), coerce=int, validators=[InputRequired(REQUIRED)])
+    center_id = SelectField(_("まちづくりセンター"), coerce=int, validators=[Optional()])
+    location_text = StringField(_("場所 (住所・目印)"), validators=[Length(max=200)])
+    latitude = FiniteDecimalField(_("緯度"), places=6, validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FiniteDecimalField(_("経度"), places=6, validators=[Optional(), NumberRange(-180, 180)])
     source = SelectField(
-        "受付の経路",
-        choices=options([(source.value, source.label) for source in STAFF_SOURCES]),
+        _("受付の経路"),
+        choices=enum_options(STAFF_SOURCES),
         validators=[DataRequired(REQUIRED)],
     )
-    organisation = StringField("団体名 (自治会など)", validators=[Length(max=200)])
-    requester_name = StringField("要望者氏名 (任意)", validators=[Length(max=100)])
-    requester_contact = StringField("連絡先 (任意)", validators=[Length(max=200)])
-    received_on = JapaneseDateField("受付日", validators=[Optional()])
-    answer_due_on = JapaneseDateField("回答期限", validators=[Optional()])
-    photos = MultipleFileField("写真")
+    organisation = StringField(_("団体名 (自治会など)"), validators=[Length(max=200)])
+    requester_name = StringField(_("要望者氏名 (任意)"), validators=[Length(max=100)])
+    requester_contact = StringField(_("連絡先 (任意)"), validators=[Length(max=200)])
+    received_on = JapaneseDateField(_("受付日"), validators=[Optional()])
+    answer_due_on = JapaneseDateField(_("回答期限"), validators=[Optional()])
+    photos = MultipleFileField(_("写真"))
 
 
 class AnswerForm(VersionedForm):
     answer_kind = RadioField(
-        "回答区分", choices=options(AnswerKind.choices()), validators=[DataRequired(REQUIRED)]
+        _("回答区分"), choices=enum_options(AnswerKind), validators=[DataRequired(REQUIRED)]
     )
-    answer_text = TextAreaField("回答内容", validators=[DataRequired(REQUIRED), Length(max=5000)])
-    answered_on = JapaneseDateField("回答日", validators=[DataRequired(REQUIRED)])
+    answer_text = TextAreaField(_("回答内容"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+    answered_on = JapaneseDateField(_("回答日"), validators=[DataRequired(REQUIRED)])
 
 
 class ReferForm(VersionedForm):
-    referred_to = StringField("回付先 (担当課)", validators=[DataRequired(REQUIRED), Length(max=120)])
-    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+    referred_to = StringField(_("回付先 (担当課)"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    comment = TextAreaField(_("メモ"), validators=[Length(max=2000)])
 
 
 class ReasonForm(VersionedForm):
-    comment = TextAreaField("理由", validators=[DataRequired(REQUIRED), Length(max=2000)])
+    comment = TextAreaField(_("理由"), validators=[DataRequired(REQUIRED), Length(max=2000)])
 
 
 class EscalateForm(VersionedForm):
-    ward_issue_id = SelectField("まとめる区重要課題", coerce=row_id, validators=[Optional()])
-    title = StringField("新しい区重要課題の件名", validators=[Length(max=200)])
-    proposal = TextAreaField("対応案", validators=[Length(max=5000)])
-    lead_bureau_id = SelectField("主管局", coerce=int, validators=[Optional()])
-    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+    ward_issue_id = SelectField(_("まとめる区重要課題"), coerce=row_id, validators=[Optional()])
+    title = StringField(_("新しい区重要課題の件名"), validators=[Length(max=200)])
+    proposal = TextAreaField(_("対応案"), validators=[Length(max=5000)])
+    lead_bureau_id = SelectField(_("主管局"), coerce=int, validators=[Optional()])
+    comment = TextAreaField(_("メモ"), validators=[Length(max=2000)])
 
 
 class IssueForm(VersionedForm):
-    title = StringField("件名", validators=[DataRequired(REQUIRED), Length(max=200)])
-    situation = TextAreaField("現状と課題", validators=[Length(max=10000)])
-    proposal = TextAreaField("対応案", validators=[Length(max=10000)])
-    lead_bureau_id = SelectField("主管局", coerce=int, validators=[Optional()])
-    related_bureau_ids = SelectMultipleField("関係局", coerce=int, validators=[Optional()])
+    title = StringField(_("件名"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    situation = TextAreaField(_("現状と課題"), validators=[Length(max=10000)])
+    proposal = TextAreaField(_("対応案"), validators=[Length(max=10000)])
+    lead_bureau_id = SelectField(_("主管局"), coerce=int, validators=[Optional()])
+    related_bureau_ids = SelectMultipleField(_("関係局"), coerce=int, validators=[Optional()])
 
 
 class SendForm(VersionedForm):
-    lead_bureau_id = SelectField("主管局", coerce=int, validators=[InputRequired(REQUIRED)])
-    related_bureau_ids = SelectMultipleField("関係局", coerce=int, validators=[Optional()])
-    comment = TextAreaField("送付メモ", validators=[Length(max=2000)])
+    lead_bureau_id = SelectField(_("主管局"), coerce=int, validators=[InputRequired(REQUIRED)])
+    related_bureau_ids = SelectMultipleField(_("関係局"), coerce=int, validators=[Optional()])
+    comment = TextAreaField(_("送付メモ"), validators=[Length(max=2000)])
 
 
 class ConfirmForm(VersionedForm):
-    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+    comment = TextAreaField(_("メモ"), validators=[Length(max=2000)])
 
 
 class OwnerForm(VersionedForm):
     """A person in charge of an issue: the view offers the people of its ward or lead bureau."""
 
-    owner = SelectField("担当者", coerce=row_id, validators=[InputRequired(REQUIRED)])
+    owner = SelectField(_("担当者"), coerce=row_id, validators=[InputRequired(REQUIRED)])
 
 
 class PublicForm(VersionedForm):
-    is_public = BooleanField("公開ページに掲載する")
+    is_public = BooleanField(_("公開ページに掲載する"))
 
 
-PUBLIC_TEXT_HINT = (
+PUBLIC_TEXT_HINT = _(
     "公開ページに載る文章です。初回は内部の記録から下書きを用意しました。住民の氏名・連絡先や職員名を"
     "含めないでください。確認済みの内容を編集すると、別の管理職が「公開内容の確認」を行うまで公開ページに"
     "掲載されません。"
@@ -170,93 +177,97 @@ class PublicTextForm(VersionedForm):
     """公開内容: what residents read of the issue, separate from the internal texts."""
 
     title = StringField(
-        "公開する件名", description=PUBLIC_TEXT_HINT, validators=[DataRequired(REQUIRED), Length(max=200)]
+        _("公開する件名"), description=PUBLIC_TEXT_HINT, validators=[DataRequired(REQUIRED), Length(max=200)]
     )
-    summary = TextAreaField("概要", validators=[Length(max=5000)])
-    decision_text = TextAreaField("協議結果", validators=[Length(max=5000)])
-    budget_text = TextAreaField("予算", validators=[Length(max=5000)])
-    progress_text = TextAreaField("進捗", validators=[Length(max=5000)])
-    outcome = TextAreaField("結果", validators=[Length(max=5000)])
+    summary = TextAreaField(_("概要"), validators=[Length(max=5000)])
+    decision_text = TextAreaField(_("協議結果"), validators=[Length(max=5000)])
+    budget_text = TextAreaField(_("予算"), validators=[Length(max=5000)])
+    progress_text = TextAreaField(_("進捗"), validators=[Length(max=5000)])
+    outcome = TextAreaField(_("結果"), validators=[Length(max=5000)])
 
 
 class GoodPracticeForm(VersionedForm):
     """事例集: what worked, for the other wards to read (no resident's name or contact)."""
 
     summary = TextAreaField(
-        "うまくいった点の要約 (他区の参考になる点)", validators=[DataRequired(REQUIRED), Length(max=2000)]
+        _("うまくいった点の要約 (他区の参考になる点)"), validators=[DataRequired(REQUIRED), Length(max=2000)]
     )
 
 
 class DecideForm(VersionedForm):
-    decision = RadioField(
-        "協議結果", choices=options(Decision.choices()), validators=[DataRequired(REQUIRED)]
-    )
-    decision_reason = TextAreaField("理由・協議内容", validators=[Length(max=5000)])
-    next_review_on = JapaneseDateField("次回協議予定日 (継続協議のとき)", validators=[Optional()])
+    decision = RadioField(_("協議結果"), choices=enum_options(Decision), validators=[DataRequired(REQUIRED)])
+    decision_reason = TextAreaField(_("理由・協議内容"), validators=[Length(max=5000)])
+    next_review_on = JapaneseDateField(_("次回協議予定日 (継続協議のとき)"), validators=[Optional()])
 
 
 class BudgetForm(VersionedForm):
-    within_existing_budget = BooleanField("既存予算内で対応 (新たな予算化なし)")
-    fiscal_year = FiscalYearField("年度", validators=[Optional()])
-    project_name = StringField("事業名", validators=[Length(max=200)])
-    allocated_yen = AmountField("予算額", validators=[Optional()])
-    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+    within_existing_budget = BooleanField(_("既存予算内で対応 (新たな予算化なし)"))
+    fiscal_year = FiscalYearField(_("年度"), validators=[Optional()])
+    project_name = StringField(_("事業名"), validators=[Length(max=200)])
+    allocated_yen = AmountField(_("予算額"), validators=[Optional()])
+    comment = TextAreaField(_("メモ"), validators=[Length(max=2000)])
 
 
 class FundForm(VersionedForm):
-    fiscal_year = FiscalYearField("年度", validators=[InputRequired(REQUIRED)])
-    project_name = StringField("事業名", validators=[DataRequired(REQUIRED), Length(max=200)])
-    allocated_yen = AmountField("充当額", validators=[InputRequired(REQUIRED)])
-    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+    fiscal_year = FiscalYearField(_("年度"), validators=[InputRequired(REQUIRED)])
+    project_name = StringField(_("事業名"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    allocated_yen = AmountField(_("充当額"), validators=[InputRequired(REQUIRED)])
+    comment = TextAreaField(_("メモ"), validators=[Length(max=2000)])
 
 
 class NoteForm(VersionedForm):
-    body = TextAreaField("進捗", validators=[DataRequired(REQUIRED), Length(max=5000)])
+    body = TextAreaField(_("進捗"), validators=[DataRequired(REQUIRED), Length(max=5000)])
 
 
 class CommentForm(VersionedForm):
-    body = TextAreaField("コメント", validators=[DataRequired(REQUIRED), Length(max=5000)])
+    body = TextAreaField(_("コメント"), validators=[DataRequired(REQUIRED), Length(max=5000)])
 
 
 class AttachmentForm(VersionedForm):
-    file = FileField("ファイル", validators=[FileRequired("ファイルを選んでください。")])
+    file = FileField(_("ファイル"), validators=[FileRequired(_("ファイルを選んでください。"))])
 
 
 class InquireForm(VersionedForm):
-    question = TextAreaField("照会内容 (区への質問)", validators=[DataRequired(REQUIRED), Length(max=5000)])
+    question = TextAreaField(
+        _("照会内容 (区への質問)"), validators=[DataRequired(REQUIRED), Length(max=5000)]
+    )
 
 
 class AnswerInquiryForm(VersionedForm):
-    answer = TextAreaField("照会への回答", validators=[DataRequired(REQUIRED), Length(max=5000)])
+    answer = TextAreaField(_("照会への回答"), validators=[DataRequired(REQUIRED), Length(max=5000)])
 
 
 class OpinionForm(VersionedForm):
-    body = TextAreaField("意見", validators=[DataRequired(REQUIRED), Length(max=5000)])
+    body = TextAreaField(_("意見"), validators=[DataRequired(REQUIRED), Length(max=5000)])
 
 
 class HandOverForm(VersionedForm):
-    handover_ward_id = SelectField("引継ぎ先の区", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    comment = TextAreaField("理由", validators=[DataRequired(REQUIRED), Length(max=2000)])
+    handover_ward_id = SelectField(_("引継ぎ先の区"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    comment = TextAreaField(_("理由"), validators=[DataRequired(REQUIRED), Length(max=2000)])
 
 
 class AcceptHandoverForm(VersionedForm):
     center_id = SelectField(
-        "引き受けるまちづくりセンター", coerce=row_id, validators=[InputRequired(REQUIRED)]
+        _("引き受けるまちづくりセンター"), coerce=row_id, validators=[InputRequired(REQUIRED)]
     )
-    comment = TextAreaField("メモ", validators=[Length(max=2000)])
+    comment = TextAreaField(_("メモ"), validators=[Length(max=2000)])
 
 
 class CompleteForm(VersionedForm):
     """The outcome, and an executed amount per budget line (``for_lines`` adds those fields)."""
 
-    outcome = TextAreaField("成果", validators=[DataRequired(REQUIRED), Length(max=5000)])
+    outcome = TextAreaField(_("成果"), validators=[DataRequired(REQUIRED), Length(max=5000)])
 
     @classmethod
     def for_lines(cls, lines) -> type[CompleteForm]:
         """The form for an issue with ``lines``: a field ``executed_<line id>`` (決算額) for each."""
         fields = {
             f"executed_{line.id}": AmountField(
-                f"決算額: {fiscal_year_label(line.fiscal_year)} {line.project_name}",
+                _(
+                    "決算額: %(value)s %(project_name)s",
+                    value=fiscal_year_label(line.fiscal_year),
+                    project_name=line.project_name,
+                ),
                 validators=[InputRequired(REQUIRED)],
                 allow_zero=True,
                 default=line.allocated_yen,
@@ -267,57 +278,57 @@ class CompleteForm(VersionedForm):
 
 
 class UserForm(Form):
-    login = StringField("ログインID", validators=[DataRequired(REQUIRED), Length(max=64)])
-    display_name = StringField("氏名", validators=[DataRequired(REQUIRED), Length(max=80)])
-    email = EmailField("メールアドレス", validators=[Optional(), Length(max=254)])
-    role = SelectField("役割", choices=options(Role.choices()), validators=[DataRequired(REQUIRED)])
-    ward_id = SelectField("区 (区役所 管理職)", coerce=int, validators=[Optional()])
-    center_id = SelectField("まちづくりセンター (地域担当職員)", coerce=int, validators=[Optional()])
-    bureau_id = SelectField("局 (局 担当者)", coerce=int, validators=[Optional()])
-    password = PasswordField("初期パスワード", validators=[Optional(), Length(max=200)])
+    login = StringField(_("ログインID"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    display_name = StringField(_("氏名"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    email = EmailField(_("メールアドレス"), validators=[Optional(), Length(max=254)])
+    role = SelectField(_("役割"), choices=enum_options(Role), validators=[DataRequired(REQUIRED)])
+    ward_id = SelectField(_("区 (区役所 管理職)"), coerce=int, validators=[Optional()])
+    center_id = SelectField(_("まちづくりセンター (地域担当職員)"), coerce=int, validators=[Optional()])
+    bureau_id = SelectField(_("局 (局 担当者)"), coerce=int, validators=[Optional()])
+    password = PasswordField(_("初期パスワード"), validators=[Optional(), Length(max=200)])
 
 
 class ResetPasswordForm(Form):
-    password = PasswordField("新しい初期パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
+    password = PasswordField(_("新しい初期パスワード"), validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
 class NameForm(Form):
-    name = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=80)])
-    sort_order = IntegerField("表示順", default=0, validators=[Optional()])
-    active = BooleanField("有効", default=True)
+    name = StringField(_("名称"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    sort_order = IntegerField(_("表示順"), default=0, validators=[Optional()])
+    active = BooleanField(_("有効"), default=True)
 
 
 class CenterForm(NameForm):
-    ward_id = SelectField("区", coerce=int, validators=[InputRequired(REQUIRED)])
-    note = StringField("備考", validators=[Length(max=200)])
+    ward_id = SelectField(_("区"), coerce=int, validators=[InputRequired(REQUIRED)])
+    note = StringField(_("備考"), validators=[Length(max=200)])
 
 
 class WardForm(Form):
-    name = StringField("名称", validators=[DataRequired(REQUIRED), Length(max=40)])
-    population = IntegerField("人口", validators=[Optional(), NumberRange(0)])
-    households = IntegerField("世帯数", validators=[Optional(), NumberRange(0)])
-    area_km2 = FiniteDecimalField("面積 (km²)", places=2, validators=[Optional(), NumberRange(0)])
+    name = StringField(_("名称"), validators=[DataRequired(REQUIRED), Length(max=40)])
+    population = IntegerField(_("人口"), validators=[Optional(), NumberRange(0)])
+    households = IntegerField(_("世帯数"), validators=[Optional(), NumberRange(0)])
+    area_km2 = FiniteDecimalField(_("面積 (km²)"), places=2, validators=[Optional(), NumberRange(0)])
 
 
 class WardFundForm(Form):
-    ward_id = SelectField("区", coerce=int, validators=[InputRequired(REQUIRED)])
-    fiscal_year = FiscalYearField("年度", validators=[InputRequired(REQUIRED)])
-    allocated_yen = AmountField("配分額", validators=[InputRequired(REQUIRED)], allow_zero=True)
+    ward_id = SelectField(_("区"), coerce=int, validators=[InputRequired(REQUIRED)])
+    fiscal_year = FiscalYearField(_("年度"), validators=[InputRequired(REQUIRED)])
+    allocated_yen = AmountField(_("配分額"), validators=[InputRequired(REQUIRED)], allow_zero=True)
 
 
 class SecondFactorForm(Form):
     """The login's second step, and the first code that confirms a new authenticator app."""
 
     code = StringField(
-        "確認コード",
+        _("確認コード"),
         validators=[DataRequired(REQUIRED), Length(max=40)],
-        description="認証アプリの6桁の数字（またはリカバリーコード）",
+        description=_("認証アプリの6桁の数字（またはリカバリーコード）"),
     )
 
 
 class PasswordCheckForm(Form):
-    password = PasswordField("パスワード", validators=[DataRequired(REQUIRED), Length(max=200)])
+    password = PasswordField(_("パスワード"), validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
 class DisableMfaForm(PasswordCheckForm):
-    code = StringField("確認コード", validators=[DataRequired(REQUIRED), Length(max=40)])
+    code = StringField(_("確認コード"), validators=[DataRequired(REQUIRED), Length(max=40)])

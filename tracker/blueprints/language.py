@@ -7,6 +7,7 @@ the session keeps it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import flask_babel
@@ -22,7 +23,7 @@ LANGUAGES = ("ja", "en")
 def init_language(app: Flask, babel: flask_babel.Babel, directory: Path) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(directory))
     app.before_request(flask_babel.refresh)  # the language is chosen per request, never cached
-    wording.install(_translate)
+    wording.install(_translate, current_language)
 
 
 def select_locale() -> str:
@@ -36,13 +37,44 @@ def select_locale() -> str:
     return session.get("lang") or "ja"
 
 
+ADOPTED_KEY = "_lang_adopted"  # the session's choice has been kept on the account (once a sign-in)
+
+
 def remember_language() -> None:
-    """A signed-in user's ``?lang=`` choice is kept on the account, for every later sign-in."""
+    """A signed-in user's ``?lang=`` choice is kept on the account, for every later sign-in.
+
+    A choice made before signing in (the session's, which the login keeps) is the account's from
+    the first request after it; later, only a new ``?lang=`` changes the account.
+    """
+    if not current_user.is_authenticated:
+        return
     chosen = request.args.get("lang")
-    if chosen in LANGUAGES and current_user.is_authenticated and current_user.locale != chosen:
+    if chosen not in LANGUAGES and not session.get(ADOPTED_KEY):
+        chosen = session.get("lang")
+    session[ADOPTED_KEY] = True
+    if chosen in LANGUAGES and current_user.locale != chosen:
         current_user.locale = chosen
         db.session.commit()
 
 
 def _translate(text: str) -> str:
     return flask_babel.gettext(text) if has_request_context() else text
+
+
+def current_language() -> str:
+    """``"ja"`` or ``"en"``: the language of this request (Japanese outside one)."""
+    if not has_request_context():
+        return "ja"
+    locale = flask_babel.get_locale()
+    return locale.language if locale is not None and locale.language in LANGUAGES else "ja"
+
+
+def in_current_language(helper: Callable[..., str]) -> Callable[[object], str]:
+    """A ``tracker.formatting`` helper as a template filter: it writes in the current language."""
+
+    def written(value) -> str:
+        return helper(value, current_language())
+
+    written.__name__ = helper.__name__
+    written.__doc__ = helper.__doc__
+    return written

@@ -8,6 +8,7 @@ may see its request or issue, with the type its content was checked to be.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..effects import attachments, teamwork
@@ -32,7 +33,9 @@ def _issue_back(issue) -> str:
 
 def _comment(subject, back: str):
     form = build_form(subject, "comment")
-    return run_action(subject, "comment", form, {"body": form.body.data}, "コメントを書き込みました。", back)
+    return run_action(
+        subject, "comment", form, {"body": form.body.data}, _("コメントを書き込みました。"), back
+    )
 
 
 def _attach(subject, back: str):
@@ -45,7 +48,7 @@ def _attach(subject, back: str):
             config["ATTACHMENT_DIR"], config["ATTACHMENT_MAX_BYTES"], config["ATTACHMENT_MAX_COUNT"]
         ),
     }
-    return run_action(subject, "attach", form, payload, "ファイルを添付しました。", back)
+    return run_action(subject, "attach", form, payload, _("ファイルを添付しました。"), back)
 
 
 @bp.route("/requests/<int:request_id>/comments", methods=["POST"])

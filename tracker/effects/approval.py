@@ -9,10 +9,11 @@ setting and refuses before it changes anything.
 from __future__ import annotations
 
 from ..models import WardIssue
+from ..wording import N_
 from . import city_settings
 from .support import Context, WorkflowError, clean_text
 
-OWN_DRAFT = "起案した管理職は自分の起案を決定できません。別の管理職が決定してください。"
+OWN_DRAFT = N_("起案した管理職は自分の起案を決定できません。別の管理職が決定してください。")
 
 
 def submit(ctx: Context):

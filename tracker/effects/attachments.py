@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from ..wording import N_, say
 from .photos import read_image
 from .support import WorkflowError
 
-ACCEPTED = "PDF・PNG・JPEG・Word・Excel・PowerPoint"
+ACCEPTED = N_("PDF・PNG・JPEG・Word・Excel・PowerPoint")
 ZIP_MAX_ENTRIES = 2000  # a real Office file has tens to hundreds of parts
 ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024  # what the parts declare they unpack to, together
 OLE2_HEADER = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -74,7 +75,7 @@ def clean_name(original_name: str | None) -> str:
         _stem, dot, extension = name.rpartition(".")
         keep = extension if dot and len(extension) <= 10 else ""
         name = name[: NAME_LIMIT - len(keep) - 1].rstrip() + ("." + keep if keep else "")
-    return name or "添付ファイル"
+    return name or N_("添付ファイル")
 
 
 def _named_for(name: str, kind: Kind) -> str:
@@ -86,7 +87,7 @@ def _named_for(name: str, kind: Kind) -> str:
 
 
 def _image_kind(data: bytes, name: str) -> Kind | None:
-    read = read_image(data, f"画像「{name}」の画素数が大きすぎます。")
+    read = read_image(data, say(N_("画像「%(name)s」の画素数が大きすぎます。"), name=name))
     return _IMAGES.get(read[0]) if read else None
 
 
@@ -95,7 +96,9 @@ def _office_kind(data: bytes, name: str) -> Kind | None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
             if len(entries) > ZIP_MAX_ENTRIES or sum(e.file_size for e in entries) > ZIP_MAX_UNCOMPRESSED:
-                raise WorkflowError(f"「{name}」は中のファイルが多すぎるか大きすぎるため、添付できません。")
+                raise WorkflowError(
+                    N_("「%(name)s」は中のファイルが多すぎるか大きすぎるため、添付できません。"), name=name
+                )
             names = {entry.filename for entry in entries}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         return None
@@ -128,10 +131,18 @@ def check_file(stream: BinaryIO, original_name: str | None, max_bytes: int) -> C
     data = stream.read(max_bytes + 1)
     name = clean_name(original_name)
     if len(data) > max_bytes:
-        raise WorkflowError(f"ファイル「{name}」が大きすぎます ({max_bytes // (1024 * 1024)}MBまで)。")
+        raise WorkflowError(
+            N_("ファイル「%(name)s」が大きすぎます (%(value)sMBまで)。"),
+            name=name,
+            value=max_bytes // (1024 * 1024),
+        )
     if not data:
-        raise WorkflowError(f"ファイル「{name}」が空です。")
+        raise WorkflowError(N_("ファイル「%(name)s」が空です。"), name=name)
     kind = _kind(data, name)
     if kind is None:
-        raise WorkflowError(f"「{name}」は添付できる形式 ({ACCEPTED}) として読み取れません。")
+        raise WorkflowError(
+            N_("「%(name)s」は添付できる形式 (%(ACCEPTED)s) として読み取れません。"),
+            name=name,
+            ACCEPTED=ACCEPTED,
+        )
     return CheckedFile(data, _named_for(name, kind), kind, hashlib.sha256(data).hexdigest())

@@ -11,20 +11,29 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ..ops_models import CitySetting
+from ..wording import N_, translate
 
 
 @dataclass(frozen=True)
 class Setting:
     key: str
-    label: str
-    help: str
+    source_label: str  # marked Japanese source texts; ``label`` and ``help`` read them translated
+    source_help: str
     default: bool
+
+    @property
+    def label(self) -> str:
+        return translate(self.source_label)
+
+    @property
+    def help(self) -> str:
+        return translate(self.source_help)
 
 
 TWO_EYES_APPROVAL = Setting(
     "two_eyes_approval",
-    "区重要課題の決定は起案者と別の管理職が行う",
-    "オンのとき、起案した管理職は自分の起案を「区重要課題に決定」できません。",
+    N_("区重要課題の決定は起案者と別の管理職が行う"),
+    N_("オンのとき、起案した管理職は自分の起案を「区重要課題に決定」できません。"),
     True,
 )
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..models import WardIssue
 from ..teamwork_models import IssueInquiry, IssueOpinion
+from ..wording import N_
 from .support import Context, WorkflowError, clean_text
 
 
@@ -46,7 +47,7 @@ def answer_inquiry(ctx: Context):
     """照会に回答: the ward answers the open question; the issue is back in consultation."""
     inquiry = _open_inquiry(ctx.session, ctx.subject)
     if inquiry is None:
-        raise WorkflowError("回答する照会がありません。")
+        raise WorkflowError(N_("回答する照会がありません。"))
     answer = clean_text(ctx.payload, "answer")
     inquiry.answer, inquiry.answered_by_id = answer, ctx.actor.id
     inquiry.answered_at = dt.datetime.now(dt.UTC)

@@ -16,6 +16,7 @@ from typing import Any
 from ..formatting import fiscal_year_label, thousand_yen
 from ..models import BudgetLine, Category, Center, ServiceRequest, WardIssue
 from ..states import AnswerKind, Decision, Funding, IssueState
+from ..wording import N_, language
 from . import funds
 from .support import (
     Context,
@@ -28,7 +29,13 @@ from .support import (
     is_blank,
 )
 
-NOTHING_CHANGED = "変更された項目がありません。"
+NOTHING_CHANGED = N_("変更された項目がありません。")
+_CHOOSE_LINE = {  # (取消, a fund draw): what to choose
+    (False, True): N_("訂正する充当を選んでください。"),
+    (False, False): N_("訂正する予算を選んでください。"),
+    (True, True): N_("取り消す充当を選んでください。"),
+    (True, False): N_("取り消す予算を選んでください。"),
+}
 
 
 def plain(value: Any) -> Any:
@@ -78,12 +85,12 @@ def correct_request(ctx: Context):
     if _given(ctx.payload, "center"):
         center = ctx.session.get(Center, ctx.payload["center"])
         if center is None or center.ward_id != request.ward_id or not center.active:
-            raise WorkflowError("まちづくりセンターはこの要望の区のセンターから選んでください。")
+            raise WorkflowError(N_("まちづくりセンターはこの要望の区のセンターから選んでください。"))
         new["center"] = center
     if _given(ctx.payload, "category"):
         category = ctx.session.get(Category, ctx.payload["category"])
         if category is None or not category.active:
-            raise WorkflowError("分野を選んでください。")
+            raise WorkflowError(N_("分野を選んでください。"))
         new["category"] = category
     if "location_text" in ctx.payload:
         new["location_text"] = clean_text(ctx.payload, "location_text")
@@ -96,9 +103,9 @@ def correct_answer(ctx: Context):
     request: ServiceRequest = ctx.subject
     answered_on = clean_date(ctx.payload, "answered_on")
     if answered_on > ctx.today:
-        raise WorkflowError("回答日に未来の日付は指定できません。")
+        raise WorkflowError(N_("回答日に未来の日付は指定できません。"))
     if answered_on < request.received_on:
-        raise WorkflowError("回答日が受付日より前になっています。")
+        raise WorkflowError(N_("回答日が受付日より前になっています。"))
     new = {
         "answer_kind": clean_enum(AnswerKind, ctx.payload, "answer_kind"),
         "answer_text": clean_text(ctx.payload, "answer_text"),
@@ -109,15 +116,15 @@ def correct_answer(ctx: Context):
 
 
 def _line(
-    subject: ServiceRequest | WardIssue, payload: dict, funding: Funding, verb: str = "訂正する"
+    subject: ServiceRequest | WardIssue, payload: dict, funding: Funding, verb: str = N_("訂正する")
 ) -> BudgetLine:
     """The subject's current (not cancelled) line of ``funding`` the payload names."""
     wanted = str(payload.get("budget_line") or "")
     for line in subject.budget_lines:
         if str(line.id) == wanted and line.funding == funding and line.cancelled_at is None:
             return line
-    noun = "充当" if funding == Funding.WARD_FUND else "予算"
-    raise WorkflowError(f"{verb}{noun}を選んでください。")
+    cancel, draw = verb == N_("取り消す"), funding == Funding.WARD_FUND
+    raise WorkflowError(_CHOOSE_LINE[(cancel, draw)])
 
 
 def _names(line: BudgetLine) -> dict[str, Any]:
@@ -147,18 +154,24 @@ def _check_fund(ctx: Context, line: BudgetLine, year: int, amount: int) -> None:
     ward_id = ctx.subject.ward_id
     allocated = funds.allocated_yen(ctx.session, ward_id, year, lock=True)
     if allocated is None:
-        raise WorkflowError(f"{fiscal_year_label(year)}のまちづくり推進経費が設定されていません。")
+        raise WorkflowError(
+            N_("%(value)sのまちづくり推進経費が設定されていません。"),
+            value=fiscal_year_label(year, language()),
+        )
     others = funds.used_yen(ctx.session, ward_id, year) - (
         line.allocated_yen if line.fiscal_year == year else 0
     )
     if amount > allocated - others:
-        raise WorkflowError(f"まちづくり推進経費の残額 ({thousand_yen(allocated - others)}) を超えています。")
+        raise WorkflowError(
+            N_("まちづくり推進経費の残額 (%(value)s) を超えています。"),
+            value=thousand_yen(allocated - others, language()),
+        )
 
 
 def correct_fund_draw(ctx: Context):
     """充当を訂正: year, project and amount of a draw; the fund's remainder may not go negative."""
     line = _line(ctx.subject, ctx.payload, Funding.WARD_FUND)
-    new = _line_values(ctx, "充当額")
+    new = _line_values(ctx, N_("充当額"))
     if diff(line, new):
         _check_fund(
             ctx, line, new.get("fiscal_year", line.fiscal_year), new.get("allocated_yen", line.allocated_yen)
@@ -168,7 +181,7 @@ def correct_fund_draw(ctx: Context):
 
 
 def _cancel(ctx: Context, funding: Funding):
-    line = _line(ctx.subject, ctx.payload, funding, "取り消す")
+    line = _line(ctx.subject, ctx.payload, funding, N_("取り消す"))
     reason = clean_text(ctx.payload, "comment")
     line.cancelled_at = dt.datetime.now(dt.UTC)
     line.cancelled_by_id = ctx.actor.id
@@ -192,14 +205,14 @@ def correct_texts(ctx: Context):
         key: clean_text(ctx.payload, key) for key in ("title", "situation", "proposal") if key in ctx.payload
     }
     if "title" in new and not new["title"]:
-        raise WorkflowError("件名を入力してください。")
+        raise WorkflowError(N_("件名を入力してください。"))
     correct(ctx, issue, new)
     return None
 
 
 def decision_guard(issue: WardIssue, payload: dict) -> str | None:
     if issue.decision is None:
-        return "協議結果がまだ登録されていません。"
+        return N_("協議結果がまだ登録されていません。")
     return None
 
 
@@ -208,16 +221,16 @@ def correct_decision(ctx: Context):
     issue: WardIssue = ctx.subject
     new: dict[str, Any] = {"decision_reason": clean_text(ctx.payload, "decision_reason")}
     if issue.decision == Decision.REJECT and not new["decision_reason"]:
-        raise WorkflowError("「対応しない」とする理由を入力してください。")
+        raise WorkflowError(N_("「対応しない」とする理由を入力してください。"))
     if issue.decision == Decision.CONTINUE:
         if is_blank(ctx.payload.get("next_review_on")):
-            raise WorkflowError("継続協議には次回協議予定日を入力してください。")
+            raise WorkflowError(N_("継続協議には次回協議予定日を入力してください。"))
         review_on = clean_date(ctx.payload, "next_review_on")
         if review_on <= ctx.today:
-            raise WorkflowError("次回協議予定日には明日以降の日付を入力してください。")
+            raise WorkflowError(N_("次回協議予定日には明日以降の日付を入力してください。"))
         new["next_review_on"] = review_on
     elif not is_blank(ctx.payload.get("next_review_on")):
-        raise WorkflowError("次回協議予定日は継続協議のときだけ入力できます。")
+        raise WorkflowError(N_("次回協議予定日は継続協議のときだけ入力できます。"))
     correct(ctx, issue, new)
     return None
 
@@ -226,11 +239,11 @@ def correct_budget_line(ctx: Context):
     """予算を訂正: year, project, budget and (once completed) executed amount of a bureau line."""
     issue: WardIssue = ctx.subject
     line = _line(issue, ctx.payload, Funding.BUREAU)
-    new = _line_values(ctx, "予算額")
+    new = _line_values(ctx, N_("予算額"))
     if _given(ctx.payload, "executed_yen"):
         if issue.state != IssueState.COMPLETED:
-            raise WorkflowError("決算額は完了した区重要課題でだけ訂正できます。")
-        new["executed_yen"] = clean_amount(ctx.payload["executed_yen"], "決算額", allow_zero=True)
+            raise WorkflowError(N_("決算額は完了した区重要課題でだけ訂正できます。"))
+        new["executed_yen"] = clean_amount(ctx.payload["executed_yen"], N_("決算額"), allow_zero=True)
     correct(ctx, line, new, **_names(line))
     return None
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..models import WardIssue
 from ..monitoring_models import GoodPractice
+from ..wording import N_
 from .support import Context, WorkflowError, clean_text
 
 SUMMARY_LIMIT = 2000  # characters: a short account of what worked
@@ -28,23 +29,25 @@ def practice_of(session: Session, issue: WardIssue) -> GoodPractice | None:
 def _summary(ctx: Context) -> str:
     summary = str(ctx.payload.get("summary") or "").strip()
     if not summary:
-        raise WorkflowError("うまくいった点の要約を入力してください。")
+        raise WorkflowError(N_("うまくいった点の要約を入力してください。"))
     if len(summary) > SUMMARY_LIMIT:
-        raise WorkflowError(f"要約は{SUMMARY_LIMIT}文字以内で入力してください。")
+        raise WorkflowError(
+            N_("要約は%(SUMMARY_LIMIT)s文字以内で入力してください。"), SUMMARY_LIMIT=SUMMARY_LIMIT
+        )
     return summary
 
 
 def _current(ctx: Context) -> GoodPractice:
     practice = practice_of(ctx.session, ctx.subject)
     if practice is None:
-        raise WorkflowError("この区重要課題は事例集に登録されていません。")
+        raise WorkflowError(N_("この区重要課題は事例集に登録されていません。"))
     return practice
 
 
 def mark(ctx: Context):
     summary = _summary(ctx)
     if practice_of(ctx.session, ctx.subject) is not None:
-        raise WorkflowError("この区重要課題はすでに事例集に登録されています。")
+        raise WorkflowError(N_("この区重要課題はすでに事例集に登録されています。"))
     ctx.session.add(GoodPractice(ward_issue_id=ctx.subject.id, summary=summary, marked_by_id=ctx.actor.id))
     ctx.data = {"old_summary": None, "new_summary": summary}
     return None
@@ -54,7 +57,7 @@ def edit(ctx: Context):
     summary = _summary(ctx)
     practice = _current(ctx)
     if summary == practice.summary:
-        raise WorkflowError("要約が変更されていません。")
+        raise WorkflowError(N_("要約が変更されていません。"))
     ctx.data = {"old_summary": practice.summary, "new_summary": summary}
     practice.summary = summary
     return None

@@ -11,6 +11,7 @@ history event.
 from __future__ import annotations
 
 from ..models import Center, ServiceRequest, Ward
+from ..wording import N_
 from .support import Context, WorkflowError, clean_text
 
 
@@ -25,9 +26,9 @@ def _ward_id(value) -> int | None:
 
 def hand_over_guard(request: ServiceRequest, payload: dict) -> str | None:
     if _ward_id(payload.get("handover_ward")) == request.ward_id:
-        return "自分の区には引き継げません。引継ぎ先の区を選んでください。"
+        return N_("自分の区には引き継げません。引継ぎ先の区を選んでください。")
     if request.current_budget_lines:  # a cancelled draw (取消) no longer ties it to the ward
-        return "まちづくり推進経費を充当した要望は他区へ引き継げません。"
+        return N_("まちづくり推進経費を充当した要望は他区へ引き継げません。")
     return None
 
 
@@ -36,7 +37,7 @@ def hand_over(ctx: Context):
     ward_id = _ward_id(ctx.payload.get("handover_ward"))
     ward = ctx.session.get(Ward, ward_id) if ward_id else None
     if ward is None:
-        raise WorkflowError("引継ぎ先の区を選んでください。")
+        raise WorkflowError(N_("引継ぎ先の区を選んでください。"))
     ctx.comment = clean_text(ctx.payload, "comment")
     request.handover_ward = ward
     ctx.data = {"from_ward": request.ward.name, "to_ward": ward.name}
@@ -51,7 +52,7 @@ def accept(ctx: Context):
     except (TypeError, ValueError):
         center = None
     if center is None or not center.active or center.ward_id != request.handover_ward_id:
-        raise WorkflowError("引き受けるまちづくりセンターを選んでください。")
+        raise WorkflowError(N_("引き受けるまちづくりセンターを選んでください。"))
     ctx.data = {
         "from_ward": request.ward.name,
         "to_ward": center.ward.name,

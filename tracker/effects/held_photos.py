@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ..wording import N_
 from . import photos
 from .photos import CheckedPhoto
 from .support import WorkflowError
@@ -84,7 +85,7 @@ def hold_uploads(
     in all; raise ``WorkflowError`` at the first refused one (those before it stay held)."""
     for stream, name in uploads:
         if len(held(directory, token)) >= max_count:
-            raise WorkflowError(f"写真は{max_count}枚までです。")
+            raise WorkflowError(N_("写真は%(max_count)s枚までです。"), max_count=max_count)
         hold(directory, token, photos.check_photo(stream, name, max_bytes))
 
 

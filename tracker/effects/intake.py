@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..formatting import fiscal_year_of
 from ..models import Category, Center, Photo, ServiceRequest, User
 from ..states import RequestState, Role, Source
+from ..wording import N_, translate
 from . import photos, references, stored_files
 from .support import WorkflowError, record_event
 
@@ -29,9 +30,9 @@ def _coordinate(value: Any, low: int, high: int, label: str) -> Decimal | None:
     try:
         number = Decimal(str(value)).quantize(Decimal("0.000001"))
     except InvalidOperation:
-        raise WorkflowError(f"{label}が正しくありません。") from None
+        raise WorkflowError(N_("%(label)sが正しくありません。"), label=translate(label)) from None
     if not low <= number <= high:
-        raise WorkflowError(f"{label}が正しくありません。")
+        raise WorkflowError(N_("%(label)sが正しくありません。"), label=translate(label))
     return number
 
 
@@ -40,19 +41,19 @@ def clean_text(value: Any, key: str) -> str:
     text = (value or "").strip()
     limit = LIMITS.get(key)
     if limit is not None and len(text) > limit:
-        raise WorkflowError(f"入力が長すぎます ({limit}文字まで)。")
+        raise WorkflowError(N_("入力が長すぎます (%(limit)s文字まで)。"), limit=limit)
     return text
 
 
 def clean_title(value: Any) -> str:
     if not (value or "").strip():
-        raise WorkflowError("件名を入力してください。")
+        raise WorkflowError(N_("件名を入力してください。"))
     return clean_text(value, "title")
 
 
 def check_received_on(received_on: dt.date, today: dt.date) -> dt.date:
     if received_on > today:
-        raise WorkflowError("受付日に未来の日付は指定できません。")
+        raise WorkflowError(N_("受付日に未来の日付は指定できません。"))
     return received_on
 
 
@@ -60,7 +61,7 @@ def answer_due_on(received_on: dt.date, due_on: dt.date | None, answer_due_days:
     """The due date given, or ``answer_due_days`` after receipt; never before receipt."""
     due_on = due_on or received_on + dt.timedelta(days=answer_due_days)
     if due_on < received_on:
-        raise WorkflowError("回答期限が受付日より前になっています。")
+        raise WorkflowError(N_("回答期限が受付日より前になっています。"))
     return due_on
 
 
@@ -76,17 +77,17 @@ def center_for(session: Session, actor: User, center_id: Any) -> Center:
     if actor.role == Role.LIAISON:
         center = actor.center
         if center_id not in (None, "", center.id if center else None):
-            raise WorkflowError("地域担当職員は自分のまちづくりセンターの要望だけを登録できます。")
+            raise WorkflowError(N_("地域担当職員は自分のまちづくりセンターの要望だけを登録できます。"))
     elif actor.role == Role.WARD_MANAGER:
         center = session.get(Center, center_id) if center_id else None
         if center is None:
-            raise WorkflowError("まちづくりセンターを選んでください。")
+            raise WorkflowError(N_("まちづくりセンターを選んでください。"))
         if center.ward_id != actor.ward_id:
-            raise WorkflowError("他の区のまちづくりセンターの要望は登録できません。")
+            raise WorkflowError(N_("他の区のまちづくりセンターの要望は登録できません。"))
     else:
-        raise WorkflowError("要望の登録は地域担当職員と区役所 管理職だけが行えます。")
+        raise WorkflowError(N_("要望の登録は地域担当職員と区役所 管理職だけが行えます。"))
     if center is None or not center.active:
-        raise WorkflowError("所属のまちづくりセンターが設定されていません。管理者に連絡してください。")
+        raise WorkflowError(N_("所属のまちづくりセンターが設定されていません。管理者に連絡してください。"))
     return center
 
 
@@ -110,27 +111,27 @@ def log_request(
     same ward (関連する要望), recorded in the 'create' event.
     """
     if not actor.active:
-        raise WorkflowError("このアカウントは無効です。")
+        raise WorkflowError(N_("このアカウントは無効です。"))
     center = center_for(session, actor, fields.get("center_id"))
     title = clean_title(fields.get("title"))
     texts = {key: clean_text(fields.get(key), key) for key in LIMITS}
     category = session.get(Category, fields.get("category_id")) if fields.get("category_id") else None
     if category is None or not category.active:
-        raise WorkflowError("分野を選んでください。")
+        raise WorkflowError(N_("分野を選んでください。"))
     try:
         source = Source(fields.get("source"))
     except ValueError:
-        raise WorkflowError("受付の経路を選んでください。") from None
+        raise WorkflowError(N_("受付の経路を選んでください。")) from None
     received_on = check_received_on(fields.get("received_on") or today, today)
     due_on = answer_due_on(received_on, fields.get("answer_due_on"), answer_due_days)
-    latitude = _coordinate(fields.get("latitude"), -90, 90, "緯度")
-    longitude = _coordinate(fields.get("longitude"), -180, 180, "経度")
+    latitude = _coordinate(fields.get("latitude"), -90, 90, N_("緯度"))
+    longitude = _coordinate(fields.get("longitude"), -180, 180, N_("経度"))
     uploads = [u for u in uploads if u[1]]
     if len(uploads) > photo_max_count:
-        raise WorkflowError(f"写真は{photo_max_count}枚までです。")
+        raise WorkflowError(N_("写真は%(photo_max_count)s枚までです。"), photo_max_count=photo_max_count)
     checked = [photos.check_photo(stream, name, photo_max_bytes) for stream, name in uploads]
     if duplicate_of is not None and duplicate_of.ward_id != center.ward_id:
-        raise WorkflowError("関連付けられるのは同じ区の要望だけです。")
+        raise WorkflowError(N_("関連付けられるのは同じ区の要望だけです。"))
 
     values = {
         "title": title,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..formatting import fiscal_year_of
 from ..models import BudgetLine, Bureau, ProgressNote, User, WardIssue
 from ..states import Decision, Funding, IssueState, RequestState, Role
+from ..wording import N_, say, translate
 from . import references
 from .support import (
     FIELD_LABELS,
@@ -39,14 +40,14 @@ def _bureaus(ctx: Context, issue: WardIssue) -> tuple[Bureau | None, list[Bureau
         lead = active_bureau(ctx.session, ctx.payload["lead_bureau"])
     related = issue.related_bureaus
     if "related_bureaus" in ctx.payload:
-        related = [active_bureau(ctx.session, b, "関係局") for b in ctx.payload["related_bureaus"]]
+        related = [active_bureau(ctx.session, b, N_("関係局")) for b in ctx.payload["related_bureaus"]]
     return lead, [b for b in related if lead is None or b.id != lead.id]
 
 
 def edit(ctx: Context):
     issue: WardIssue = ctx.subject
     if "title" in ctx.payload and not clean_text(ctx.payload, "title"):
-        raise WorkflowError("件名を入力してください。")
+        raise WorkflowError(N_("件名を入力してください。"))
     texts = {
         key: clean_text(ctx.payload, key)
         for key in ("title", "situation", "proposal")
@@ -59,7 +60,7 @@ def edit(ctx: Context):
     if {b.id for b in related} != {b.id for b in issue.related_bureaus}:
         changes["related_bureaus"] = [b.name for b in related]
     if not changes:
-        raise WorkflowError("変更された項目がありません。")
+        raise WorkflowError(N_("変更された項目がありません。"))
     for key, value in texts.items():
         setattr(issue, key, value)
     issue.lead_bureau, issue.related_bureaus = lead, related
@@ -70,13 +71,15 @@ def edit(ctx: Context):
 def approve_guard(issue: WardIssue, payload: dict) -> str | None:
     missing = [FIELD_LABELS[k] for k in ("title", "situation", "proposal") if not getattr(issue, k)]
     if missing:
-        return "決定の前に入力してください: " + "、".join(missing)
+        return translate(N_("決定の前に入力してください: ")) + translate(N_("、")).join(
+            map(translate, missing)
+        )
     return None
 
 
 def send_guard(issue: WardIssue, payload: dict) -> str | None:
     if issue.lead_bureau_id is None and is_blank(payload.get("lead_bureau")):
-        return "主管局が決まっていないため局へ送付できません。"
+        return N_("主管局が決まっていないため局へ送付できません。")
     return None
 
 
@@ -98,16 +101,16 @@ def decide(ctx: Context):
     reason = clean_text(ctx.payload, "decision_reason")
     if decision == Decision.CONTINUE:
         if is_blank(ctx.payload.get("next_review_on")):
-            raise WorkflowError("継続協議には次回協議予定日を入力してください。")
+            raise WorkflowError(N_("継続協議には次回協議予定日を入力してください。"))
         review_on = clean_date(ctx.payload, "next_review_on")
         if review_on <= ctx.today:
-            raise WorkflowError("次回協議予定日には明日以降の日付を入力してください。")
+            raise WorkflowError(N_("次回協議予定日には明日以降の日付を入力してください。"))
         issue.decision, issue.next_review_on = decision, review_on
         ctx.data = {"decision": decision.value, "next_review_on": str(review_on)}
         ctx.comment = reason
         return IssueState.CONSULTING
     if decision == Decision.REJECT and not reason:
-        raise WorkflowError("「対応しない」とする理由を入力してください。")
+        raise WorkflowError(N_("「対応しない」とする理由を入力してください。"))
     issue.decision, issue.decision_reason = decision, reason
     issue.decided_on, issue.next_review_on = ctx.today, None
     ctx.data = {"decision": decision.value}
@@ -119,12 +122,12 @@ def _new_budget_line(ctx: Context) -> BudgetLine:
     issue: WardIssue = ctx.subject
     for key in ("fiscal_year", "project_name", "allocated_yen"):
         if is_blank(ctx.payload.get(key)):
-            raise WorkflowError(f"{FIELD_LABELS[key]}を入力してください。")
+            raise WorkflowError(N_("%(value)sを入力してください。"), value=translate(FIELD_LABELS[key]))
     line = BudgetLine(
         funding=Funding.BUREAU,
         fiscal_year=clean_fiscal_year(ctx.payload),
         project_name=clean_text(ctx.payload, "project_name"),
-        allocated_yen=clean_amount(ctx.payload["allocated_yen"], "予算額"),
+        allocated_yen=clean_amount(ctx.payload["allocated_yen"], N_("予算額")),
         bureau_id=issue.lead_bureau_id,
         ward_id=issue.ward_id,
         created_by_id=ctx.actor.id,
@@ -144,7 +147,7 @@ def budget(ctx: Context):
         issue.within_existing_budget = True
         ctx.data = {"within_existing_budget": True}
     elif is_blank(ctx.payload.get("allocated_yen")):
-        raise WorkflowError("予算額を入力するか、「既存予算内で対応」を選んでください。")
+        raise WorkflowError(N_("予算額を入力するか、「既存予算内で対応」を選んでください。"))
     else:
         _new_budget_line(ctx)
     ctx.comment = clean_text(ctx.payload, "comment")
@@ -178,8 +181,12 @@ def complete(ctx: Context):
     for line in issue.current_budget_lines:
         value = executed.get(line.id, executed.get(str(line.id)))
         if is_blank(value):
-            raise WorkflowError(f"「{line.project_name}」の決算額を入力してください。")
-        amounts[line.id] = clean_amount(value, f"「{line.project_name}」の決算額", allow_zero=True)
+            raise WorkflowError(
+                N_("「%(project_name)s」の決算額を入力してください。"), project_name=line.project_name
+            )
+        amounts[line.id] = clean_amount(
+            value, say(N_("「%(project_name)s」の決算額"), project_name=line.project_name), allow_zero=True
+        )
     for line in issue.current_budget_lines:
         line.executed_yen = amounts[line.id]
     issue.outcome = clean_text(ctx.payload, "outcome")
@@ -201,7 +208,9 @@ def withdraw(ctx: Context):
                 "issue_withdrawn",
                 RequestState.ESCALATED,
                 RequestState.RECEIVED,
-                comment=f"{issue.reference} が取り下げられたため受付に戻しました。",
+                comment=say(
+                    N_("%(reference)s が取り下げられたため受付に戻しました。"), reference=issue.reference
+                ),
                 data={"ward_issue_id": issue.id},
             )
             request.state = RequestState.RECEIVED
@@ -219,13 +228,13 @@ def create_issue(
 ) -> WardIssue:
     """Draft a new ward issue in the actor's ward (a ward manager only)."""
     if not actor.active or actor.role != Role.WARD_MANAGER:
-        raise WorkflowError("区重要課題の起案は区役所 管理職だけが行えます。")
+        raise WorkflowError(N_("区重要課題の起案は区役所 管理職だけが行えます。"))
     ward_id = ward_id or actor.ward_id
     if ward_id != actor.ward_id:
-        raise WorkflowError("他の区の区重要課題は起案できません。")
+        raise WorkflowError(N_("他の区の区重要課題は起案できません。"))
     title = clean_text(fields, "title")
     if not title:
-        raise WorkflowError("件名を入力してください。")
+        raise WorkflowError(N_("件名を入力してください。"))
     lead = None if is_blank(fields.get("lead_bureau")) else active_bureau(session, fields["lead_bureau"])
     fiscal_year = fiscal_year_of(today)
     issue = WardIssue(

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..models import User, WardIssue
 from ..states import Role
+from ..wording import N_
 from .support import Context, WorkflowError, is_blank
 
 WARD_OWNER_ROLES = (Role.LIAISON, Role.WARD_MANAGER)
@@ -24,7 +25,7 @@ def _chosen(ctx: Context) -> User:
         user_id = None
     user = ctx.session.get(User, user_id) if user_id else None
     if user is None or not user.active:
-        raise WorkflowError("担当者を選んでください。")
+        raise WorkflowError(N_("担当者を選んでください。"))
     return user
 
 
@@ -32,7 +33,7 @@ def _assign(ctx: Context, side: str, user: User) -> None:
     issue: WardIssue = ctx.subject
     old: User | None = getattr(issue, side)
     if old is not None and old.id == user.id:
-        raise WorkflowError("選んだ職員はすでにこの区重要課題の担当者です。")
+        raise WorkflowError(N_("選んだ職員はすでにこの区重要課題の担当者です。"))
     setattr(issue, side, user)
     ctx.data = {
         "owner": side,
@@ -46,7 +47,7 @@ def assign_ward_owner(ctx: Context):
     issue: WardIssue = ctx.subject
     user = _chosen(ctx)
     if user.role not in WARD_OWNER_ROLES or user.ward_id != issue.ward_id:
-        raise WorkflowError("区の担当者には、この区の地域担当職員か管理職を選んでください。")
+        raise WorkflowError(N_("区の担当者には、この区の地域担当職員か管理職を選んでください。"))
     _assign(ctx, "ward_owner", user)
     return None
 
@@ -55,6 +56,6 @@ def assign_bureau_owner(ctx: Context):
     issue: WardIssue = ctx.subject
     user = _chosen(ctx)
     if user.role != Role.BUREAU_STAFF or user.bureau_id is None or user.bureau_id != issue.lead_bureau_id:
-        raise WorkflowError("局の担当者には、主管局の担当者を選んでください。")
+        raise WorkflowError(N_("局の担当者には、主管局の担当者を選んでください。"))
     _assign(ctx, "bureau_owner", user)
     return None

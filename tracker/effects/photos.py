@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..wording import N_, say
 from .support import WorkflowError
 
 ALLOWED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -52,20 +53,26 @@ def check_photo(stream: BinaryIO, original_name: str, max_bytes: int) -> Checked
     data = stream.read(max_bytes + 1)
     name = Path(original_name or "photo").name[:200]
     if len(data) > max_bytes:
-        raise WorkflowError(f"写真「{name}」が大きすぎます ({max_bytes // (1024 * 1024)}MBまで)。")
+        raise WorkflowError(
+            N_("写真「%(name)s」が大きすぎます (%(value)sMBまで)。"),
+            name=name,
+            value=max_bytes // (1024 * 1024),
+        )
     if not data:
-        raise WorkflowError(f"写真「{name}」が空です。")
-    read = read_image(data, f"写真「{name}」の画素数が大きすぎます。")
+        raise WorkflowError(N_("写真「%(name)s」が空です。"), name=name)
+    read = read_image(data, say(N_("写真「%(name)s」の画素数が大きすぎます。"), name=name))
     if read is None:
-        raise WorkflowError(f"「{name}」は写真 (JPEG・PNG・WebP) として読み取れません。")
+        raise WorkflowError(N_("「%(name)s」は写真 (JPEG・PNG・WebP) として読み取れません。"), name=name)
     image_format, width, height = read
     if image_format not in ALLOWED_FORMATS:
-        raise WorkflowError(f"「{name}」の形式には対応していません (JPEG・PNG・WebPのみ)。")
+        raise WorkflowError(N_("「%(name)s」の形式には対応していません (JPEG・PNG・WebPのみ)。"), name=name)
     content_type, extension = ALLOWED_FORMATS[image_format]
     try:
         data, width, height = without_metadata(data, image_format)
     except (OSError, SyntaxError, ValueError):
-        raise WorkflowError(f"「{name}」は写真 (JPEG・PNG・WebP) として読み取れません。") from None
+        raise WorkflowError(
+            N_("「%(name)s」は写真 (JPEG・PNG・WebP) として読み取れません。"), name=name
+        ) from None
     return CheckedPhoto(data, name, content_type, extension, width, height)
 
 

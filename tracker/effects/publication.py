@@ -24,26 +24,27 @@ from sqlalchemy.orm import Session
 from ..formatting import fiscal_year_label, thousand_yen
 from ..models import WardIssue
 from ..monitoring_models import IssuePublication
+from ..wording import N_, language, say, translate
 from . import city_settings
 from .support import Context, WorkflowError, clean_text, is_flag_set
 
 PUBLIC_FIELDS = ("title", "summary", "decision_text", "budget_text", "outcome", "progress_text")
 PUBLIC_LABELS = {
-    "title": "公開する件名",
-    "summary": "概要",
-    "decision_text": "協議結果",
-    "budget_text": "予算",
-    "outcome": "結果",
-    "progress_text": "進捗",
+    "title": N_("公開する件名"),
+    "summary": N_("概要"),
+    "decision_text": N_("協議結果"),
+    "budget_text": N_("予算"),
+    "outcome": N_("結果"),
+    "progress_text": N_("進捗"),
 }
 PUBLIC_LIMITS = {"title": 200} | {key: 5000 for key in PUBLIC_FIELDS if key != "title"}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but newline and tab
 
-NOTHING_CHANGED = "変更された項目がありません。"
-NOT_WRITTEN = "公開内容がまだ作成されていません。先に「公開内容を作成」を行ってください。"
-ALREADY_APPROVED = "この公開内容はすでに確認済みです。"
-OWN_TEXT = "公開内容を作成した管理職は自分で確認できません。別の管理職が確認してください。"
-NOT_APPROVED = "公開内容が確認されていないため公開できません。先に「公開内容の確認」を行ってください。"
+NOTHING_CHANGED = N_("変更された項目がありません。")
+NOT_WRITTEN = N_("公開内容がまだ作成されていません。先に「公開内容を作成」を行ってください。")
+ALREADY_APPROVED = N_("この公開内容はすでに確認済みです。")
+OWN_TEXT = N_("公開内容を作成した管理職は自分で確認できません。別の管理職が確認してください。")
+NOT_APPROVED = N_("公開内容が確認されていないため公開できません。先に「公開内容の確認」を行ってください。")
 
 
 def publication_of(session: Session, issue: WardIssue) -> IssuePublication | None:
@@ -54,13 +55,15 @@ def publication_of(session: Session, issue: WardIssue) -> IssuePublication | Non
 def _budget_draft(issue: WardIssue) -> str:
     lines = issue.current_budget_lines
     if not lines:
-        return "既存予算内で対応" if issue.within_existing_budget else ""
+        return N_("既存予算内で対応") if issue.within_existing_budget else ""
     rows = [
         f"{fiscal_year_label(line.fiscal_year)} {line.project_name} {thousand_yen(line.allocated_yen)}"
         for line in lines
     ]
     if len(rows) > 1:
-        rows.append(f"計 {thousand_yen(sum(line.allocated_yen for line in lines))}")
+        rows.append(
+            say(N_("計 %(value)s"), value=thousand_yen(sum(line.allocated_yen for line in lines), language()))
+        )
     return "\n".join(rows)
 
 
@@ -92,7 +95,11 @@ def _cleaned(payload: dict, key: str, current: str) -> str:
         return current
     text = _CONTROL_CHARACTERS.sub("", str(payload.get(key) or "").replace("\r\n", "\n")).strip()
     if len(text) > PUBLIC_LIMITS[key]:
-        raise WorkflowError(f"{PUBLIC_LABELS[key]}は{PUBLIC_LIMITS[key]}文字以内で入力してください。")
+        raise WorkflowError(
+            N_("%(value)sは%(value2)s文字以内で入力してください。"),
+            value=translate(PUBLIC_LABELS[key]),
+            value2=PUBLIC_LIMITS[key],
+        )
     return text
 
 
@@ -102,7 +109,7 @@ def write(ctx: Context):
     found = publication_of(ctx.session, issue)
     new = {key: _cleaned(ctx.payload, key, getattr(found, key) if found else "") for key in PUBLIC_FIELDS}
     if not new["title"]:
-        raise WorkflowError(f"{PUBLIC_LABELS['title']}を入力してください。")
+        raise WorkflowError(N_("%(value)sを入力してください。"), value=translate(PUBLIC_LABELS["title"]))
     changes = [
         {"field": key, "old": getattr(found, key) if found else None, "new": value}
         for key, value in new.items()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..formatting import fiscal_year_label, thousand_yen
 from ..models import BudgetLine, ServiceRequest
 from ..states import DECIDED_ISSUE_STATES, OPEN_ISSUE_STATES, AnswerKind, Funding, RequestState
+from ..wording import N_, language, say
 from . import funds
 from .issue_effects import create_issue
 from .support import (
@@ -29,7 +30,7 @@ def answer_guard(request: ServiceRequest, payload: dict) -> str | None:
     if request.state == RequestState.ESCALATED and (
         request.ward_issue is None or request.ward_issue.state not in DECIDED_ISSUE_STATES
     ):
-        return "区重要課題の協議結果が出るまで、この要望には回答できません。"
+        return N_("区重要課題の協議結果が出るまで、この要望には回答できません。")
     return None
 
 
@@ -38,9 +39,9 @@ def answer(ctx: Context):
     kind = clean_enum(AnswerKind, ctx.payload, "answer_kind")
     answered_on = clean_date(ctx.payload, "answered_on")
     if answered_on > ctx.today:
-        raise WorkflowError("回答日に未来の日付は指定できません。")
+        raise WorkflowError(N_("回答日に未来の日付は指定できません。"))
     if answered_on < request.received_on:
-        raise WorkflowError("回答日が受付日より前になっています。")
+        raise WorkflowError(N_("回答日が受付日より前になっています。"))
     request.answer_kind, request.answered_on = kind, answered_on
     request.answer_text = clean_text(ctx.payload, "answer_text")
     ctx.comment = request.answer_text
@@ -59,12 +60,12 @@ def escalate_guard(request: ServiceRequest, payload: dict) -> str | None:
     issue = payload.get("ward_issue")
     if issue is None:
         if is_blank(payload.get("title")):
-            return "新しい区重要課題の件名を入力してください。"
+            return N_("新しい区重要課題の件名を入力してください。")
         return None
     if issue.ward_id != request.ward_id:
-        return "他の区の区重要課題にはまとめられません。"
+        return N_("他の区の区重要課題にはまとめられません。")
     if issue.state not in OPEN_ISSUE_STATES:
-        return f"「{issue.state.label}」の区重要課題には要望を追加できません。"
+        return say(N_("「%(label)s」の区重要課題には要望を追加できません。"), label=issue.state.label)
     return None
 
 
@@ -122,13 +123,19 @@ def fund_from_ward(ctx: Context):
     """Draw on the ward's own fund (まちづくり推進経費) for a request solved in the ward."""
     request: ServiceRequest = ctx.subject
     year = clean_fiscal_year(ctx.payload)
-    amount = clean_amount(ctx.payload["allocated_yen"], "充当額")
+    amount = clean_amount(ctx.payload["allocated_yen"], N_("充当額"))
     allocated = funds.allocated_yen(ctx.session, request.ward_id, year, lock=True)
     if allocated is None:
-        raise WorkflowError(f"{fiscal_year_label(year)}のまちづくり推進経費が設定されていません。")
+        raise WorkflowError(
+            N_("%(value)sのまちづくり推進経費が設定されていません。"),
+            value=fiscal_year_label(year, language()),
+        )
     remaining = allocated - funds.used_yen(ctx.session, request.ward_id, year)
     if amount > remaining:
-        raise WorkflowError(f"まちづくり推進経費の残額 ({thousand_yen(remaining)}) を超えています。")
+        raise WorkflowError(
+            N_("まちづくり推進経費の残額 (%(value)s) を超えています。"),
+            value=thousand_yen(remaining, language()),
+        )
     line = BudgetLine(
         funding=Funding.WARD_FUND,
         fiscal_year=year,

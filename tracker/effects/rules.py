@@ -13,6 +13,7 @@ from typing import Any
 
 from ..models import ServiceRequest, User, WardIssue
 from ..states import Role
+from ..wording import N_, say, translate
 from .support import WorkflowConflict
 
 
@@ -28,7 +29,7 @@ class Scope:
 @dataclass(frozen=True)
 class Action:
     name: str
-    label: str
+    source_label: str  # a marked Japanese source text (``N_``); ``label`` reads it translated
     sources: tuple
     roles: tuple[Role, ...]
     scope: str
@@ -39,9 +40,15 @@ class Action:
     labels: dict[str, str] = field(default_factory=dict)  # field names as this action calls them
     versioned: bool = True  # checks and raises the subject's version (see ``check_version``)
 
+    @property
+    def label(self) -> str:
+        """The action's name in the current user's language."""
+        return translate(self.source_label)
+
 
 def subject_noun(subject) -> str:
-    return "要望" if isinstance(subject, ServiceRequest) else "区重要課題"
+    """What the subject is called, in the user's language."""
+    return translate(N_("要望") if isinstance(subject, ServiceRequest) else N_("区重要課題"))
 
 
 def _issue_parties(issue: WardIssue) -> set[int | None]:
@@ -64,11 +71,11 @@ def _viewer_error(actor: User, subject) -> str | None:
         handed_to = subject.handover_ward_id if isinstance(subject, ServiceRequest) else None
         if actor.ward_id is not None and actor.ward_id in (subject.ward_id, handed_to):
             return None
-        return f"他の区の{subject_noun(subject)}は操作できません。"
+        return say(N_("他の区の%(noun)sは操作できません。"), noun=subject_noun(subject))
     issue = subject.ward_issue if isinstance(subject, ServiceRequest) else subject
     if actor.role == Role.BUREAU_STAFF and _bureau_sees(actor, issue):
         return None
-    return f"この{subject_noun(subject)}を見る権限がありません。"
+    return say(N_("この%(noun)sを見る権限がありません。"), noun=subject_noun(subject))
 
 
 def scope_error(actor: User, subject, scope: str) -> str | None:
@@ -78,43 +85,50 @@ def scope_error(actor: User, subject, scope: str) -> str | None:
         return None
     if scope == Scope.WARD:
         if actor.ward_id != subject.ward_id:
-            return f"他の区の{subject_noun(subject)}は操作できません。"
+            return say(N_("他の区の%(noun)sは操作できません。"), noun=subject_noun(subject))
         return None
     if scope == Scope.HANDOVER_WARD:
         if actor.ward_id is None or actor.ward_id != subject.handover_ward_id:
-            return "引継ぎ先の区の管理職だけが操作できます。"
+            return translate(N_("引継ぎ先の区の管理職だけが操作できます。"))
         return None
     if scope == Scope.VIEWER:
         return _viewer_error(actor, subject)
     issue: WardIssue = subject
     if scope == Scope.LEAD_BUREAU:
         if actor.bureau_id is None or actor.bureau_id != issue.lead_bureau_id:
-            return "この区重要課題の主管局の担当者だけが操作できます。"
+            return translate(N_("この区重要課題の主管局の担当者だけが操作できます。"))
         return None
     if scope == Scope.RELATED_BUREAU:
         related = {b.id for b in issue.related_bureaus}
         if actor.bureau_id is None or actor.bureau_id not in related:
-            return "この区重要課題の関係局の担当者だけが操作できます。"
+            return translate(N_("この区重要課題の関係局の担当者だけが操作できます。"))
         return None
     if actor.role == Role.WARD_MANAGER:
-        return None if actor.ward_id == issue.ward_id else "他の区の区重要課題は操作できません。"
+        return (
+            None if actor.ward_id == issue.ward_id else translate(N_("他の区の区重要課題は操作できません。"))
+        )
     if actor.bureau_id is None or actor.bureau_id not in _issue_parties(issue):
-        return "この区重要課題の主管局・関係局の担当者だけが操作できます。"
+        return translate(N_("この区重要課題の主管局・関係局の担当者だけが操作できます。"))
     return None
 
 
 def permission_error(actor: User, subject, action: Action) -> str | None:
     """Why ``actor`` may not take ``action`` on ``subject`` now, or None (payload not checked)."""
     if not actor.active:
-        return "このアカウントは無効です。"
+        return translate(N_("このアカウントは無効です。"))
     if actor.role not in action.roles:
-        roles = "、".join(role.label for role in action.roles)
-        return f"「{action.label}」は{roles}だけが行えます。"
+        roles = translate(N_("、")).join(role.label for role in action.roles)
+        return say(N_("「%(action)s」は%(roles)sだけが行えます。"), action=action.label, roles=roles)
     error = scope_error(actor, subject, action.scope)
     if error:
         return error
     if subject.state not in action.sources:
-        return f"「{subject.state.label}」の{subject_noun(subject)}には「{action.label}」はできません。"
+        return say(
+            N_("「%(state)s」の%(noun)sには「%(action)s」はできません。"),
+            state=subject.state.label,
+            noun=subject_noun(subject),
+            action=action.label,
+        )
     return None
 
 

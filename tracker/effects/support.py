@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Bureau, HistoryEvent, ServiceRequest, User, WardIssue
 from ..parsing import MAX_YEN
-from ..wording import say
+from ..wording import N_, say, translate
 
 
 class WorkflowError(Exception):
@@ -34,7 +34,9 @@ class WorkflowError(Exception):
         return say(self.template, **self.params)
 
 
-CONFLICT_MESSAGE = "他の職員がこの記録を更新しました。最新の内容を確認してから、もう一度操作してください。"
+CONFLICT_MESSAGE = N_(
+    "他の職員がこの記録を更新しました。最新の内容を確認してから、もう一度操作してください。"
+)
 
 
 class WorkflowConflict(WorkflowError):
@@ -58,31 +60,31 @@ def touch(record: ServiceRequest | WardIssue) -> None:
 
 
 FIELD_LABELS = {
-    "answer_text": "回答内容",
-    "answer_kind": "回答区分",
-    "answered_on": "回答日",
-    "referred_to": "回付先",
-    "comment": "理由",
-    "title": "件名",
-    "situation": "現状と課題",
-    "proposal": "対応案",
-    "lead_bureau": "主管局",
-    "decision": "協議結果",
-    "decision_reason": "理由",
-    "next_review_on": "次回協議予定日",
-    "fiscal_year": "年度",
-    "project_name": "事業名",
-    "allocated_yen": "予算額",
-    "body": "内容",
-    "outcome": "成果",
-    "executed": "決算額",
-    "ward_issue": "区重要課題",
-    "question": "照会内容",
-    "answer": "回答",
-    "handover_ward": "引継ぎ先の区",
-    "center": "まちづくりセンター",
-    "owner": "担当者",
-    "summary": "うまくいった点の要約",
+    "answer_text": N_("回答内容"),
+    "answer_kind": N_("回答区分"),
+    "answered_on": N_("回答日"),
+    "referred_to": N_("回付先"),
+    "comment": N_("理由"),
+    "title": N_("件名"),
+    "situation": N_("現状と課題"),
+    "proposal": N_("対応案"),
+    "lead_bureau": N_("主管局"),
+    "decision": N_("協議結果"),
+    "decision_reason": N_("理由"),
+    "next_review_on": N_("次回協議予定日"),
+    "fiscal_year": N_("年度"),
+    "project_name": N_("事業名"),
+    "allocated_yen": N_("予算額"),
+    "body": N_("内容"),
+    "outcome": N_("成果"),
+    "executed": N_("決算額"),
+    "ward_issue": N_("区重要課題"),
+    "question": N_("照会内容"),
+    "answer": N_("回答"),
+    "handover_ward": N_("引継ぎ先の区"),
+    "center": N_("まちづくりセンター"),
+    "owner": N_("担当者"),
+    "summary": N_("うまくいった点の要約"),
 }
 
 
@@ -127,7 +129,11 @@ def clean_text(payload: dict, key: str) -> str:
     text = str(payload.get(key) or "").strip()
     limit = TEXT_LIMITS.get(key)
     if limit and len(text) > limit:
-        raise WorkflowError(f"{FIELD_LABELS.get(key, key)}は{limit}文字以内で入力してください。")
+        raise WorkflowError(
+            N_("%(value)sは%(limit)s文字以内で入力してください。"),
+            value=translate(FIELD_LABELS.get(key, key)),
+            limit=limit,
+        )
     return text
 
 
@@ -147,16 +153,20 @@ def clean_date(payload: dict, key: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise WorkflowError(f"{FIELD_LABELS[key]}の日付が正しくありません。") from None
+        raise WorkflowError(
+            N_("%(value)sの日付が正しくありません。"), value=translate(FIELD_LABELS[key])
+        ) from None
 
 
 def clean_amount(value: Any, label: str, *, allow_zero: bool = False) -> int:
     try:
         amount = int(str(value).replace(",", "").strip())
     except ValueError:
-        raise WorkflowError(f"{label}は円単位の整数で入力してください。") from None
+        raise WorkflowError(
+            N_("%(label)sは円単位の整数で入力してください。"), label=translate(label)
+        ) from None
     if amount < 0 or (amount == 0 and not allow_zero) or amount > MAX_YEN:
-        raise WorkflowError(f"{label}が正しくありません。")
+        raise WorkflowError(N_("%(label)sが正しくありません。"), label=translate(label))
     return amount
 
 
@@ -164,23 +174,23 @@ def clean_enum(enum_cls, payload: dict, key: str):
     try:
         return enum_cls(payload.get(key))
     except ValueError:
-        raise WorkflowError(f"{FIELD_LABELS[key]}が正しくありません。") from None
+        raise WorkflowError(N_("%(value)sが正しくありません。"), value=translate(FIELD_LABELS[key])) from None
 
 
 def clean_fiscal_year(payload: dict) -> int:
     try:
         year = int(payload.get("fiscal_year"))
     except (TypeError, ValueError):
-        raise WorkflowError("年度が正しくありません。") from None
+        raise WorkflowError(N_("年度が正しくありません。")) from None
     if not 1989 <= year <= 2200:
-        raise WorkflowError("年度が正しくありません。")
+        raise WorkflowError(N_("年度が正しくありません。"))
     return year
 
 
-def active_bureau(session: Session, value: Any, label: str = "主管局") -> Bureau:
+def active_bureau(session: Session, value: Any, label: str = N_("主管局")) -> Bureau:
     bureau = value if isinstance(value, Bureau) else session.get(Bureau, value) if value else None
     if bureau is None or not bureau.active:
-        raise WorkflowError(f"{label}を選んでください。")
+        raise WorkflowError(N_("%(label)sを選んでください。"), label=translate(label))
     return bureau
 
 

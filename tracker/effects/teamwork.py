@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..model_types import utcnow
 from ..models import ServiceRequest, User, WardIssue
 from ..teamwork_models import Attachment, Comment
+from ..wording import N_
 from . import attachments, stored_files
 from .support import Context, WorkflowError, clean_text
 
@@ -56,7 +57,7 @@ def _subject_key(subject: ServiceRequest | WardIssue) -> dict[str, int]:
 def comment(ctx: Context) -> None:
     body = clean_text(ctx.payload, "body")
     if not body:
-        raise WorkflowError("コメントを入力してください。")
+        raise WorkflowError(N_("コメントを入力してください。"))
     ctx.session.add(Comment(author=ctx.actor, body=body, created_at=utcnow(), **_subject_key(ctx.subject)))
     ctx.comment = body
 
@@ -64,10 +65,12 @@ def comment(ctx: Context) -> None:
 def attach(ctx: Context) -> None:
     upload, store = ctx.payload.get("upload"), ctx.payload.get("store")
     if not isinstance(upload, Upload) or not isinstance(store, AttachmentStore):
-        raise WorkflowError("添付するファイルを選んでください。")
+        raise WorkflowError(N_("添付するファイルを選んでください。"))
     count = ctx.session.scalar(select(func.count(Attachment.id)).where(_subject_of(Attachment, ctx.subject)))
     if count >= store.max_count:
-        raise WorkflowError(f"添付ファイルは1件の記録につき{store.max_count}個までです。")
+        raise WorkflowError(
+            N_("添付ファイルは1件の記録につき%(max_count)s個までです。"), max_count=store.max_count
+        )
     checked = attachments.check_file(upload.stream, upload.filename, store.max_bytes)
     ctx.session.add(
         Attachment(

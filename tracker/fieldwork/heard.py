@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..activity_models import Activity
 from ..models import ServiceRequest, User
 from ..states import Source
+from ..wording import N_, say
 from .access import can_edit_activity, can_view_activity
 from .operations import ActivityError
 
@@ -37,7 +38,9 @@ def request_by_reference(session: Session, reference: str) -> ServiceRequest:
     typed = "".join(unicodedata.normalize("NFKC", str(reference or "")).split()).upper()
     found = session.scalar(select(ServiceRequest).where(func.upper(ServiceRequest.reference) == typed))
     if found is None:
-        raise ActivityError(f"受付番号「{typed[:40]}」の要望が見つかりません。", "reference")
+        raise ActivityError(
+            say(N_("受付番号「%(value)s」の要望が見つかりません。"), value=typed[:40]), "reference"
+        )
     return found
 
 

@@ -16,25 +16,26 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..activity_models import Activity, ActivityKind, CommunityOrganisation
 from ..models import Center, HistoryEvent, ServiceRequest, User
+from ..wording import N_, say, translate
 
 ACTION_LABELS = {
-    "create": "登録",
-    "edit": "編集",
-    "link_request": "要望を結び付け",
-    "unlink_request": "結び付けを解除",
+    "create": N_("登録"),
+    "edit": N_("編集"),
+    "link_request": N_("要望を結び付け"),
+    "unlink_request": N_("結び付けを解除"),
 }
 FIELD_LABELS = {
-    "held_on": "活動日",
-    "starts_at": "開始時刻",
-    "ends_at": "終了時刻",
-    "kind_id": "活動区分",
-    "organisation_id": "団体",
-    "organisation_text": "団体名 (その他)",
-    "place": "場所",
-    "attendees": "参加者数",
-    "summary": "内容",
-    "center_id": "センター",
-    "liaison_ids": "地域担当職員",
+    "held_on": N_("活動日"),
+    "starts_at": N_("開始時刻"),
+    "ends_at": N_("終了時刻"),
+    "kind_id": N_("活動区分"),
+    "organisation_id": N_("団体"),
+    "organisation_text": N_("団体名 (その他)"),
+    "place": N_("場所"),
+    "attendees": N_("参加者数"),
+    "summary": N_("内容"),
+    "center_id": N_("センター"),
+    "liaison_ids": N_("地域担当職員"),
 }
 # Which lookup names an id field's values.
 ID_FIELDS = {
@@ -52,15 +53,15 @@ class Line:
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return translate(ACTION_LABELS.get(action, action))
 
 
 def _value(name: str, value, names: Mapping[str, Mapping[int, str]]) -> str:
     if value is None or value == "" or value == []:
-        return "(なし)"
+        return translate(N_("(なし)"))
     lookup = names.get(ID_FIELDS.get(name, ""), {})
     if isinstance(value, list):
-        return "、".join(lookup.get(item, str(item)) for item in value)
+        return translate(N_("、")).join(lookup.get(item, str(item)) for item in value)
     if name in ID_FIELDS:
         return lookup.get(value, str(value))
     text = str(value)
@@ -92,15 +93,17 @@ def describe(event: HistoryEvent, names: Mapping[str, Mapping[int, str]]) -> Lin
         for change in data.get("changes", []):
             name = change["field"]
             old, new = _value(name, change.get("old"), names), _value(name, change.get("new"), names)
-            details.append(f"{FIELD_LABELS.get(name, name)}: {old} → {new}")
+            label = translate(FIELD_LABELS.get(name, name))
+            details.append(say(N_("%(label)s: %(old)s → %(new)s"), label=label, old=old, new=new))
     elif event.action in ("link_request", "unlink_request"):
         reference = names.get("requests", {}).get(data.get("request_id"), str(data.get("request_id")))
-        details.append(f"要望: {reference}")
+        details.append(say(N_("要望: %(reference)s"), reference=reference))
     elif event.action == "create":
         values = data.get("values") or {}
         for name in ("held_on", "kind_id", "center_id", "liaison_ids"):
             if name in values:
-                details.append(f"{FIELD_LABELS[name]}: {_value(name, values[name], names)}")
+                label, value = translate(FIELD_LABELS[name]), _value(name, values[name], names)
+                details.append(say(N_("%(label)s: %(value)s"), label=label, value=value))
     return Line(action_label(event.action), details)
 
 

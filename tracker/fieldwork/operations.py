@@ -23,6 +23,7 @@ from ..formatting import fiscal_year_of
 from ..models import Center, HistoryEvent, ServiceRequest, User
 from ..parsing import check_date
 from ..states import Role
+from ..wording import N_, say
 from .access import can_edit_activity, can_log_at, can_view_activity
 
 TEXT_LIMITS = {"organisation_text": 200, "place": 200, "summary": 4000}
@@ -54,16 +55,16 @@ def _center(session: Session, actor: User, value: Any) -> Center:
     if center is None and actor.role == Role.LIAISON:
         center = actor.center
     if center is None or not center.active:
-        raise ActivityError("まちづくりセンターを選んでください。", "center_id")
+        raise ActivityError(N_("まちづくりセンターを選んでください。"), "center_id")
     if not can_log_at(actor, center):
-        raise ActivityError("このまちづくりセンターの活動は記録できません。", "center_id")
+        raise ActivityError(N_("このまちづくりセンターの活動は記録できません。"), "center_id")
     return center
 
 
 def _text(fields: dict, key: str) -> str:
     value = str(fields.get(key) or "").strip()
     if len(value) > TEXT_LIMITS[key]:
-        raise ActivityError(f"{TEXT_LIMITS[key]}文字以内で入力してください。", key)
+        raise ActivityError(say(N_("%(value)s文字以内で入力してください。"), value=TEXT_LIMITS[key]), key)
     return value
 
 
@@ -73,41 +74,47 @@ def _liaisons(session: Session, actor: User, center: Center, ids: Sequence[Any] 
     if not wanted and actor.role == Role.LIAISON:
         wanted = {actor.id}
     if not wanted:
-        raise ActivityError("活動した地域担当職員を選んでください。", "liaison_ids")
+        raise ActivityError(N_("活動した地域担当職員を選んでください。"), "liaison_ids")
     found = list(session.scalars(select(User).where(User.id.in_(wanted)).order_by(User.id)))
     if len(found) != len(wanted) or any(
         user.role != Role.LIAISON or not user.active or user.ward_id != center.ward_id for user in found
     ):
-        raise ActivityError("この区の地域担当職員を選んでください。", "liaison_ids")
+        raise ActivityError(N_("この区の地域担当職員を選んでください。"), "liaison_ids")
     return found
 
 
 def clean(session: Session, actor: User, fields: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
     """The checked values of an activity, with its liaisons; raises ``ActivityError``."""
     if not actor.active:
-        raise ActivityError("このアカウントは無効です。")
+        raise ActivityError(N_("このアカウントは無効です。"))
     held_on = fields.get("held_on")
     if not isinstance(held_on, dt.date):
-        raise ActivityError("活動日を入力してください。", "held_on")
+        raise ActivityError(N_("活動日を入力してください。"), "held_on")
     try:
-        held_on = check_date(held_on, "活動日", latest=today)
+        held_on = check_date(held_on, N_("活動日"), latest=today)
     except ValueError as error:
         raise ActivityError(str(error), "held_on") from None
     starts_at, ends_at = fields.get("starts_at"), fields.get("ends_at")
     if starts_at and ends_at and ends_at < starts_at:
-        raise ActivityError("終了時刻は開始時刻より後にしてください。", "ends_at")
+        raise ActivityError(N_("終了時刻は開始時刻より後にしてください。"), "ends_at")
     kind = session.get(ActivityKind, fields.get("kind_id")) if fields.get("kind_id") else None
     if kind is None or not kind.active:
-        raise ActivityError("活動区分を選んでください。", "kind_id")
+        raise ActivityError(N_("活動区分を選んでください。"), "kind_id")
     center = _center(session, actor, fields.get("center_id"))
     organisation = None
     if fields.get("organisation_id"):
         organisation = session.get(CommunityOrganisation, fields["organisation_id"])
         if organisation is None or not organisation.active or organisation.center_id != center.id:
-            raise ActivityError("このセンターの地域団体から選んでください。", "organisation_id")
+            raise ActivityError(N_("このセンターの地域団体から選んでください。"), "organisation_id")
     attendees = fields.get("attendees")
     if attendees is not None and not (0 <= int(attendees) <= MAX_ATTENDEES):
-        raise ActivityError(f"参加者数は0から{MAX_ATTENDEES:,}までの数で入力してください。", "attendees")
+        raise ActivityError(
+            say(
+                N_("参加者数は0から%(MAX_ATTENDEES)sまでの数で入力してください。"),
+                MAX_ATTENDEES=format(MAX_ATTENDEES, ","),
+            ),
+            "attendees",
+        )
     values = {
         "held_on": held_on,
         "starts_at": starts_at or None,
@@ -193,7 +200,7 @@ def edit_activity(
 ) -> Activity:
     """Change an activity; one 'edit' event holds each changed field's old and new value."""
     if not can_edit_activity(actor, activity):
-        raise ActivityError("この活動記録は編集できません。")
+        raise ActivityError(N_("この活動記録は編集できません。"))
     if expected_version is not None and expected_version != activity.version:
         raise WorkflowConflict()
     values = clean(session, actor, fields, today=today)
@@ -201,7 +208,7 @@ def edit_activity(
     if values["center_id"] != activity.center_id:
         linked = session.scalar(select(ServiceRequest.id).where(ServiceRequest.activity_id == activity.id))
         if linked is not None and session.get(Center, values["center_id"]).ward_id != activity.ward_id:
-            raise ActivityError("要望が結び付いた活動は他区のセンターへ移せません。", "center_id")
+            raise ActivityError(N_("要望が結び付いた活動は他区のセンターへ移せません。"), "center_id")
     changes = [
         {"field": key, "old": _shown(getattr(activity, key)), "new": _shown(value)}
         for key, value in values.items()
@@ -211,7 +218,7 @@ def edit_activity(
     if sorted(old_ids) != sorted(new_ids):
         changes.append({"field": "liaison_ids", "old": old_ids, "new": new_ids})
     if not changes:
-        raise ActivityError("変更された項目がありません。")
+        raise ActivityError(N_("変更された項目がありません。"))
     for key, value in values.items():
         setattr(activity, key, value)
     activity.fiscal_year = fiscal_year_of(activity.held_on)
@@ -225,16 +232,16 @@ def edit_activity(
 
 def _check_link(actor: User, activity: Activity, request: ServiceRequest) -> None:
     if not can_edit_activity(actor, activity) or not can_view_activity(actor, activity):
-        raise ActivityError("この活動記録は編集できません。")
+        raise ActivityError(N_("この活動記録は編集できません。"))
     if request.ward_id != activity.ward_id:
-        raise ActivityError("結び付けられるのは同じ区の要望だけです。", "request_id")
+        raise ActivityError(N_("結び付けられるのは同じ区の要望だけです。"), "request_id")
 
 
 def link_request(session: Session, actor: User, activity: Activity, request: ServiceRequest) -> None:
     """Say that ``request`` was heard in ``activity``; an event on each of the two."""
     _check_link(actor, activity, request)
     if request.activity_id == activity.id:
-        raise ActivityError("この要望はすでにこの活動に結び付いています。", "request_id")
+        raise ActivityError(N_("この要望はすでにこの活動に結び付いています。"), "request_id")
     old = request.activity_id
     request.activity_id = activity.id
     request.updated_at = dt.datetime.now(dt.UTC)
@@ -248,7 +255,7 @@ def unlink_request(session: Session, actor: User, activity: Activity, request: S
     """Undo ``link_request``: the request no longer names the activity."""
     _check_link(actor, activity, request)
     if request.activity_id != activity.id:
-        raise ActivityError("この要望はこの活動に結び付いていません。", "request_id")
+        raise ActivityError(N_("この要望はこの活動に結び付いていません。"), "request_id")
     request.activity_id = None
     request.updated_at = dt.datetime.now(dt.UTC)
     session.flush()

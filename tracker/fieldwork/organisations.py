@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..activity_models import CommunityOrganisation
 from ..models import Center, User
 from ..states import OrganisationKind, Role
+from ..wording import N_, say
 from .operations import ActivityError
 
 NAME_LIMIT = 120
@@ -35,30 +36,32 @@ def may_keep(actor: User, center: Center) -> bool:
 
 def _checked(session: Session, actor: User, center: Center, fields: dict[str, Any], current=None) -> dict:
     if not may_keep(actor, center):
-        raise ActivityError("このセンターの地域団体は編集できません。", "center_id")
+        raise ActivityError(N_("このセンターの地域団体は編集できません。"), "center_id")
     name = " ".join(str(fields.get("name") or "").split())
     if not name:
-        raise ActivityError("団体名を入力してください。", "name")
+        raise ActivityError(N_("団体名を入力してください。"), "name")
     if len(name) > NAME_LIMIT:
-        raise ActivityError(f"団体名は{NAME_LIMIT}文字以内にしてください。", "name")
+        raise ActivityError(
+            say(N_("団体名は%(NAME_LIMIT)s文字以内にしてください。"), NAME_LIMIT=NAME_LIMIT), "name"
+        )
     try:
         kind = OrganisationKind(fields.get("kind"))
     except ValueError:
-        raise ActivityError("団体の種類を選んでください。", "kind") from None
+        raise ActivityError(N_("団体の種類を選んでください。"), "kind") from None
     order = fields.get("sort_order") or 0
     if (
         isinstance(order, bool)
         or not isinstance(order, int)
         or not -MAX_SORT_ORDER <= order <= MAX_SORT_ORDER
     ):
-        raise ActivityError("表示順は整数で入力してください。", "sort_order")
+        raise ActivityError(N_("表示順は整数で入力してください。"), "sort_order")
     same = select(CommunityOrganisation.id).where(
         CommunityOrganisation.center_id == center.id, CommunityOrganisation.name == name
     )
     if current is not None:
         same = same.where(CommunityOrganisation.id != current.id)
     if session.execute(same).first():
-        raise ActivityError(f"「{name}」は既にこのセンターにあります。", "name")
+        raise ActivityError(say(N_("「%(name)s」は既にこのセンターにあります。"), name=name), "name")
     return {"name": name, "kind": kind, "sort_order": order}
 
 
@@ -83,7 +86,7 @@ def update_organisation(
         "kind": organisation.kind,
         "sort_order": organisation.sort_order,
     } and (active == organisation.active):
-        raise ActivityError("変更された項目がありません。", "name")
+        raise ActivityError(N_("変更された項目がありません。"), "name")
     for key, value in values.items():
         setattr(organisation, key, value)
     organisation.active = active
@@ -92,8 +95,8 @@ def update_organisation(
 
 def set_active(session: Session, actor: User, organisation: CommunityOrganisation, active: bool) -> None:
     if not may_keep(actor, organisation.center):
-        raise ActivityError("このセンターの地域団体は編集できません。")
+        raise ActivityError(N_("このセンターの地域団体は編集できません。"))
     if organisation.active == bool(active):
-        raise ActivityError("すでにその状態です。")
+        raise ActivityError(N_("すでにその状態です。"))
     organisation.active = bool(active)
     session.flush()
