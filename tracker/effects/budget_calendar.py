@@ -25,36 +25,50 @@ from ..formatting import date_label, fiscal_year_label
 from ..models import User, WardIssue
 from ..monitoring_models import BudgetCalendar
 from ..states import IssueState
+from ..wording import N_, say, translate
 from .support import WorkflowError
 
 MIN_BUDGET_YEAR, MAX_BUDGET_YEAR = 1990, 2200
-DATE_FIELDS = {"send_by": "局への送付期限", "results_by": "協議結果の期限", "decided_on": "予算の決定日"}
-SEND_STEP, RESULT_STEP = "局へ送付", "協議結果の登録"
+# In Japanese (marked): ``translate`` them to show them.
+DATE_FIELDS = {
+    "send_by": N_("局への送付期限"),
+    "results_by": N_("協議結果の期限"),
+    "decided_on": N_("予算の決定日"),
+}
+SEND_STEP, RESULT_STEP = N_("局へ送付"), N_("協議結果の登録")
 UNSENT_STATES = (IssueState.DRAFT, IssueState.AWAITING_APPROVAL, IssueState.REGISTERED)
 CONSULTATION_STATES = (IssueState.CONSULTING, IssueState.INQUIRING)
 
 
 def problems(budget_year: int | None, dates: dict[str, dt.date | None]) -> dict[str, str]:
     """What is wrong with a calendar, per field (``budget_year`` or a key of ``DATE_FIELDS``),
-    in Japanese; empty when it may be saved."""
+    in the user's language; empty when it may be saved."""
     if budget_year is None or not MIN_BUDGET_YEAR <= budget_year <= MAX_BUDGET_YEAR:
-        return {"budget_year": "予算の年度を選んでください。"}
+        return {"budget_year": translate(N_("予算の年度を選んでください。"))}
     found = {
-        name: f"{label}を入力してください。" for name, label in DATE_FIELDS.items() if dates.get(name) is None
+        name: say(N_("%(label)sを入力してください。"), label=translate(label))
+        for name, label in DATE_FIELDS.items()
+        if dates.get(name) is None
     }
     if found:
         return found
     start = dt.date(budget_year, 4, 1)
     for name, label in DATE_FIELDS.items():
         if dates[name] >= start:
-            found[name] = (
-                f"{label}は{fiscal_year_label(budget_year)}が始まる前"
-                f" ({date_label(start - dt.timedelta(days=1))}まで) の日付にしてください。"
+            found[name] = say(
+                N_("%(label)sは%(year)sが始まる前 (%(last_day)sまで) の日付にしてください。"),
+                label=translate(label),
+                year=fiscal_year_label(budget_year),
+                last_day=date_label(start - dt.timedelta(days=1)),
             )
     if "results_by" not in found and dates["results_by"] < dates["send_by"]:
-        found["results_by"] = "協議結果の期限は局への送付期限と同じ日か、それより後の日付にしてください。"
+        found["results_by"] = translate(
+            N_("協議結果の期限は局への送付期限と同じ日か、それより後の日付にしてください。")
+        )
     if "decided_on" not in found and dates["decided_on"] < dates["results_by"]:
-        found["decided_on"] = "予算の決定日は協議結果の期限と同じ日か、それより後の日付にしてください。"
+        found["decided_on"] = translate(
+            N_("予算の決定日は協議結果の期限と同じ日か、それより後の日付にしてください。")
+        )
     return found
 
 

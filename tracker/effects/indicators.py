@@ -27,31 +27,32 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import HistoryEvent, User, Ward
 from ..monitoring_models import Indicator, IndicatorTarget, IndicatorValue
 from ..states import IndicatorKind, Role
+from ..wording import N_, say, translate
 from .support import WorkflowError, is_flag_set
 
 DEFINE, EDIT, SET_TARGET, ENTER_VALUE = "define_indicator", "edit_indicator", "set_target", "enter_value"
-ACTION_LABELS = {
-    DEFINE: "指標を定義",
-    EDIT: "指標の定義を変更",
-    SET_TARGET: "目標値を設定",
-    ENTER_VALUE: "実績値を入力",
+ACTION_LABELS = {  # in Japanese (marked): ``translate`` them to show them
+    DEFINE: N_("指標を定義"),
+    EDIT: N_("指標の定義を変更"),
+    SET_TARGET: N_("目標値を設定"),
+    ENTER_VALUE: N_("実績値を入力"),
 }
 FIELD_LABELS = {
-    "code": "コード",
-    "name": "指標名",
-    "description": "説明",
-    "kind": "種類",
-    "metric": "算出方法",
-    "unit": "単位",
-    "higher_is_better": "方向",
-    "active": "有効",
-    "sort_order": "表示順",
-    "ward_id": "区",
-    "fiscal_year": "年度",
-    "target": "目標値",
-    "value": "実績値",
-    "source": "出典",
-    "measured_on": "調査日",
+    "code": N_("コード"),
+    "name": N_("指標名"),
+    "description": N_("説明"),
+    "kind": N_("種類"),
+    "metric": N_("算出方法"),
+    "unit": N_("単位"),
+    "higher_is_better": N_("方向"),
+    "active": N_("有効"),
+    "sort_order": N_("表示順"),
+    "ward_id": N_("区"),
+    "fiscal_year": N_("年度"),
+    "target": N_("目標値"),
+    "value": N_("実績値"),
+    "source": N_("出典"),
+    "measured_on": N_("調査日"),
 }
 TEXT_LIMITS = {"code": 40, "name": 120, "description": 2000, "unit": 20, "source": 200}
 DEFINITION_FIELDS = ("code", "name", "description", "kind", "metric", "unit", "higher_is_better", "active")
@@ -60,11 +61,19 @@ MIN_YEAR, MAX_YEAR = 1989, 2200
 
 
 class IndicatorInputError(WorkflowError):
-    """An input that cannot be saved; ``field`` names it (a key of ``FIELD_LABELS``)."""
+    """An input that cannot be saved; ``field`` names it (a key of ``FIELD_LABELS``).
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
+    ``template`` and ``params`` as in ``WorkflowError``; a ``label`` param is a field's label
+    (Japanese, marked) and is read in the user's language too."""
+
+    def __init__(self, field: str, template: str, **params: object):
+        super().__init__(template, **params)
         self.field = field
+
+    @property
+    def message(self) -> str:
+        params = {name: translate(value) if name == "label" else value for name, value in self.params.items()}
+        return say(self.template, **params)
 
 
 class IndicatorDenied(WorkflowError):
@@ -77,12 +86,15 @@ class IndicatorDenied(WorkflowError):
 def _text(fields: dict, key: str, *, required: bool = True) -> str:
     text = str(fields.get(key) or "").strip()
     if required and not text:
-        raise IndicatorInputError(key, f"{FIELD_LABELS[key]}を入力してください。")
+        raise IndicatorInputError(key, N_("%(label)sを入力してください。"), label=FIELD_LABELS[key])
     if len(text) > TEXT_LIMITS[key] or any(
         unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text
     ):
         raise IndicatorInputError(
-            key, f"{FIELD_LABELS[key]}は{TEXT_LIMITS[key]}文字以内の文字で入力してください。"
+            key,
+            N_("%(label)sは%(limit)s文字以内の文字で入力してください。"),
+            label=FIELD_LABELS[key],
+            limit=TEXT_LIMITS[key],
         )
     return text
 
@@ -95,15 +107,17 @@ def clean_number(value: Any, key: str) -> Decimal:
     else:
         text = unicodedata.normalize("NFKC", str(value or "")).strip().replace(",", "").removesuffix("%")
         if not text:
-            raise IndicatorInputError(key, f"{label}を入力してください。")
+            raise IndicatorInputError(key, N_("%(label)sを入力してください。"), label=label)
         try:
             number = Decimal(text.strip())
         except InvalidOperation:
-            raise IndicatorInputError(key, f"{label}は数値で入力してください (例: 75.5)。") from None
+            raise IndicatorInputError(
+                key, N_("%(label)sは数値で入力してください (例: 75.5)。"), label=label
+            ) from None
     if not number.is_finite() or abs(number) > MAX_NUMBER:
-        raise IndicatorInputError(key, f"{label}は数値で入力してください (例: 75.5)。")
+        raise IndicatorInputError(key, N_("%(label)sは数値で入力してください (例: 75.5)。"), label=label)
     if number != number.quantize(Decimal("0.01")):
-        raise IndicatorInputError(key, f"{label}は小数第2位までで入力してください。")
+        raise IndicatorInputError(key, N_("%(label)sは小数第2位までで入力してください。"), label=label)
     return number.quantize(Decimal("0.01"))
 
 
@@ -111,9 +125,9 @@ def _fiscal_year(value: Any) -> int:
     try:
         year = int(value)
     except (TypeError, ValueError):
-        raise IndicatorInputError("fiscal_year", "年度を選んでください。") from None
+        raise IndicatorInputError("fiscal_year", N_("年度を選んでください。")) from None
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise IndicatorInputError("fiscal_year", "年度を選んでください。")
+        raise IndicatorInputError("fiscal_year", N_("年度を選んでください。"))
     return year
 
 
@@ -124,15 +138,15 @@ def _ward_id(session: Session, value: Any) -> int | None:
     try:
         ward_id = int(value)
     except (TypeError, ValueError):
-        raise IndicatorInputError("ward_id", "区を選んでください。") from None
+        raise IndicatorInputError("ward_id", N_("区を選んでください。")) from None
     if not 0 < ward_id < 2**31 or session.get(Ward, ward_id) is None:
-        raise IndicatorInputError("ward_id", "区を選んでください。")
+        raise IndicatorInputError("ward_id", N_("区を選んでください。"))
     return ward_id
 
 
 def _require_admin(actor: User) -> None:
     if actor.role != Role.ADMIN:
-        raise IndicatorDenied("指標の定義と目標値を変更する権限はシステム管理者だけにあります。")
+        raise IndicatorDenied(N_("指標の定義と目標値を変更する権限はシステム管理者だけにあります。"))
 
 
 def _record(
@@ -170,17 +184,17 @@ def _definition(
 ) -> dict:
     code = _text(fields, "code")
     if not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in code):
-        raise IndicatorInputError("code", "コードは半角英数字と _ - で入力してください。")
+        raise IndicatorInputError("code", N_("コードは半角英数字と _ - で入力してください。"))
     taken = session.scalar(select(Indicator.id).where(Indicator.code == code))
     if taken is not None and (current is None or taken != current.id):
-        raise IndicatorInputError("code", "このコードの指標は既にあります。")
+        raise IndicatorInputError("code", N_("このコードの指標は既にあります。"))
     try:
         kind = IndicatorKind(fields.get("kind"))
     except ValueError:
-        raise IndicatorInputError("kind", "種類を選んでください。") from None
+        raise IndicatorInputError("kind", N_("種類を選んでください。")) from None
     metric = str(fields.get("metric") or "").strip() or None
     if kind == IndicatorKind.COMPUTED and metric not in metric_keys:
-        raise IndicatorInputError("metric", "データから算出する指標は算出方法を選んでください。")
+        raise IndicatorInputError("metric", N_("データから算出する指標は算出方法を選んでください。"))
     if kind == IndicatorKind.ENTERED:
         metric = None
     return {
@@ -218,7 +232,7 @@ def edit_indicator(
     values = _definition(session, fields, metric_keys, indicator)
     changed = {name: value for name, value in values.items() if getattr(indicator, name) != value}
     if not changed:
-        raise IndicatorInputError("name", "変更された項目がありません。")
+        raise IndicatorInputError("name", N_("変更された項目がありません。"))
     old = {name: _shown(getattr(indicator, name)) for name in changed}
     for name, value in changed.items():
         setattr(indicator, name, value)
@@ -247,7 +261,7 @@ def set_target(
     )
     old = row.target if row is not None else None
     if old is not None and Decimal(old) == number:
-        raise IndicatorInputError("target", "目標値が今の値と同じです。変更してから保存してください。")
+        raise IndicatorInputError("target", N_("目標値が今の値と同じです。変更してから保存してください。"))
     if row is None:
         row = IndicatorTarget(indicator_id=indicator.id, ward_id=ward, fiscal_year=year, target=number)
         session.add(row)
@@ -278,17 +292,17 @@ def enter_value(
 ) -> IndicatorValue:
     """Enter, or correct, the actual value of an entered indicator, with its source and date."""
     if actor.role not in (Role.ADMIN, Role.WARD_MANAGER):
-        raise IndicatorDenied("実績値を入力する権限は区役所の管理職とシステム管理者にあります。")
+        raise IndicatorDenied(N_("実績値を入力する権限は区役所の管理職とシステム管理者にあります。"))
     if indicator.kind != IndicatorKind.ENTERED:
-        raise IndicatorInputError("value", "この指標はデータから算出するため、実績値は入力できません。")
+        raise IndicatorInputError("value", N_("この指標はデータから算出するため、実績値は入力できません。"))
     ward = _ward_id(session, ward_id)
     if not may_enter_value(actor, ward):
-        raise IndicatorDenied("自分の区の実績値だけを入力する権限があります。")
+        raise IndicatorDenied(N_("自分の区の実績値だけを入力する権限があります。"))
     year = _fiscal_year(fiscal_year)
     number = clean_number(value, "value")
     text = _text({"source": source}, "source")
     if not isinstance(measured_on, dt.date):
-        raise IndicatorInputError("measured_on", "調査日を入力してください (例: 2026/12/1)。")
+        raise IndicatorInputError("measured_on", N_("調査日を入力してください (例: 2026/12/1)。"))
     row = session.scalar(
         select(IndicatorValue).where(
             IndicatorValue.indicator_id == indicator.id,
@@ -299,7 +313,7 @@ def enter_value(
     old = (row.value, row.source, row.measured_on) if row is not None else (None, None, None)
     if row is not None and (Decimal(row.value), row.source, row.measured_on) == (number, text, measured_on):
         raise IndicatorInputError(
-            "value", "実績値・出典・調査日が今の内容と同じです。変更してから保存してください。"
+            "value", N_("実績値・出典・調査日が今の内容と同じです。変更してから保存してください。")
         )
     if row is None:
         row = IndicatorValue(indicator_id=indicator.id, ward_id=ward, fiscal_year=year)
