@@ -18,6 +18,7 @@ from ..extensions import db
 from ..finding import exports
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from ..reporting import activity_counts, dashboard_charts, dashboards, fiscal_range, personal_dashboard
+from ..wording import N_, say
 from .reports import range_choices
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -42,7 +43,7 @@ def personal():
 
 
 def _chart_columns(chart) -> list[exports.Column]:
-    columns = [exports.Column("項目", lambda row: row[0])]
+    columns = [exports.Column(N_("項目"), lambda row: row[0])]
     for index, series in enumerate(chart.series):
         columns.append(exports.Column(series.name, lambda row, i=index: row[1][i]))
     return columns
@@ -62,10 +63,12 @@ def city():
         if fmt != "csv" or panel is None:
             abort(404)
         rows = panel.chart.rows()
-        what = f"ダッシュボード: {panel.chart.title}"
+        what = f"ダッシュボード: {dashboard_charts.TITLES[panel.chart.key]}"
         exports.record_export(db.session, current_user, what, fmt, len(rows), {"year": year, "table": wanted})
         db.session.commit()
-        filename = f"{panel.chart.title}_{fiscal_year_label(year).split(' ')[0]}"
+        filename = say(
+            N_("%(title)s_%(year)s"), title=panel.chart.title, year=fiscal_year_label(year).split(" ")[0]
+        )
         return exports.response(fmt, filename, _chart_columns(panel.chart), rows, panel.chart.title)
     if year not in years:
         years = sorted({*years, year}, reverse=True)

@@ -18,6 +18,8 @@ The fiscal years shown are ``?from=&to=`` (default: the last three, the current 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -32,6 +34,7 @@ from ..reporting import indicator_tables as tables
 from ..reporting.indicator_charts import table_chart
 from ..reporting.indicators import METRICS
 from ..states import IndicatorKind, Role
+from ..wording import N_, say, translate
 from .common import roles_required
 from .fields import FiscalYearField, JapaneseDateField
 from .form_messages import Form
@@ -51,31 +54,43 @@ def _helpers() -> dict:
 
 
 class IndicatorForm(Form):
-    code = StringField("コード", validators=[InputRequired(REQUIRED), Length(max=40)])
-    name = StringField("指標名", validators=[InputRequired(REQUIRED), Length(max=120)])
-    description = TextAreaField("説明", validators=[Length(max=2000)])
-    kind = SelectField("種類", choices=options(IndicatorKind.choices()), validators=[InputRequired(REQUIRED)])
-    metric = SelectField(
-        "算出方法",
-        choices=options([("", "― (調査等の入力値)"), *((m.key, m.name) for m in METRICS.values())]),
+    code = StringField(lazy_gettext("コード"), validators=[InputRequired(REQUIRED), Length(max=40)])
+    name = StringField(lazy_gettext("指標名"), validators=[InputRequired(REQUIRED), Length(max=120)])
+    description = TextAreaField(lazy_gettext("説明"), validators=[Length(max=2000)])
+    kind = SelectField(
+        lazy_gettext("種類"),
+        choices=options((kind.value, lazy_gettext(kind.source_label)) for kind in IndicatorKind),
+        validators=[InputRequired(REQUIRED)],
     )
-    unit = StringField("単位", validators=[InputRequired(REQUIRED), Length(max=20)])
-    higher_is_better = SelectField("方向", choices=options([("1", "高いほど良い"), ("0", "低いほど良い")]))
-    active = BooleanField("有効 (指標のページに表示する)", default=True)
+    metric = SelectField(
+        lazy_gettext("算出方法"),
+        choices=options(
+            [
+                ("", lazy_gettext("― (調査等の入力値)")),
+                *((m.key, lazy_gettext(m.name)) for m in METRICS.values()),
+            ]
+        ),
+    )
+    unit = StringField(lazy_gettext("単位"), validators=[InputRequired(REQUIRED), Length(max=20)])
+    higher_is_better = SelectField(
+        lazy_gettext("方向"),
+        choices=options([("1", lazy_gettext("高いほど良い")), ("0", lazy_gettext("低いほど良い"))]),
+    )
+    active = BooleanField(lazy_gettext("有効 (指標のページに表示する)"), default=True)
 
 
 class TargetForm(Form):
-    ward_id = SelectField("区", choices=[])
-    fiscal_year = FiscalYearField("年度", validators=[InputRequired(REQUIRED)])
-    target = StringField("目標値", validators=[InputRequired(REQUIRED), Length(max=30)])
+    ward_id = SelectField(lazy_gettext("区"), choices=[])
+    fiscal_year = FiscalYearField(lazy_gettext("年度"), validators=[InputRequired(REQUIRED)])
+    target = StringField(lazy_gettext("目標値"), validators=[InputRequired(REQUIRED), Length(max=30)])
 
 
 class ValueForm(Form):
-    ward_id = SelectField("区", choices=[])
-    fiscal_year = FiscalYearField("年度", validators=[InputRequired(REQUIRED)])
-    value = StringField("実績値", validators=[InputRequired(REQUIRED), Length(max=30)])
-    source = StringField("出典", validators=[InputRequired(REQUIRED), Length(max=200)])
-    measured_on = JapaneseDateField("調査日", validators=[InputRequired(REQUIRED)])
+    ward_id = SelectField(lazy_gettext("区"), choices=[])
+    fiscal_year = FiscalYearField(lazy_gettext("年度"), validators=[InputRequired(REQUIRED)])
+    value = StringField(lazy_gettext("実績値"), validators=[InputRequired(REQUIRED), Length(max=30)])
+    source = StringField(lazy_gettext("出典"), validators=[InputRequired(REQUIRED), Length(max=200)])
+    measured_on = JapaneseDateField(lazy_gettext("調査日"), validators=[InputRequired(REQUIRED)])
 
 
 def _page_range():
@@ -84,15 +99,18 @@ def _page_range():
     return first, last, tables.offered_years(today, first, last)
 
 
-def _export(page: tables.Page, what: str, filename: str):
+def _export(page: tables.Page, what: str, filename: str, **params: str):
+    """The page's table as CSV/XLSX; ``what`` (recorded in Japanese, the sheet's title in the
+    user's language) and ``filename`` are marked templates filled with ``params``."""
     fmt = request.args.get("format")
     if fmt not in exports.FORMATS:
         abort(404)
     rows = tables.export_rows(page)
     filters = {"from": page.first, "to": page.last}
-    exports.record_export(db.session, current_user, what, fmt, len(rows), filters)
+    exports.record_export(db.session, current_user, what % params, fmt, len(rows), filters)
     db.session.commit()
-    return exports.response(fmt, f"{filename}_{page.period}", EXPORT_COLUMNS, rows, what)
+    name = f"{say(filename, **params)}_{page.period}"
+    return exports.response(fmt, name, EXPORT_COLUMNS, rows, say(what, **params))
 
 
 def _charts(page: tables.Page) -> dict[int, object]:
@@ -105,7 +123,7 @@ def city():
     first, last, years = _page_range()
     page = tables.city_page(db.session, first, last)
     if request.args.get("format"):
-        return _export(page, "指標 (市全体・区別)", "指標_市全体")
+        return _export(page, N_("指標 (市全体・区別)"), N_("指標_市全体"))
     return render_template(
         "indicators/city.html",
         page=page,
@@ -124,12 +142,14 @@ def ward(ward_id: int):
     if current_user.role == Role.LIAISON and current_user.ward_id != found.id:
         abort(
             403,
-            description="地域担当職員は自分の区の指標だけを見る権限があります。市全体のページで各区を比べられます。",
+            description=_(
+                "地域担当職員は自分の区の指標だけを見る権限があります。市全体のページで各区を比べられます。"
+            ),
         )
     first, last, years = _page_range()
     page = tables.ward_page(db.session, found, first, last)
     if request.args.get("format"):
-        return _export(page, f"指標 ({found.name})", f"指標_{found.name}")
+        return _export(page, N_("指標 (%(name)s)"), N_("指標_%(name)s"), name=found.name)
     return render_template("indicators/ward.html", page=page, charts=_charts(page), years=years, ward=found)
 
 
@@ -147,7 +167,7 @@ def _ward_choices(role_ward: int | None = None) -> list:
     wards = tables.all_wards(db.session)
     if role_ward is not None:
         return options((str(w.id), w.name) for w in wards if w.id == role_ward)
-    return options([(CITY_WIDE, tables.CITY), *((str(w.id), w.name) for w in wards)])
+    return options([(CITY_WIDE, translate(tables.CITY)), *((str(w.id), w.name) for w in wards)])
 
 
 def _forms(indicator: Indicator, years: list[int]) -> dict:
@@ -182,8 +202,8 @@ def _detail(indicator: Indicator, forms: dict | None = None, status: int = 200):
         forms=forms,
         events=events,
         ward_names=ward_names,
-        labels=writes.ACTION_LABELS,
-        field_labels=writes.FIELD_LABELS,
+        labels={action: translate(label) for action, label in writes.ACTION_LABELS.items()},
+        field_labels={name: translate(label) for name, label in writes.FIELD_LABELS.items()},
         metric=METRICS.get(indicator.metric or ""),
     ), status
 
@@ -193,14 +213,14 @@ def _detail(indicator: Indicator, forms: dict | None = None, status: int = 200):
 def detail(indicator_id: int):
     indicator = _indicator(indicator_id)
     if request.args.get("format"):
-        first, last, _ = _page_range()
+        first, last, _years = _page_range()
         page = tables.indicator_page(db.session, indicator, first, last)
-        return _export(page, f"指標 ({indicator.code})", f"指標_{indicator.code}")
+        return _export(page, N_("指標 (%(name)s)"), N_("指標_%(name)s"), name=indicator.code)
     return _detail(indicator)
 
 
 def _detail_url(indicator: Indicator) -> str:
-    first, last, _ = _page_range()
+    first, last, _years = _page_range()
     return url_for("indicators.detail", indicator_id=indicator.id, **{"from": first, "to": last})
 
 
@@ -210,7 +230,7 @@ def _refused(indicator: Indicator, forms: dict, form, error: writes.WorkflowErro
         field = getattr(form, error.field, None)
         if field is not None:
             field.errors = [*field.errors, error.message]
-    message = error.message if error else "入力内容を確認してください。"
+    message = error.message if error else _("入力内容を確認してください。")
     flash(message, "error")
     return _detail(indicator, forms, 422)
 
@@ -219,7 +239,7 @@ def _refused(indicator: Indicator, forms: dict, form, error: writes.WorkflowErro
 @roles_required(Role.ADMIN)
 def set_target(indicator_id: int):
     indicator = _indicator(indicator_id)
-    _, _, years = _page_range()
+    _first, _last, years = _page_range()
     forms = _forms(indicator, years)
     form = forms["target"]
     if not form.validate_on_submit():
@@ -231,7 +251,7 @@ def set_target(indicator_id: int):
         lambda: writes.set_target(
             db.session, current_user, indicator, form.ward_id.data, form.fiscal_year.data, form.target.data
         ),
-        "目標値を保存しました。",
+        _("目標値を保存しました。"),
     )
 
 
@@ -255,11 +275,11 @@ def _save(indicator, forms, form, write, success: str):
 @roles_required(Role.ADMIN, Role.WARD_MANAGER)
 def enter_value(indicator_id: int):
     indicator = _indicator(indicator_id)
-    _, _, years = _page_range()
+    _first, _last, years = _page_range()
     forms = _forms(indicator, years)
     form = forms.get("value")
     if form is None:
-        flash("この指標はデータから算出するため、実績値は入力できません。", "error")
+        flash(_("この指標はデータから算出するため、実績値は入力できません。"), "error")
         return _detail(indicator, forms, 422)
     if not form.validate_on_submit():
         return _refused(indicator, forms, form, None)
@@ -277,7 +297,7 @@ def enter_value(indicator_id: int):
             form.source.data,
             form.measured_on.data,
         ),
-        "実績値を保存しました。",
+        _("実績値を保存しました。"),
     )
 
 
@@ -321,10 +341,10 @@ def _save_definition(indicator: Indicator | None):
                 field.errors = [*field.errors, refused.message]
         else:
             db.session.commit()
-            flash(f"指標「{saved.name}」を保存しました。", "success")
+            flash(_("指標「%(name)s」を保存しました。", name=saved.name), "success")
             return redirect(url_for("indicators.detail", indicator_id=saved.id))
     if request.method == "POST":
-        flash(error.message if error else "入力内容を確認してください。", "error")
+        flash(error.message if error else _("入力内容を確認してください。"), "error")
     status = 422 if request.method == "POST" else 200
     return render_template("indicators/form.html", form=form, indicator=indicator), status
 

@@ -17,6 +17,8 @@ numbers), a liaison the own center and own counts; never bureau staff.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from wtforms import SelectField
 
@@ -26,6 +28,7 @@ from ..formatting import fiscal_year_label, today_in_tokyo
 from ..ops_models import OutboxJob
 from ..reporting import activity_counts, fiscal_range, reports
 from ..states import Role
+from ..wording import N_, say, translate
 from .common import roles_required
 from .form_messages import Form
 from .forms import options
@@ -36,7 +39,7 @@ READERS = (Role.ADMIN, Role.WARD_MANAGER, Role.BUREAU_STAFF)
 
 
 class ReportForm(Form):
-    fiscal_year = SelectField("年度", coerce=int)
+    fiscal_year = SelectField(lazy_gettext("年度"), coerce=int)
 
 
 def _report_form() -> ReportForm:
@@ -52,7 +55,7 @@ def _own_job(outbox_id: int) -> OutboxJob:
     if row is None:
         abort(404)
     if not reports.may_see_job(current_user, row):
-        abort(403, description="この報告書は作成を依頼した人と管理者だけが見られます。")
+        abort(403, description=_("この報告書は作成を依頼した人と管理者だけが見られます。"))
     return row
 
 
@@ -65,7 +68,7 @@ def index():
         db.session.commit()
         return redirect(url_for("reports.job", outbox_id=row.id))
     if form.is_submitted():
-        flash("年度を選んでください。", "error")
+        flash(_("年度を選んでください。"), "error")
     recent = reports.recent_jobs(db.session, current_user)
     return render_template("reports/index.html", form=form, recent=recent)
 
@@ -106,13 +109,13 @@ def _chosen_year(choices: list[int]) -> int:
 # says which part it belongs to, so that the file is one flat table that sorts and filters.
 def _table_rows(report: reports.FiscalYearReport) -> list[tuple]:
     rows: list[tuple] = []
-    for part, figures in (("区別", report.wards), ("局別", report.bureaus)):
+    for part, figures in ((_("区別"), report.wards), (_("局別"), report.bureaus)):
         for row in [*figures, report.total]:
             rows.append((part, row.name, *row.counts(), None, None, None))
     for project in report.projects:
         rows.append(
             (
-                "予算化事業",
+                _("予算化事業"),
                 project.ward,
                 None,
                 None,
@@ -129,16 +132,16 @@ def _table_rows(report: reports.FiscalYearReport) -> list[tuple]:
 
 
 TABLE_COLUMNS = [
-    exports.Column("区分", lambda row: row[0]),
-    exports.Column("区・局", lambda row: row[1]),
+    exports.Column(N_("区分"), lambda row: row[0]),
+    exports.Column(N_("区・局"), lambda row: row[1]),
     *(
         exports.Column(header, lambda row, i=i: row[2 + i])
         for i, header in enumerate(reports.FIGURE_HEADERS[:5])
     ),
-    exports.Column("予算額 (円)", lambda row: row[7]),
-    exports.Column("事業名", lambda row: row[8]),
-    exports.Column("主管局", lambda row: row[9]),
-    exports.Column("決算額 (円)", lambda row: row[10]),
+    exports.Column(N_("予算額 (円)"), lambda row: row[7]),
+    exports.Column(N_("事業名"), lambda row: row[8]),
+    exports.Column(N_("主管局"), lambda row: row[9]),
+    exports.Column(N_("決算額 (円)"), lambda row: row[10]),
 ]
 
 
@@ -157,8 +160,8 @@ def fiscal_year():
             db.session, current_user, "年度別 区重要課題報告", fmt, len(rows), {"year": year}
         )
         db.session.commit()
-        filename = f"区重要課題報告_{fiscal_year_label(year).split(' ')[0]}"
-        return exports.response(fmt, filename, TABLE_COLUMNS, rows, f"区重要課題 {year}")
+        filename = say(N_("区重要課題報告_%(year)s"), year=fiscal_year_label(year).split(" ")[0])
+        return exports.response(fmt, filename, TABLE_COLUMNS, rows, say(N_("区重要課題 %(year)s"), year=year))
     return render_template("reports/fiscal_year.html", report=report, year=year, years=years)
 
 
@@ -196,12 +199,12 @@ def _range_rows(report: fiscal_range.RangeReport) -> list[fiscal_range.YearRow]:
 
 
 RANGE_COLUMNS = [
-    exports.Column("年度", lambda row: row.label),
+    exports.Column(N_("年度"), lambda row: row.label),
     *(
         exports.Column(header, lambda row, i=i: row.counts()[i])
         for i, header in enumerate(fiscal_range.COUNT_HEADERS)
     ),
-    exports.Column(f"{fiscal_range.BUDGET_HEADER} (円)", lambda row: row.allocated_yen),
+    exports.Column(fiscal_range.BUDGET_YEN_HEADER, lambda row: row.allocated_yen),
 ]
 
 
@@ -218,8 +221,9 @@ def fiscal_years():
         filters = {"from": first, "to": last}
         exports.record_export(db.session, current_user, "複数年度 区重要課題の実績", fmt, len(rows), filters)
         db.session.commit()
-        filename = f"区重要課題の実績_{report.period}"
-        return exports.response(fmt, filename, RANGE_COLUMNS, rows, f"区重要課題 {first}-{last}")
+        filename = say(N_("区重要課題の実績_%(period)s"), period=report.period)
+        sheet = say(N_("区重要課題 %(year)s"), year=f"{first}-{last}")
+        return exports.response(fmt, filename, RANGE_COLUMNS, rows, sheet)
     activities = activity_counts.published_figures(db.session, first, last)
     return render_template("reports/fiscal_years.html", report=report, years=offered, activities=activities)
 
@@ -230,14 +234,14 @@ FIELD_WORK_READERS = (Role.ADMIN, Role.WARD_MANAGER, Role.LIAISON)
 
 
 def _activity_columns(grouping: str) -> list[exports.Column]:
-    within = {"center": "区", "liaison": "まちづくりセンター"}.get(grouping)
+    within = {"center": N_("区"), "liaison": N_("まちづくりセンター")}.get(grouping)
     return [
         exports.Column(activity_counts.GROUPINGS[grouping], lambda row: row.name),
         *([exports.Column(within, lambda row: row.within)] if within else []),
-        exports.Column("期間", lambda row: row.period_label),
-        exports.Column("活動件数", lambda row: row.figures.activities),
-        exports.Column("収集した要望相談件数", lambda row: row.figures.requests),
-        exports.Column("1活動あたりの要望相談件数", lambda row: row.figures.per_activity),
+        exports.Column(N_("期間"), lambda row: row.period_label),
+        exports.Column(N_("活動件数"), lambda row: row.figures.activities),
+        exports.Column(N_("収集した要望相談件数"), lambda row: row.figures.requests),
+        exports.Column(N_("1活動あたりの要望相談件数"), lambda row: row.figures.per_activity),
     ]
 
 
@@ -259,10 +263,14 @@ def activities():
         exports.record_export(db.session, current_user, "地域活動の件数", fmt, len(rows), filters)
         db.session.commit()
         span = f"{first}" if first == last else f"{first}-{last}"
-        filename = (
-            f"地域活動の件数_{activity_counts.GROUPINGS[grouping]}_{activity_counts.PERIODS[period]}_{span}"
+        filename = say(
+            N_("地域活動の件数_%(group)s_%(period)s_%(span)s"),
+            group=translate(activity_counts.GROUPINGS[grouping]),
+            period=translate(activity_counts.PERIODS[period]),
+            span=span,
         )
-        return exports.response(fmt, filename, _activity_columns(grouping), rows, f"地域活動 {span}")
+        sheet = say(N_("地域活動 %(span)s"), span=span)
+        return exports.response(fmt, filename, _activity_columns(grouping), rows, sheet)
     return render_template(
         "reports/activities.html",
         counts=counts,

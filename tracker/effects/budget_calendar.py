@@ -29,6 +29,7 @@ from ..wording import N_, language, say, translate
 from .support import WorkflowError
 
 MIN_BUDGET_YEAR, MAX_BUDGET_YEAR = 1990, 2200
+# In Japanese (marked): ``translate`` them to show them.
 DATE_FIELDS = {
     "send_by": N_("局への送付期限"),
     "results_by": N_("協議結果の期限"),
@@ -41,9 +42,9 @@ CONSULTATION_STATES = (IssueState.CONSULTING, IssueState.INQUIRING)
 
 def problems(budget_year: int | None, dates: dict[str, dt.date | None]) -> dict[str, str]:
     """What is wrong with a calendar, per field (``budget_year`` or a key of ``DATE_FIELDS``),
-    in Japanese; empty when it may be saved."""
+    in the user's language; empty when it may be saved."""
     if budget_year is None or not MIN_BUDGET_YEAR <= budget_year <= MAX_BUDGET_YEAR:
-        return {"budget_year": N_("予算の年度を選んでください。")}
+        return {"budget_year": translate(N_("予算の年度を選んでください。"))}
     found = {
         name: say(N_("%(label)sを入力してください。"), label=translate(label))
         for name, label in DATE_FIELDS.items()
@@ -55,15 +56,19 @@ def problems(budget_year: int | None, dates: dict[str, dt.date | None]) -> dict[
     for name, label in DATE_FIELDS.items():
         if dates[name] >= start:
             found[name] = say(
-                N_("%(label)sは%(value)sが始まる前 (%(value2)sまで) の日付にしてください。"),
+                N_("%(label)sは%(year)sが始まる前 (%(last_day)sまで) の日付にしてください。"),
                 label=translate(label),
-                value=fiscal_year_label(budget_year, language()),
-                value2=date_label(start - dt.timedelta(days=1), language()),
+                year=fiscal_year_label(budget_year, language()),
+                last_day=date_label(start - dt.timedelta(days=1), language()),
             )
     if "results_by" not in found and dates["results_by"] < dates["send_by"]:
-        found["results_by"] = N_("協議結果の期限は局への送付期限と同じ日か、それより後の日付にしてください。")
+        found["results_by"] = translate(
+            N_("協議結果の期限は局への送付期限と同じ日か、それより後の日付にしてください。")
+        )
     if "decided_on" not in found and dates["decided_on"] < dates["results_by"]:
-        found["decided_on"] = N_("予算の決定日は協議結果の期限と同じ日か、それより後の日付にしてください。")
+        found["decided_on"] = translate(
+            N_("予算の決定日は協議結果の期限と同じ日か、それより後の日付にしてください。")
+        )
     return found
 
 

@@ -29,23 +29,24 @@ from ..fieldwork.access import activity_filter
 from ..models import Center, ServiceRequest, User
 from ..parsing import parse_date
 from ..states import Role
+from ..wording import N_, say, translate
 from . import keyset, list_choices, listing, search
 
 ACTIVITY_SORTS = {
-    "held": listing.SortKey("活動日", Activity.held_on, "date"),
-    "updated": listing.SortKey("更新日時", Activity.updated_at, "datetime"),
+    "held": listing.SortKey(N_("活動日"), Activity.held_on, "date"),
+    "updated": listing.SortKey(N_("更新日時"), Activity.updated_at, "datetime"),
 }
 ACTIVITIES = listing.ListSpec(
     "activities", Activity, ("fiscal_year", "center", "q"), ACTIVITY_SORTS, "held", listing.DESC
 )
 OWN_FILTERS = ("month", "date_from", "date_to", "kind", "liaison", "organisation")
 OWN_LABELS = {
-    "month": "月",
-    "date_from": "活動日 (から)",
-    "date_to": "活動日 (まで)",
-    "kind": "活動区分",
-    "liaison": "地域担当職員",
-    "organisation": "団体",
+    "month": N_("月"),
+    "date_from": N_("活動日 (から)"),
+    "date_to": N_("活動日 (まで)"),
+    "kind": N_("活動区分"),
+    "liaison": N_("地域担当職員"),
+    "organisation": N_("団体"),
 }
 PAGE_SIZE = 50
 
@@ -88,7 +89,7 @@ class ActivityFilter:
         for name, value in own.items():
             rest = {key: v for key, v in self.params().items() if key != name}
             shown = choices.get(name, {}).get(getattr(self, name), value)
-            out.append((f"{OWN_LABELS[name]}: {shown}", rest))
+            out.append((f"{translate(OWN_LABELS[name])}: {shown}", rest))
         return out
 
 
@@ -135,7 +136,13 @@ def parse(args: Mapping, choices: Mapping[str, Mapping], *, me: int | None = Non
     flt = ActivityFilter(base=base, notices=base.notices)
 
     def drop(name: str, raw: str) -> None:
-        flt.notices.append(f"{OWN_LABELS[name]}「{raw[:20]}」は選べないため、条件から外しました。")
+        flt.notices.append(
+            say(
+                N_("%(label)s「%(value)s」は選べないため、条件から外しました。"),
+                label=translate(OWN_LABELS[name]),
+                value=raw[:20],
+            )
+        )
 
     for name in OWN_FILTERS:
         raw = str(args.get(name, "") or "").strip()

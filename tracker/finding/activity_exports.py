@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from ..activity_models import Activity
 from ..formatting import TOKYO, today_in_tokyo
 from ..models import ServiceRequest, User
+from ..wording import N_, translate
 from . import activities, exports, keyset
 
-WHAT = "活動記録一覧"
+WHAT = N_("活動記録一覧")  # recorded in Japanese; the file is named in the user's language
 STREAM_BATCH = 500
 
 
@@ -32,19 +33,19 @@ def _time(value: dt.time | None) -> str:
 def columns() -> list[exports.Column]:
     Column = exports.Column
     return [
-        Column("活動日", lambda row: row[0].held_on),
-        Column("年度", lambda row: row[0].fiscal_year),
-        Column("開始", lambda row: _time(row[0].starts_at)),
-        Column("終了", lambda row: _time(row[0].ends_at)),
-        Column("センター", lambda row: row[0].center.name),
-        Column("活動区分", lambda row: row[0].kind.name),
-        Column("団体", lambda row: row[0].organisation_name),
-        Column("場所", lambda row: row[0].place),
-        Column("参加者数", lambda row: row[0].attendees),
-        Column("内容", lambda row: row[0].summary),
-        Column("地域担当職員", lambda row: "、".join(user.display_name for user in row[0].liaisons)),
-        Column("聞いた要望の件数", lambda row: row[1]),
-        Column("更新日時", lambda row: row[0].updated_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")),
+        Column(N_("活動日"), lambda row: row[0].held_on),
+        Column(N_("年度"), lambda row: row[0].fiscal_year),
+        Column(N_("開始"), lambda row: _time(row[0].starts_at)),
+        Column(N_("終了"), lambda row: _time(row[0].ends_at)),
+        Column(N_("センター"), lambda row: row[0].center.name),
+        Column(N_("活動区分"), lambda row: row[0].kind.name),
+        Column(N_("団体"), lambda row: row[0].organisation_name),
+        Column(N_("場所"), lambda row: row[0].place),
+        Column(N_("参加者数"), lambda row: row[0].attendees),
+        Column(N_("内容"), lambda row: row[0].summary),
+        Column(N_("地域担当職員"), lambda row: "、".join(user.display_name for user in row[0].liaisons)),
+        Column(N_("聞いた要望の件数"), lambda row: row[1]),
+        Column(N_("更新日時"), lambda row: row[0].updated_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")),
     ]
 
 
@@ -72,5 +73,5 @@ def export(session: Session, user: User, flt: activities.ActivityFilter, fmt: st
     total = session.execute(select(func.count(Activity.id)).where(scope, *conditions)).scalar_one()
     exports.record_export(session, user, WHAT, fmt, total, flt.as_record())
     session.commit()
-    name = f"{WHAT}_{today_in_tokyo():%Y%m%d}"
-    return exports.response(fmt, name, columns(), _rows(session, user, flt), WHAT)
+    name = f"{translate(WHAT)}_{today_in_tokyo():%Y%m%d}"
+    return exports.response(fmt, name, columns(), _rows(session, user, flt), translate(WHAT))

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..models import HistoryEvent, User
 from ..safeguards import security_log
+from ..wording import N_, translate
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,7 +43,8 @@ CHUNK_ROWS = 500  # CSV rows sent per chunk
 
 @dataclass(frozen=True)
 class Column:
-    """One column of an export: its Japanese header and how to read the cell from a row."""
+    """One column of an export: its header (a marked Japanese text, written in the user's
+    language; a name from the data stays as it is) and how to read the cell from a row."""
 
     header: str
     value: Callable[[Any], Any]
@@ -58,7 +60,7 @@ def neutralise(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "はい" if value else "いいえ"
+        return translate(N_("はい") if value else N_("いいえ"))
     if isinstance(value, int | float):
         return value
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
@@ -75,7 +77,7 @@ def csv_chunks(columns: Sequence[Column], rows: Iterable[Any]) -> Iterator[bytes
     """The CSV file in chunks: BOM and header first, then ``CHUNK_ROWS`` rows at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(column.header) for column in columns])
+    writer.writerow([neutralise(translate(column.header)) for column in columns])
     yield "\ufeff".encode() + buffer.getvalue().encode("utf-8")
     buffer.seek(0)
     buffer.truncate()
@@ -92,8 +94,8 @@ def csv_chunks(columns: Sequence[Column], rows: Iterable[Any]) -> Iterator[bytes
 def write_xlsx(columns: Sequence[Column], rows: Iterable[Any], sheet_title: str) -> str:
     """Write the rows into a write-only workbook in a temporary file; return the file's path."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
-    sheet.append([neutralise(column.header) for column in columns])
+    sheet = workbook.create_sheet(title=translate(sheet_title)[:31])
+    sheet.append([neutralise(translate(column.header)) for column in columns])
     for row in rows:
         sheet.append(cells(columns, row))
     handle = tempfile.NamedTemporaryFile(prefix="export-", suffix=".xlsx", delete=False)  # noqa: SIM115

@@ -33,12 +33,14 @@ from ..fieldwork.access import activity_filter
 from ..formatting import fiscal_year_label, fiscal_year_of
 from ..models import Center, ServiceRequest, User, Ward
 from ..states import Role
+from ..wording import N_, say, translate
 from .dashboards import FISCAL_MONTHS
 
-GROUPINGS = {"ward": "区", "center": "まちづくりセンター", "liaison": "地域担当職員"}
-PERIODS = {"year": "年度別", "month": "月別"}
+# In Japanese (marked): ``translate`` them to show them.
+GROUPINGS = {"ward": N_("区"), "center": N_("まちづくりセンター"), "liaison": N_("地域担当職員")}
+PERIODS = {"year": N_("年度別"), "month": N_("月別")}
 NO_ACTIVITY = "—"
-TOTAL = "合計"
+TOTAL = N_("合計")
 
 
 def groupings_for(user: User) -> list[str]:
@@ -83,7 +85,7 @@ class Period:
             return fiscal_year_label(self.fiscal_year)
         month = FISCAL_MONTHS[self.month_index]
         year = self.fiscal_year if month >= 4 else self.fiscal_year + 1
-        return f"{year}年{month}月"
+        return say(N_("%(year)s年%(month)s月"), year=year, month=month)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class CountRow:
 
     @property
     def period_label(self) -> str:
-        return self.period.label if self.period else "期間全体"
+        return self.period.label if self.period else translate(N_("期間全体"))
 
 
 @dataclass(frozen=True)
@@ -251,9 +253,9 @@ def activity_counts(
         for id_, name, within in groups
         for each in periods
     ]
-    total_rows = [CountRow(TOTAL, "", each, totals.get(each, Figures())) for each in periods]
+    total_rows = [CountRow(translate(TOTAL), "", each, totals.get(each, Figures())) for each in periods]
     whole = Figures(sum(f.activities for f in totals.values()), sum(f.requests for f in totals.values()))
-    total_rows.append(CountRow(TOTAL, "", None, whole))
+    total_rows.append(CountRow(translate(TOTAL), "", None, whole))
     took_part = select(func.count(distinct(activity_liaisons.c.user_id))).join(
         Activity, activity_liaisons.c.activity_id == Activity.id
     )

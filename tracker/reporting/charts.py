@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
+from ..wording import N_, translate
+
 # Okabe-Ito: told apart by people with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 FONT_SIZE = 12
 WIDTH = 640
-NO_DATA = "データがありません"
+NO_DATA = N_("データがありません")
+ALL_ZERO = N_("すべて0です")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Chart:
     categories: Sequence[str]
     series: Sequence[Series]
     description: str = ""
-    unit: str = ""  # e.g. 件, 日
+    unit: str = ""  # e.g. %, 日 (a word that reads the same in every language; else a formatter)
     formatter: Callable[[int | float], str] | None = field(default=None, compare=False)
 
     def label(self, value: int | float | None) -> str:
@@ -155,7 +158,7 @@ class _Svg:
 
 
 def _empty(chart: Chart, svg: _Svg, message: str = NO_DATA) -> None:
-    svg.text(WIDTH / 2, svg.height / 2, message, anchor="middle", css="no-data")
+    svg.text(WIDTH / 2, svg.height / 2, translate(message), anchor="middle", css="no-data")
 
 
 def _has_values(chart: Chart) -> bool:
@@ -210,7 +213,7 @@ def horizontal_bars(chart: Chart, *, stacked: bool = False) -> Markup:
     svg.text(left + plot, bottom + 14, chart.label(_as_number(end)), anchor="middle", css="tick")
     svg.height = bottom + 22
     if not _has_values(chart):
-        _empty(chart, svg, "すべて0です")
+        _empty(chart, svg, ALL_ZERO)
     return svg.render()
 
 
@@ -251,7 +254,7 @@ def vertical_bars(chart: Chart, *, stacked: bool = False) -> Markup:
         svg.text(left + i * slot + slot / 2, bottom + 16, name, anchor="middle", css="tick")
     svg.line(left, bottom, WIDTH - right, bottom)
     if not _has_values(chart):
-        _empty(chart, svg, "すべて0です")
+        _empty(chart, svg, ALL_ZERO)
     return svg.render()
 
 
@@ -293,7 +296,7 @@ def line_chart(chart: Chart) -> Markup:
                 f"</title></circle>"
             )
     if not _has_values(chart):
-        _empty(chart, svg, "すべて0です")
+        _empty(chart, svg, ALL_ZERO)
     return svg.render()
 
 

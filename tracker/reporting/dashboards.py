@@ -31,15 +31,22 @@ from ..effects.funds import FundYear
 from ..formatting import fiscal_year_of, fiscal_years_between
 from ..models import BudgetLine, Bureau, Center, ServiceRequest, Ward, WardFund, WardIssue
 from ..states import OPEN_REQUEST_STATES, Decision, Funding, RequestState
+from ..wording import N_, translate
 from .reports import REGISTERED_STATES
 
 FISCAL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
-UNDECIDED = "未決定"  # registered issues without a decision yet (before or in consultation)
-DECISION_COLUMNS = (
-    (Decision.ADOPT.value, Decision.ADOPT.label),
-    (Decision.PARTIAL.value, Decision.PARTIAL.label),
-    (Decision.REJECT.value, Decision.REJECT.label),
-    (Decision.CONTINUE.value, Decision.CONTINUE.label),
+# fmt: off
+MONTH_NAMES = {
+    1: N_("1月"), 2: N_("2月"), 3: N_("3月"), 4: N_("4月"), 5: N_("5月"), 6: N_("6月"),
+    7: N_("7月"), 8: N_("8月"), 9: N_("9月"), 10: N_("10月"), 11: N_("11月"), 12: N_("12月"),
+}
+# fmt: on
+UNDECIDED = N_("未決定")  # registered issues without a decision yet (before or in consultation)
+DECISION_COLUMNS = (  # the labels in Japanese: ``translate`` them to show them
+    (Decision.ADOPT.value, Decision.ADOPT.source_label),
+    (Decision.PARTIAL.value, Decision.PARTIAL.source_label),
+    (Decision.REJECT.value, Decision.REJECT.source_label),
+    (Decision.CONTINUE.value, Decision.CONTINUE.source_label),
     (None, UNDECIDED),
 )
 
@@ -88,7 +95,7 @@ class CityFigures:
 
     @property
     def months(self) -> list[str]:
-        return [f"{month}月" for month in FISCAL_MONTHS]
+        return [translate(MONTH_NAMES[month]) for month in FISCAL_MONTHS]
 
 
 def fiscal_year_bounds(fiscal_year: int) -> tuple[dt.date, dt.date]:
@@ -235,7 +242,7 @@ def budget_by_bureau(session: Session, fiscal_year: int) -> list[Money]:
         if active or id_ in sums
     ]
     if None in sums:
-        rows.append(Money("主管局未定", *sums[None]))
+        rows.append(Money(translate(N_("主管局未定")), *sums[None]))
     return rows
 
 

@@ -22,15 +22,18 @@ from sqlalchemy.orm import Session
 from ..formatting import approximate_yen, fiscal_year_label
 from ..models import BudgetLine, WardIssue
 from ..states import REGISTERED_ISSUE_STATES, Decision, Funding
+from ..wording import N_, say, translate
 
+# The export's headers, in Japanese (marked): the export writes them in the user's language.
 COUNT_HEADERS = (
-    "課題の年度で数えた件数: 登録",
-    "対応する",
-    "一部対応",
-    "対応しない",
-    "継続協議",
+    N_("課題の年度で数えた件数: 登録"),
+    N_("対応する"),
+    N_("一部対応"),
+    N_("対応しない"),
+    N_("継続協議"),
 )
-BUDGET_HEADER = "予算の年度で合計した予算額"
+BUDGET_HEADER = N_("予算の年度で合計した予算額")
+BUDGET_YEN_HEADER = N_("予算の年度で合計した予算額 (円)")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class YearRow:
 
     @property
     def label(self) -> str:
-        return "合計" if self.fiscal_year is None else fiscal_year_label(self.fiscal_year)
+        return translate(N_("合計")) if self.fiscal_year is None else fiscal_year_label(self.fiscal_year)
 
     def counts(self) -> tuple[int, ...]:
         return (self.registered, self.adopted, self.partial, self.rejected, self.continued)
@@ -72,15 +75,21 @@ class RangeReport:
     def period(self) -> str:
         """``令和6年度`` for one year, ``令和4年度から令和6年度まで`` for a range."""
         first, last = (fiscal_year_label(year).split(" ")[0] for year in (self.first, self.last))
-        return first if self.first == self.last else f"{first}から{last}まで"
+        return (
+            first if self.first == self.last else say(N_("%(first)sから%(last)sまで"), first=first, last=last)
+        )
 
     @property
     def sentence(self) -> str:
         """The figures as the city publishes them, for the whole range."""
         total = self.total
-        return (
-            f"{self.period}に{total.adopted:,}件の区重要課題について「対応する」との協議結果となり、"
-            f"{approximate_yen(total.allocated_yen)}を予算化した。"
+        return say(
+            N_(
+                "%(period)sに%(count)s件の区重要課題について「対応する」との協議結果となり、%(amount)sを予算化した。"
+            ),
+            period=self.period,
+            count=f"{total.adopted:,}",
+            amount=approximate_yen(total.allocated_yen),
         )
 
 

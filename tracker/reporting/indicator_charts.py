@@ -13,10 +13,11 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from .charts import WIDTH, Chart, Series, _clean, _number, _Svg, nice_max
+from ..wording import N_, say, translate
+from .charts import NO_DATA, WIDTH, Chart, Series, _clean, _number, _Svg, nice_max
 from .indicator_tables import Page, Table, number_label
 
-TARGET_NAME = "目標"
+TARGET_NAME = N_("目標")
 
 
 def bars_with_targets(chart: Chart, targets: Sequence[Sequence[float | None]]) -> Markup:
@@ -24,7 +25,7 @@ def bars_with_targets(chart: Chart, targets: Sequence[Sequence[float | None]]) -
     each column that has one: ``targets[series][category]``."""
     if chart.is_empty:
         svg = _Svg(chart, 60)
-        svg.text(WIDTH / 2, 30, "データがありません", anchor="middle", css="no-data")
+        svg.text(WIDTH / 2, 30, translate(NO_DATA), anchor="middle", css="no-data")
         return svg.render()
     svg = _Svg(chart, 0)
     legend = svg.legend(8)
@@ -33,7 +34,7 @@ def bars_with_targets(chart: Chart, targets: Sequence[Sequence[float | None]]) -
         f'<line class="target-mark" x1="10" y1="{_number(legend_y + 6)}" x2="28" '
         f'y2="{_number(legend_y + 6)}" stroke="#1f2933" stroke-width="3"/>'
     )
-    svg.text(32, legend_y + 10, f"{TARGET_NAME} (線)", css="legend")
+    svg.text(32, legend_y + 10, translate(N_("目標 (線)")), css="legend")
     top = legend_y + 30
     bottom = top + 180
     svg.height = bottom + 26
@@ -65,7 +66,7 @@ def bars_with_targets(chart: Chart, targets: Sequence[Sequence[float | None]]) -
             target = targets[j][i] if j < len(targets) else None
             if target is not None:
                 y = bottom - _clean(target) / end * (bottom - top)
-                tip = f"{name} {series.name} {TARGET_NAME}: {chart.label(target)}"
+                tip = f"{name} {series.name} {translate(TARGET_NAME)}: {chart.label(target)}"
                 svg.add(
                     f'<line class="target-mark" x1="{_number(column_x - 2)}" y1="{_number(y)}" '
                     f'x2="{_number(column_x + max(bar - 1, 1) + 2)}" y2="{_number(y)}" stroke="#1f2933" '
@@ -85,11 +86,17 @@ def table_chart(page: Page, table: Table, key: str) -> Markup:
     unit = table.indicator.unit
     chart = Chart(
         key,
-        f"{table.indicator.name} ({unit}) の実績と目標",
-        [f"{year}年度" for year in page.years],
+        say(N_("%(name)s (%(unit)s) の実績と目標"), name=table.indicator.name, unit=unit),
+        [say(N_("%(year)s年度"), year=year) for year in page.years],
         [Series(row.area.name, [_float(cell.actual) for cell in row.cells]) for row in table.rows],
-        f"{table.indicator.name}の年度ごとの実績を縦棒、目標を横線で示すグラフ。{table.direction}。"
-        " 同じ数値と達成状況は横の表にあります。",
+        say(
+            N_(
+                "%(name)sの年度ごとの実績を縦棒、目標を横線で示すグラフ。%(direction)s。"
+                " 同じ数値と達成状況は横の表にあります。"
+            ),
+            name=table.indicator.name,
+            direction=table.direction,
+        ),
         formatter=lambda value: number_label(_as_decimal(value), unit),
     )
     targets = [[_float(cell.target) for cell in row.cells] for row in table.rows]

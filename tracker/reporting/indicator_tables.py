@@ -23,10 +23,12 @@ from ..formatting import fiscal_year_label, fiscal_year_of
 from ..models import Ward
 from ..monitoring_models import Indicator, IndicatorTarget, IndicatorValue
 from ..states import IndicatorKind
+from ..wording import N_, translate
 from . import indicators as metrics
 
-MET, NOT_MET, NO_TARGET, NO_ACTUAL = "達成", "未達成", "目標なし", "実績なし"
-CITY = "市全体"
+# In Japanese (marked): the pages and exports show them translated.
+MET, NOT_MET, NO_TARGET, NO_ACTUAL = N_("達成"), N_("未達成"), N_("目標なし"), N_("実績なし")
+CITY = N_("市全体")
 DEFAULT_YEARS = 3  # the last three fiscal years, the current one included
 MAX_YEARS = 20
 
@@ -67,7 +69,7 @@ class Table:
 
     @property
     def direction(self) -> str:
-        return "高いほど良い" if self.indicator.higher_is_better else "低いほど良い"
+        return translate(N_("高いほど良い") if self.indicator.higher_is_better else N_("低いほど良い"))
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def build_tables(
 def city_page(session: Session, first: int, last: int) -> Page:
     """Every active indicator for the five wards and the city, ``first``–``last``."""
     wards = all_wards(session)
-    areas = [*(Area(ward.id, ward.name) for ward in wards), Area(None, CITY)]
+    areas = [*(Area(ward.id, ward.name) for ward in wards), Area(None, translate(CITY))]
     ward_ids = [ward.id for ward in wards]
     return Page(
         first, last, areas, build_tables(session, active_indicators(session), areas, ward_ids, first, last)
@@ -197,7 +199,7 @@ def ward_page(session: Session, ward: Ward, first: int, last: int) -> Page:
 def indicator_page(session: Session, indicator: Indicator, first: int, last: int) -> Page:
     """One indicator (active or not) for the five wards and the city."""
     wards = all_wards(session)
-    areas = [*(Area(ward.id, ward.name) for ward in wards), Area(None, CITY)]
+    areas = [*(Area(ward.id, ward.name) for ward in wards), Area(None, translate(CITY))]
     ward_ids = [ward.id for ward in wards]
     return Page(first, last, areas, build_tables(session, [indicator], areas, ward_ids, first, last))
 
@@ -219,7 +221,7 @@ def export_rows(page: Page) -> list[tuple]:
             fiscal_year_label(cell.fiscal_year),
             _spreadsheet_number(cell.actual),
             _spreadsheet_number(cell.target),
-            cell.status,
+            translate(cell.status),
         )
         for table in page.tables
         for row in table.rows
@@ -227,4 +229,13 @@ def export_rows(page: Page) -> list[tuple]:
     ]
 
 
-EXPORT_HEADERS = ("指標", "単位", "方向", "区", "年度", "実績", "目標", "達成状況")
+EXPORT_HEADERS = (
+    N_("指標"),
+    N_("単位"),
+    N_("方向"),
+    N_("区"),
+    N_("年度"),
+    N_("実績"),
+    N_("目標"),
+    N_("達成状況"),
+)

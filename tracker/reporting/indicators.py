@@ -59,6 +59,7 @@ from sqlalchemy.orm import Session
 from ..activity_models import Activity
 from ..models import BudgetLine, ServiceRequest, User, WardFund, WardIssue
 from ..states import REGISTERED_ISSUE_STATES, Decision, Funding, RequestState, Role
+from ..wording import N_
 from .dashboards import days_between, weighted_median
 
 Key = tuple[int | None, int]  # (ward id, or None for the whole city; fiscal year)
@@ -69,10 +70,10 @@ CENT = Decimal("0.01")
 @dataclass(frozen=True)
 class Metric:
     key: str
-    name: str
+    name: str  # in Japanese, marked: ``translate`` it to show it
     unit: str
     higher_is_better: bool
-    description: str
+    description: str  # as ``name``
     compute: Callable[[Session, int, int, list[int]], Values]
 
 
@@ -263,66 +264,66 @@ METRICS: dict[str, Metric] = {
     for metric in (
         Metric(
             "activities_per_liaison",
-            "地域担当職員1人あたりの活動件数",
+            N_("地域担当職員1人あたりの活動件数"),
             "件/人",
             True,
-            "年度の活動記録の件数を、区の現在の地域担当職員の人数で割った値",
+            N_("年度の活動記録の件数を、区の現在の地域担当職員の人数で割った値"),
             activities_per_liaison,
         ),
         Metric(
             "answered_on_time_rate",
-            "回答期限内に回答した要望の割合",
+            N_("回答期限内に回答した要望の割合"),
             "%",
             True,
-            "年度中に回答した要望のうち、回答期限までに回答したものの割合",
+            N_("年度中に回答した要望のうち、回答期限までに回答したものの割合"),
             answered_on_time_rate,
         ),
         Metric(
             "median_days_to_answer",
-            "受付から回答までの日数 (中央値)",
+            N_("受付から回答までの日数 (中央値)"),
             "日",
             False,
-            "年度中に回答した要望の、受付日から回答日までの日数の中央値",
+            N_("年度中に回答した要望の、受付日から回答日までの日数の中央値"),
             median_days_to_answer,
         ),
         Metric(
             "issues_sent",
-            "局へ送付した区重要課題の件数",
+            N_("局へ送付した区重要課題の件数"),
             "件",
             True,
-            "年度の区重要課題のうち、局へ送付したものの件数",
+            N_("年度の区重要課題のうち、局へ送付したものの件数"),
             issues_sent,
         ),
         Metric(
             "issues_adopted",
-            "「対応する」「一部対応」となった区重要課題の件数",
+            N_("「対応する」「一部対応」となった区重要課題の件数"),
             "件",
             True,
-            "年度の区重要課題のうち、協議結果が「対応する」または「一部対応」のものの件数",
+            N_("年度の区重要課題のうち、協議結果が「対応する」または「一部対応」のものの件数"),
             issues_adopted,
         ),
         Metric(
             "issues_budgeted",
-            "予算化された区重要課題の件数",
+            N_("予算化された区重要課題の件数"),
             "件",
             True,
-            "年度の区重要課題のうち、取消されていない局予算があるものの件数",
+            N_("年度の区重要課題のうち、取消されていない局予算があるものの件数"),
             issues_budgeted,
         ),
         Metric(
             "budget_execution_rate",
-            "局予算の執行率",
+            N_("局予算の執行率"),
             "%",
             True,
-            "区の区重要課題に付いた局予算 (取消を除く) の決算額 ÷ 予算額、予算の年度ごと",
+            N_("区の区重要課題に付いた局予算 (取消を除く) の決算額 ÷ 予算額、予算の年度ごと"),
             budget_execution_rate,
         ),
         Metric(
             "ward_fund_use_rate",
-            "まちづくり推進経費の執行率",
+            N_("まちづくり推進経費の執行率"),
             "%",
             True,
-            "まちづくり推進経費の配分額に対する、取消されていない支出の合計の割合",
+            N_("まちづくり推進経費の配分額に対する、取消されていない支出の合計の割合"),
             ward_fund_use_rate,
         ),
     )

@@ -19,11 +19,13 @@ import dataclasses
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
@@ -36,13 +38,29 @@ from ..formatting import datetime_label, fiscal_year_label, fiscal_year_of, fisc
 from ..models import BudgetLine, Bureau, User, Ward, WardIssue, utcnow
 from ..ops_models import OutboxJob
 from ..states import REGISTERED_ISSUE_STATES, Decision, Funding, JobState, Role
+from ..wording import N_, say, translate
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTERED_STATES = REGISTERED_ISSUE_STATES
-NO_LEAD_BUREAU = "主管局未定"
+NO_LEAD_BUREAU = N_("主管局未定")
 COUNTED = ("registered", "adopted", "partial", "rejected", "budgeted")  # the counts, in query order
-FIGURE_HEADERS = ("登録", "対応する", "一部対応", "対応しない", "予算化", "予算額合計 (千円)")
-PROJECT_HEADERS = ("事業名", "局", "区", "区重要課題番号", "予算額 (円)", "決算額 (円)")
+# The headers in Japanese (marked): the files write them in the user's language.
+FIGURE_HEADERS = (
+    N_("登録"),
+    N_("対応する"),
+    N_("一部対応"),
+    N_("対応しない"),
+    N_("予算化"),
+    N_("予算額合計 (千円)"),
+)
+PROJECT_HEADERS = (
+    N_("事業名"),
+    N_("局"),
+    N_("区"),
+    N_("区重要課題番号"),
+    N_("予算額 (円)"),
+    N_("決算額 (円)"),
+)
 JOB_NAME = "report_xlsx"
 FINISHED = (JobState.DONE, JobState.FAILED)
 RECENT_JOBS = 10
@@ -88,7 +106,8 @@ class FiscalYearReport:
     @property
     def total(self) -> Figures:
         sums = [sum(column) for column in zip(*(row.counts() for row in self.wards), strict=True)]
-        return Figures("合計", *sums) if sums else Figures("合計")
+        total = translate(N_("合計"))
+        return Figures(total, *sums) if sums else Figures(total)
 
 
 def _figures_by(session: Session, key, fiscal_year: int) -> dict[int | None, dict[str, int]]:
@@ -153,13 +172,13 @@ def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
         if bureau.active or bureau.id in by_bureau
     ]
     if None in by_bureau:
-        bureaus.append(Figures(NO_LEAD_BUREAU, **by_bureau[None]))
+        bureaus.append(Figures(translate(NO_LEAD_BUREAU), **by_bureau[None]))
     projects = [
         BudgetedProject(*row)
         for row in session.execute(
             select(
                 BudgetLine.project_name,
-                func.coalesce(Bureau.name, NO_LEAD_BUREAU),
+                func.coalesce(Bureau.name, translate(NO_LEAD_BUREAU)),
                 Ward.name,
                 WardIssue.reference,
                 BudgetLine.allocated_yen,
@@ -184,7 +203,8 @@ def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
 
 def download_name(fiscal_year: int) -> str:
     """``区重要課題報告書_令和6年度.xlsx``: the name the file is saved under on the user's PC."""
-    return f"区重要課題報告書_{fiscal_year_label(fiscal_year).split(' ')[0]}.xlsx"
+    year = fiscal_year_label(fiscal_year).split(" ")[0]
+    return say(N_("区重要課題報告書_%(year)s.xlsx"), year=year)
 
 
 def report_dir() -> Path:
@@ -194,18 +214,18 @@ def report_dir() -> Path:
 def _title(sheet: Worksheet, text: str) -> None:
     sheet.append([neutralise(text)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([f"作成日時: {datetime_label(utcnow())}"])
+    sheet.append([say(N_("作成日時: %(moment)s"), moment=datetime_label(utcnow()))])
     sheet.append([])
 
 
 def _header(sheet: Worksheet, headers) -> None:
-    sheet.append([neutralise(header) for header in headers])
+    sheet.append([neutralise(translate(header)) for header in headers])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
 
 
 def _figures_sheet(sheet: Worksheet, report: FiscalYearReport, group: str, rows: list[Figures]) -> None:
-    _title(sheet, f"{report.label} 区重要課題 {group}別集計")
+    _title(sheet, say(N_("%(year)s 区重要課題 %(group)s別集計"), year=report.label, group=translate(group)))
     _header(sheet, (group, *FIGURE_HEADERS))
     for row in [*rows, report.total]:
         *counts, allocated_yen = row.counts()
@@ -224,14 +244,14 @@ def _thousand_yen(amount: int) -> int | float:
 
 
 def _projects_sheet(sheet: Worksheet, report: FiscalYearReport) -> None:
-    _title(sheet, f"{report.label} 予算化された事業")
+    _title(sheet, say(N_("%(year)s 予算化された事業"), year=report.label))
     _header(sheet, PROJECT_HEADERS)
     for project in report.projects:
         sheet.append([neutralise(value) for value in dataclasses.astuple(project)])
         for column in (5, 6):
             sheet.cell(sheet.max_row, column).number_format = "#,##0"
     if not report.projects:
-        sheet.append(["(この年度に予算化された事業はありません)"])
+        sheet.append([translate(N_("(この年度に予算化された事業はありません)"))])
     for column, width in zip("ABCDEF", (36, 18, 10, 18, 16, 16), strict=True):
         sheet.column_dimensions[column].width = width
 
@@ -239,10 +259,10 @@ def _projects_sheet(sheet: Worksheet, report: FiscalYearReport) -> None:
 def write_workbook(report: FiscalYearReport, path: Path) -> None:
     """Write the three sheets; the file appears complete or not at all (written, then renamed)."""
     book = Workbook()
-    _figures_sheet(book.active, report, "区", report.wards)
-    book.active.title = "区別"
-    _figures_sheet(book.create_sheet("局別"), report, "局", report.bureaus)
-    _projects_sheet(book.create_sheet("予算化事業"), report)
+    _figures_sheet(book.active, report, N_("区"), report.wards)
+    book.active.title = translate(N_("区別"))
+    _figures_sheet(book.create_sheet(translate(N_("局別"))), report, N_("局"), report.bureaus)
+    _projects_sheet(book.create_sheet(translate(N_("予算化事業"))), report)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
     book.save(partial)
@@ -250,6 +270,24 @@ def write_workbook(report: FiscalYearReport, path: Path) -> None:
 
 
 # --- the job, and who sees it --------------------------------------------------------------
+
+
+def _requester_language(session: Session, outbox_id: int) -> str | None:
+    """The language kept on the account of whoever asked for the report (None: the system)."""
+    row = session.get(OutboxJob, outbox_id)
+    return row.requested_by.locale if row is not None and row.requested_by is not None else None
+
+
+@contextmanager
+def in_language(language: str | None) -> Iterator[None]:
+    """Texts in ``language`` while the file is written, also in a worker (outside any request).
+
+    In a request (a job run inline) the request's own language already holds."""
+    if not language or has_request_context():
+        yield
+        return
+    with current_app.test_request_context(), force_locale(language):
+        yield
 
 
 def request_report(session: Session, user: User, fiscal_year: int) -> OutboxJob:
@@ -291,12 +329,15 @@ def report_file(row: OutboxJob) -> Path | None:
     return path if path.is_file() else None
 
 
-@jobs.job(JOB_NAME, "年度別 区重要課題報告書の作成", timeout=600, max_attempts=2, retry_intervals=(30,))
+@jobs.job(JOB_NAME, N_("年度別 区重要課題報告書の作成"), timeout=600, max_attempts=2, retry_intervals=(30,))
 def report_xlsx(ctx: jobs.JobContext, fiscal_year: int) -> None:
     with ctx.session() as session:
-        report = fiscal_year_report(session, fiscal_year)
+        language = _requester_language(session, ctx.outbox_id)
+        with in_language(language):
+            report = fiscal_year_report(session, fiscal_year)
     ctx.progress(1, 2)
     name = f"ward-issues-fy{fiscal_year}-{ctx.outbox_id}.xlsx"
-    write_workbook(report, report_dir() / name)
+    with in_language(language):
+        write_workbook(report, report_dir() / name)
     ctx.progress(2, 2)
     ctx.set_result({"file": name, "fiscal_year": fiscal_year})
