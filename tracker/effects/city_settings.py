@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ..ops_models import CitySetting
+from ..wording import N_
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,8 @@ class Setting:
 
 TWO_EYES_APPROVAL = Setting(
     "two_eyes_approval",
-    "区重要課題の決定は起案者と別の管理職が行う",
-    "オンのとき、起案した管理職は自分の起案を「区重要課題に決定」できません。",
+    N_("区重要課題の決定は起案者と別の管理職が行う"),
+    N_("オンのとき、起案した管理職は自分の起案を「区重要課題に決定」できません。"),
     True,
 )
 
