@@ -22,7 +22,7 @@ def job_list():
         "admin/jobs.html",
         board=job_board.board(db.session),
         states=list(JobState),
-        labels={name: spec.label for name, spec in jobs.JOBS.items()},
+        labels={name: _(spec.label) for name, spec in jobs.JOBS.items()},
         unsent=job_board.unsent,
         retryable=job_board.retryable,
     )
