@@ -32,12 +32,14 @@ YEARS_OFFERED = 3  # this fiscal year's budget and the next two
 
 class BudgetCalendarForm(Form):
     budget_year = FiscalYearField(lazy_gettext("予算の年度"), validators=[InputRequired(REQUIRED)])
-    send_by = JapaneseDateField(budget_calendar.DATE_FIELDS["send_by"], validators=[InputRequired(REQUIRED)])
+    send_by = JapaneseDateField(
+        lazy_gettext(budget_calendar.DATE_FIELDS["send_by"]), validators=[InputRequired(REQUIRED)]
+    )
     results_by = JapaneseDateField(
-        budget_calendar.DATE_FIELDS["results_by"], validators=[InputRequired(REQUIRED)]
+        lazy_gettext(budget_calendar.DATE_FIELDS["results_by"]), validators=[InputRequired(REQUIRED)]
     )
     decided_on = JapaneseDateField(
-        budget_calendar.DATE_FIELDS["decided_on"], validators=[InputRequired(REQUIRED)]
+        lazy_gettext(budget_calendar.DATE_FIELDS["decided_on"]), validators=[InputRequired(REQUIRED)]
     )
 
 

@@ -191,7 +191,17 @@ def mapping(batch_id: int):
 @bp.route("/<int:batch_id>/status")
 @roles_required(*IMPORT_ROLES)
 def status(batch_id: int):
-    response = jsonify(importer.status(_visible_batch(batch_id)))
+    found = _visible_batch(batch_id)
+    status = importer.status(found)
+    kind = translate(importer.KINDS[importer.kind_of(found)])
+    done, total = f"{status['done']:,}", f"{status['total'] or 0:,}"
+    response = jsonify(
+        {
+            **status,
+            "phase_text": _("%(kind)sを登録しています…", kind=kind),
+            "count_text": _("%(done)s / %(total)s行", done=done, total=total),
+        }
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
