@@ -30,17 +30,17 @@ bp = Blueprint("budget_calendar", __name__, url_prefix="/admin/budget-calendar")
 YEARS_OFFERED = 3  # this fiscal year's budget and the next two
 
 
+def _date_field(name: str) -> JapaneseDateField:
+    """One of the calendar's dates, labelled (in the user's language) as ``DATE_FIELDS`` names it."""
+    label = budget_calendar.DATE_FIELDS[name]
+    return JapaneseDateField(lazy_gettext(label), validators=[InputRequired(REQUIRED)])
+
+
 class BudgetCalendarForm(Form):
     budget_year = FiscalYearField(lazy_gettext("予算の年度"), validators=[InputRequired(REQUIRED)])
-    send_by = JapaneseDateField(
-        lazy_gettext(budget_calendar.DATE_FIELDS["send_by"]), validators=[InputRequired(REQUIRED)]
-    )
-    results_by = JapaneseDateField(
-        lazy_gettext(budget_calendar.DATE_FIELDS["results_by"]), validators=[InputRequired(REQUIRED)]
-    )
-    decided_on = JapaneseDateField(
-        lazy_gettext(budget_calendar.DATE_FIELDS["decided_on"]), validators=[InputRequired(REQUIRED)]
-    )
+    send_by = _date_field("send_by")
+    results_by = _date_field("results_by")
+    decided_on = _date_field("decided_on")
 
 
 def _form(calendars: list[BudgetCalendar]) -> BudgetCalendarForm:
