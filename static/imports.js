@@ -14,8 +14,8 @@
     if (status.total) {
       bar.max = status.total;
       bar.value = status.done;
-      count.textContent = status.done.toLocaleString("ja-JP") + " / " + status.total.toLocaleString("ja-JP") + "行";
-      phase.textContent = "要望を登録しています…";
+      count.textContent = status.count_text;  // written by the server, in the user's language
+      phase.textContent = status.phase_text;
     }
   }
 

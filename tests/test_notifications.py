@@ -274,7 +274,7 @@ def test_smtp_settings_send_through_smtp(make, session, app, mail_dir, monkeypat
     smtp = MagicMock()
     smtp.__enter__.return_value = smtp
     connect = MagicMock(return_value=smtp)
-    monkeypatch.setattr("tracker.background.notifications.smtplib.SMTP", connect)
+    monkeypatch.setattr("tracker.background.mail.smtplib.SMTP", connect)
     for key, value in {"MAIL_SERVER": "smtp.example.jp", "MAIL_USERNAME": "u", "MAIL_PASSWORD": "p"}.items():
         monkeypatch.setitem(app.config, key, value)
     decided_issue(make, session, on=("on@example.jp", True))

@@ -28,21 +28,22 @@ from ..activity_models import ActivityKind, CommunityOrganisation
 from ..fieldwork import operations
 from ..models import Center, User
 from ..states import Role
+from ..wording import N_, translate
 from ..workflow import WorkflowError
 from .import_format import MAX_ROWS, parse_date
 from .import_headers import Layout, cell_text, error, normalised
 
 COLUMNS = (
-    "活動日",
-    "開始時刻",
-    "終了時刻",
-    "活動区分",
-    "団体名",
-    "場所",
-    "参加者数",
-    "概要",
-    "地域担当職員",
-    "まちづくりセンター",
+    N_("活動日"),
+    N_("開始時刻"),
+    N_("終了時刻"),
+    N_("活動区分"),
+    N_("団体名"),
+    N_("場所"),
+    N_("参加者数"),
+    N_("概要"),
+    N_("地域担当職員"),
+    N_("まちづくりセンター"),
 )
 LAYOUT = Layout(
     COLUMNS,
@@ -155,7 +156,8 @@ def _named(names: dict[str, int], value: Any, label: str) -> int | None:
         return None
     if text not in names:
         raise WorkflowError(
-            f"この{label}は登録されていません。登録されている{label}の名前で入力してください。"
+            "この%(label)sは登録されていません。登録されている%(label)sの名前で入力してください。",
+            label=translate(label),
         )
     return names[text]
 
@@ -168,9 +170,13 @@ def _staff(rules: ActivityRules, value: Any) -> list[int]:
             continue
         found = rules.staff.get(name, [])
         if not found:
-            raise WorkflowError(f"{position}人目はこの区の地域担当職員にいません (ログインIDか氏名で入力)。")
+            raise WorkflowError(
+                "%(n)s人目はこの区の地域担当職員にいません (ログインIDか氏名で入力)。", n=position
+            )
         if len(found) > 1:
-            raise WorkflowError(f"{position}人目と同じ氏名の職員が複数います。ログインIDで入力してください。")
+            raise WorkflowError(
+                "%(n)s人目と同じ氏名の職員が複数います。ログインIDで入力してください。", n=position
+            )
         ids.append(found[0])
     return ids
 

@@ -27,23 +27,24 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .. import parsing
 from ..effects import intake
 from ..states import STAFF_SOURCES, AnswerKind, Source
+from ..wording import N_, say, translate
 from ..workflow import WorkflowError
 from .import_headers import Layout, cell_text, error
 
 COLUMNS = (
-    "件名",
-    "内容",
-    "分野",
-    "場所",
-    "受付の経路",
-    "団体名",
-    "要望者氏名",
-    "連絡先",
-    "受付日",
-    "回答期限",
-    "回答日",
-    "回答区分",
-    "回答内容",
+    N_("件名"),
+    N_("内容"),
+    N_("分野"),
+    N_("場所"),
+    N_("受付の経路"),
+    N_("団体名"),
+    N_("要望者氏名"),
+    N_("連絡先"),
+    N_("受付日"),
+    N_("回答期限"),
+    N_("回答日"),
+    N_("回答区分"),
+    N_("回答内容"),
 )
 REQUIRED_COLUMNS = ("件名", "分野", "受付の経路", "受付日")
 ANSWER_COLUMNS = ("回答日", "回答区分", "回答内容")
@@ -66,7 +67,7 @@ LAYOUT = Layout(
         "回答内容": ("回答", "対応内容", "回答の内容"),
     },
 )
-ANSWER_KINDS = {kind.label: kind for kind in AnswerKind}
+ANSWER_KINDS = {kind.source_label: kind for kind in AnswerKind}  # as the file holds them, in Japanese
 ANSWER_LIMIT = 5000  # as the answer form takes it
 TEXT_COLUMNS = {
     "内容": "description",
@@ -75,7 +76,7 @@ TEXT_COLUMNS = {
     "要望者氏名": "requester_name",
     "連絡先": "requester_contact",
 }
-SOURCES = {source.label: source for source in STAFF_SOURCES}  # never アプリ: only the API sends those
+SOURCES = {source.source_label: source for source in STAFF_SOURCES}  # in Japanese; never アプリ (API only)
 MAX_ROWS = 50_000
 EXTENSIONS = (".xlsx", ".csv")
 
@@ -121,7 +122,9 @@ def _non_empty(numbered: Iterator[tuple[int, Any]]) -> list[tuple[int, tuple]]:
         if any(cell_text(value) for value in values):
             rows.append((number, tuple(values)))
             if len(rows) > MAX_ROWS + 1:
-                raise WorkflowError(f"行数が多すぎます ({MAX_ROWS:,}行まで)。ファイルを分けてください。")
+                raise WorkflowError(
+                    "行数が多すぎます (%(max)s行まで)。ファイルを分けてください。", max=f"{MAX_ROWS:,}"
+                )
     return rows
 
 
@@ -148,12 +151,19 @@ class Rules:
         return category_id
 
 
+def _listed(columns: tuple[str, ...]) -> str:
+    """Column names in a sentence, in the current language."""
+    return translate(N_("・")).join(translate(column) for column in columns)
+
+
 def source_of(value: Any) -> Source:
     label = cell_text(value)
     if not label:
         raise WorkflowError("受付の経路を入力してください。")
     if label not in SOURCES:
-        raise WorkflowError(f"受付の経路は{'・'.join(SOURCES)}のいずれかで入力してください。")
+        raise WorkflowError(
+            "受付の経路は%(choices)sのいずれかで入力してください。", choices="・".join(SOURCES)
+        )
     return SOURCES[label]
 
 
@@ -162,7 +172,9 @@ def parse_date(value: Any) -> dt.date | None:
     try:
         return parsing.parse_date(value if isinstance(value, dt.date) else cell_text(value))
     except parsing.UnreadableDate:  # its message would repeat the cell
-        raise WorkflowError(f"日付として読み取れません ({parsing.DATE_EXAMPLES})。") from None
+        raise WorkflowError(
+            "日付として読み取れません (%(examples)s)。", examples=parsing.DATE_EXAMPLES
+        ) from None
     except parsing.DateError as failure:
         raise WorkflowError(failure.message) from None
 
@@ -222,7 +234,11 @@ def _check_answer(number: int, values: dict[str, Any], fields: dict[str, Any], t
     if not any(given.values()):
         return []
     problems = [
-        error(number, column, f"回答を取り込むには{'・'.join(ANSWER_COLUMNS)}をすべて入力してください。")
+        error(
+            number,
+            column,
+            say("回答を取り込むには%(columns)sをすべて入力してください。", columns=_listed(ANSWER_COLUMNS)),
+        )
         for column, text in given.items()
         if not text
     ]
@@ -243,13 +259,15 @@ def _check_answer(number: int, values: dict[str, Any], fields: dict[str, Any], t
             error(
                 number,
                 "回答区分",
-                f"回答区分は{'・'.join(ANSWER_KINDS)}のいずれかで入力してください。",
+                say("回答区分は%(choices)sのいずれかで入力してください。", choices="・".join(ANSWER_KINDS)),
             )
         )
     elif kind:
         fields["answer_kind"] = ANSWER_KINDS[kind]
     if len(given["回答内容"]) > ANSWER_LIMIT:
-        problems.append(error(number, "回答内容", f"入力が長すぎます ({ANSWER_LIMIT:,}文字まで)。"))
+        problems.append(
+            error(number, "回答内容", say("入力が長すぎます (%(max)s文字まで)。", max=f"{ANSWER_LIMIT:,}"))
+        )
     fields["answer_text"] = given["回答内容"]
     return problems
 

@@ -16,6 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..wording import N_, say, translate
+
 SKIP = ""  # the mapping's value for a column not to be imported
 _SPACES = re.compile(r"\s+")
 
@@ -81,21 +83,28 @@ def clean_mapping(layout: Layout, unknown: list[str], chosen: dict[str, Any]) ->
     for header in unknown:
         value = chosen.get(header)
         if value is None:
-            raise ValueError(f"列「{header}」を何として取り込むか選んでください。")
+            raise ValueError(say("列「%(name)s」を何として取り込むか選んでください。", name=header))
         if value != SKIP and value not in layout.columns:
-            raise ValueError(f"列「{header}」に選んだ項目「{value}」はありません。")
+            raise ValueError(
+                say("列「%(name)s」に選んだ項目「%(value)s」はありません。", name=header, value=value)
+            )
         mapping[header] = value
     targets = [value for value in mapping.values() if value != SKIP]
     for target in sorted(set(targets)):
         if targets.count(target) > 1:
-            raise ValueError(f"項目「{target}」が2つの列に選ばれています。1つの列だけにしてください。")
+            raise ValueError(
+                say(
+                    "項目「%(name)s」が2つの列に選ばれています。1つの列だけにしてください。",
+                    name=translate(target),
+                )
+            )
     return mapping
 
 
 def read_sheet(rows: list[tuple[int, tuple]], layout: Layout, mapping: dict[str, str]) -> Sheet:
     """The table's first row read as its header (with ``mapping`` for unknown names), the rest as data."""
     if not rows:
-        return Sheet([], [], [error(None, "", "ファイルにデータがありません。")])
+        return Sheet([], [], [error(None, "", translate(N_("ファイルにデータがありません。")))])
     (number, header), *data = rows
     names = layout.names()
     positions: dict[str, int] = {}
@@ -112,7 +121,9 @@ def read_sheet(rows: list[tuple[int, tuple]], layout: Layout, mapping: dict[str,
         elif column == SKIP:
             continue
         elif column in positions:
-            problems.append(error(number, name, f"列「{column}」にあたる列が2つあります。"))
+            problems.append(
+                error(number, name, say("列「%(name)s」にあたる列が2つあります。", name=translate(column)))
+            )
         else:
             positions[column] = index
     if unknown:
@@ -120,13 +131,23 @@ def read_sheet(rows: list[tuple[int, tuple]], layout: Layout, mapping: dict[str,
     for column in layout.required:
         if column not in positions:
             problems.append(
-                error(number, column, f"列「{column}」がありません。1行目に列名を入れてください。")
+                error(
+                    number,
+                    column,
+                    say("列「%(name)s」がありません。1行目に列名を入れてください。", name=translate(column)),
+                )
             )
     if problems:
         return Sheet([], [], problems)
     if not data:
         return Sheet(
-            [], [], [error(None, "", "取り込む行がありません。2行目から1行に1件ずつ入力してください。")]
+            [],
+            [],
+            [
+                error(
+                    None, "", translate(N_("取り込む行がありません。2行目から1行に1件ずつ入力してください。"))
+                )
+            ],
         )
     values = [
         (

@@ -33,15 +33,17 @@ from ..formatting import date_label, today_in_tokyo
 from ..models import Category, Center, HistoryEvent, ServiceRequest, User, utcnow
 from ..ops_models import ImportBatch
 from ..states import ImportState, JobState, Role
+from ..wording import N_, say, translate
 from ..workflow import WorkflowError
 from . import activity_import, import_format, jobs, request_writer
 from .import_format import EXTENSIONS, Rules, read_table
 from .import_headers import Sheet, clean_mapping, error, read_sheet
+from .jobs import in_language
 
 FINISHED = (ImportState.DONE, ImportState.INVALID, ImportState.DUPLICATE)
 MAX_ERRORS = 1000  # kept for the report; a file that wrong needs fixing anyway
 REQUESTS, ACTIVITIES = "requests", "activities"
-KINDS = {REQUESTS: "要望・相談", ACTIVITIES: "活動記録"}
+KINDS = {REQUESTS: N_("要望・相談"), ACTIVITIES: N_("活動記録")}
 LAYOUTS = {REQUESTS: import_format.LAYOUT, ACTIVITIES: activity_import.LAYOUT}
 
 
@@ -66,9 +68,9 @@ def accept_upload(
         raise WorkflowError("Excel (.xlsx) か CSV (.csv) のファイルを選んでください。")
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise WorkflowError(f"ファイルが大きすぎます ({max_bytes // (1024 * 1024)}MBまで)。")
+        raise WorkflowError("ファイルが大きすぎます (%(mb)sMBまで)。", mb=max_bytes // (1024 * 1024))
     if not data:
-        raise WorkflowError(f"ファイル「{name}」が空です。")
+        raise WorkflowError("ファイル「%(name)s」が空です。", name=name)
     stored_name = f"{secrets.token_hex(16)}{extension}"
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
@@ -173,7 +175,13 @@ def status(batch: ImportBatch) -> dict:
     job = batch.outbox_job
     failed = job is not None and job.state == JobState.FAILED and batch.state not in FINISHED
     waiting = needs_mapping(batch)
-    label = "処理に失敗しました" if failed else "列の対応づけ待ち" if waiting else batch.state.label
+    label = (
+        translate(N_("処理に失敗しました"))
+        if failed
+        else translate(N_("列の対応づけ待ち"))
+        if waiting
+        else batch.state.label
+    )
     return {
         "state": batch.state.value,
         "label": label,
@@ -219,7 +227,7 @@ def results(session: Session, batch: ImportBatch, limit: int) -> Results:
 # --- the job ---------------------------------------------------------------------------------
 
 
-@jobs.job("import_requests", "一括取込", timeout=1800, max_attempts=2, retry_intervals=(60,))
+@jobs.job("import_requests", N_("一括取込"), timeout=1800, max_attempts=2, retry_intervals=(60,))
 def import_requests(
     ctx: jobs.JobContext, batch_id: int, kind: str = REQUESTS, mapping: dict | None = None
 ) -> None:
@@ -228,36 +236,46 @@ def import_requests(
             batch = session.get(ImportBatch, batch_id)
             if batch is None or batch.state in FINISHED:
                 return
-            batch.state = ImportState.RUNNING
-            path = Path(current_app.config["IMPORT_DIR"]) / batch.stored_name
-            if _finish_if_duplicate(session, batch):
-                return
-        sheet = _read(path, LAYOUTS[kind], mapping or {})
-        if sheet.unknown:
-            with session.begin():
-                _ask_for_mapping(session.get(ImportBatch, batch_id), sheet.unknown)
-            ctx.set_result({"unknown_columns": sheet.unknown})
+            locale = batch.uploaded_by.locale
+        with in_language(locale):  # the problems are stored as the uploader reads them
+            _import(ctx, session, batch_id, kind, mapping)
+
+
+def _import(ctx: jobs.JobContext, session: Session, batch_id: int, kind: str, mapping: dict | None) -> None:
+    with session.begin():
+        batch = session.get(ImportBatch, batch_id)
+        if batch is None or batch.state in FINISHED:
             return
-        rows, problems = sheet.rows, sheet.problems
-        if not problems:
-            with session.begin():
-                rows, problems = _check(session, session.get(ImportBatch, batch_id), kind, rows)
-        if problems:
-            with session.begin():
-                _finish(session.get(ImportBatch, batch_id), ImportState.INVALID, len(rows), problems)
-            ctx.set_result({"rows": len(rows), "errors": len(problems)})
+        batch.state = ImportState.RUNNING
+        path = Path(current_app.config["IMPORT_DIR"]) / batch.stored_name
+        if _finish_if_duplicate(session, batch):
             return
-        ctx.progress(0, len(rows))
-        # SQLite takes one writer at a time: progress (its own transaction) must wait for the end.
-        report = ctx.progress if session.get_bind().dialect.name != "sqlite" else None
-        write = _write_activities if kind == ACTIVITIES else request_writer.write_requests
-        try:
-            with session.begin():
-                imported = _save(session, batch_id, rows, report, write)
-        except IntegrityError:  # the same file, imported into the center at the same moment
-            with session.begin():
-                _finish_if_duplicate(session, session.get(ImportBatch, batch_id))
-            imported = 0
+    sheet = _read(path, LAYOUTS[kind], mapping or {})
+    if sheet.unknown:
+        with session.begin():
+            _ask_for_mapping(session.get(ImportBatch, batch_id), sheet.unknown)
+        ctx.set_result({"unknown_columns": sheet.unknown})
+        return
+    rows, problems = sheet.rows, sheet.problems
+    if not problems:
+        with session.begin():
+            rows, problems = _check(session, session.get(ImportBatch, batch_id), kind, rows)
+    if problems:
+        with session.begin():
+            _finish(session.get(ImportBatch, batch_id), ImportState.INVALID, len(rows), problems)
+        ctx.set_result({"rows": len(rows), "errors": len(problems)})
+        return
+    ctx.progress(0, len(rows))
+    # SQLite takes one writer at a time: progress (its own transaction) must wait for the end.
+    report = ctx.progress if session.get_bind().dialect.name != "sqlite" else None
+    write = _write_activities if kind == ACTIVITIES else request_writer.write_requests
+    try:
+        with session.begin():
+            imported = _save(session, batch_id, rows, report, write)
+    except IntegrityError:  # the same file, imported into the center at the same moment
+        with session.begin():
+            _finish_if_duplicate(session, session.get(ImportBatch, batch_id))
+        imported = 0
     ctx.progress(len(rows), len(rows))
     ctx.set_result({"rows": len(rows), "imported": imported})
 
@@ -274,7 +292,9 @@ def _ask_for_mapping(batch: ImportBatch, unknown: list[str]) -> None:
     """Leave the batch pending, its unknown headers kept as what the page asks about."""
     batch.state = ImportState.PENDING
     batch.errors = [
-        error(None, name, f"列「{name}」は知らない列名です。何として取り込むか選んでください。")
+        error(
+            None, name, say("列「%(name)s」は知らない列名です。何として取り込むか選んでください。", name=name)
+        )
         for name in unknown
     ]
 
@@ -296,7 +316,7 @@ def _finish(batch: ImportBatch, state: ImportState, row_count: int, problems: li
         left = len(problems) - MAX_ERRORS
         problems = [
             *problems[:MAX_ERRORS],
-            error(None, "", f"ほかに{left:,}件の誤りがあります (表示を省略)。"),
+            error(None, "", say("ほかに%(count)s件の誤りがあります (表示を省略)。", count=f"{left:,}")),
         ]
     batch.errors = problems
 
@@ -305,9 +325,10 @@ def _finish_if_duplicate(session: Session, batch: ImportBatch) -> bool:
     earlier = earlier_import(session, batch)
     if earlier is None or earlier.id == batch.id:
         return False
-    message = (
-        f"同じ内容のファイルは{date_label(earlier.created_at)}に取り込み済みです (取込番号 {earlier.id})。"
-        "新たに取り込んだ要望はありません。"
+    message = say(
+        "同じ内容のファイルは%(day)sに取り込み済みです (取込番号 %(id)s)。新たに取り込んだ要望はありません。",
+        day=date_label(earlier.created_at),
+        id=earlier.id,
     )
     _finish(batch, ImportState.DUPLICATE, earlier.row_count, [error(None, "", message)])
     return True

@@ -18,16 +18,17 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import utcnow
 from ..ops_models import OutboxJob
 from ..states import JobState
+from ..wording import N_
 from . import jobs
 
 UNSENT_AFTER = dt.timedelta(seconds=30)
 # (heading, states, order, how many rows are shown)
 SECTIONS = (
-    ("待機中・キュー投入済み", (JobState.PENDING, JobState.ENQUEUED), OutboxJob.id, 100),
-    ("実行中", (JobState.RUNNING,), OutboxJob.id, 100),
-    ("再試行待ち", (JobState.RETRYING,), OutboxJob.id, 100),
-    ("失敗", (JobState.FAILED,), OutboxJob.id.desc(), 100),
-    ("最近の完了", (JobState.DONE,), OutboxJob.id.desc(), 20),
+    (N_("待機中・キュー投入済み"), (JobState.PENDING, JobState.ENQUEUED), OutboxJob.id, 100),
+    (N_("実行中"), (JobState.RUNNING,), OutboxJob.id, 100),
+    (N_("再試行待ち"), (JobState.RETRYING,), OutboxJob.id, 100),
+    (N_("失敗"), (JobState.FAILED,), OutboxJob.id.desc(), 100),
+    (N_("最近の完了"), (JobState.DONE,), OutboxJob.id.desc(), 20),
 )
 
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+import flask_babel
+from flask import Flask, current_app, has_app_context, has_request_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -40,6 +42,18 @@ log = logging.getLogger(__name__)
 
 RUNNABLE_STATES = (JobState.PENDING, JobState.ENQUEUED, JobState.RETRYING)
 PENDING_KEY = "tracker_pending_jobs"
+
+
+@contextmanager
+def in_language(locale: str | None) -> Iterator[None]:
+    """What is written inside is in ``locale`` (a recipient's ``User.locale``), in a request or
+    in a job: the texts translate only in a request, so a job without one gets a bare request
+    context of its app for the while (no session or user is read from it)."""
+    with ExitStack() as stack:
+        if not has_request_context():
+            stack.enter_context(current_app.test_request_context())
+        stack.enter_context(flask_babel.force_locale(locale or "ja"))
+        yield
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,8 @@ No Flask request here: the jobs run the same inline, in an RQ worker or from a t
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -34,7 +27,10 @@ from ..effects import history
 from ..models import HistoryEvent, ServiceRequest, User, Ward, WardIssue, issue_related_bureaus, utcnow
 from ..ops_models import Notification
 from ..states import DECIDED_ISSUE_STATES, Role
+from ..wording import N_, say, translate
 from . import jobs
+from .jobs import in_language
+from .mail import build_email, deliver, url_path
 
 # --- who hears of what: the rule table ------------------------------------------------------
 
@@ -48,7 +44,7 @@ HANDOVER_MANAGERS = "handover_managers"  # ward managers of the ward a request i
 DRAFTER = "drafter"  # the ward manager who drafted the issue
 NEW_OWNER = "new_owner"  # whoever was just made a person in charge of the issue
 
-ANSWER_RESIDENTS = "住民への回答をお願いします。"
+ANSWER_RESIDENTS = N_("住民への回答をお願いします。")
 
 
 @dataclass(frozen=True)
@@ -62,28 +58,28 @@ class Rule:
 _RESULT_PARTIES = (WARD_MANAGERS, BUNDLED_LOGGERS)
 
 RULES: dict[tuple[str, str], Rule] = {
-    ("request", "escalate"): Rule((LOGGED_BY,), "要望が区重要課題にまとめられました"),
-    ("request", "refer"): Rule((LOGGED_BY,), "要望が担当課へ回付されました"),
-    ("request", "reopen"): Rule((LOGGED_BY,), "要望が再開されました"),
+    ("request", "escalate"): Rule((LOGGED_BY,), N_("要望が区重要課題にまとめられました")),
+    ("request", "refer"): Rule((LOGGED_BY,), N_("要望が担当課へ回付されました")),
+    ("request", "reopen"): Rule((LOGGED_BY,), N_("要望が再開されました")),
     # A comment's text stays in the app: the notification names the subject only.
-    ("request", "comment"): Rule((LOGGED_BY,), "要望にコメントがありました", quotes_comment=False),
-    ("issue", "comment"): Rule((ISSUE_OWNERS,), "区重要課題にコメントがありました", quotes_comment=False),
-    ("request", "hand_over"): Rule((HANDOVER_MANAGERS,), "他区から要望の引継ぎ依頼が届きました"),
-    ("request", "accept_handover"): Rule((LOGGED_BY,), "要望が他区へ引き継がれました"),
-    ("request", "decline_handover"): Rule((LOGGED_BY,), "要望の引継ぎが断られました"),
-    ("issue", "submit"): Rule((WARD_MANAGERS,), "区重要課題の決裁依頼が届きました"),
-    ("issue", "return_draft"): Rule((DRAFTER,), "区重要課題の起案が差し戻されました"),
-    ("issue", "assign_ward_owner"): Rule((NEW_OWNER,), "区重要課題の区の担当者になりました"),
-    ("issue", "assign_bureau_owner"): Rule((NEW_OWNER,), "区重要課題の局の担当者になりました"),
-    ("issue", "send"): Rule((ISSUE_BUREAUS,), "区重要課題の協議依頼が届きました"),
-    ("issue", "inquire"): Rule((WARD_MANAGERS,), "局から区重要課題の照会が届きました"),
-    ("issue", "answer_inquiry"): Rule((LEAD_BUREAU,), "区から照会の回答が届きました"),
-    ("issue", "opine"): Rule((LEAD_BUREAU,), "関係局の意見が登録されました"),
-    ("issue", "decide"): Rule(_RESULT_PARTIES, "区重要課題の協議結果が登録されました", True),
-    ("issue", "budget"): Rule(_RESULT_PARTIES, "区重要課題が予算化されました", True),
-    ("issue", "add_budget_line"): Rule(_RESULT_PARTIES, "区重要課題の予算が追加されました", True),
-    ("issue", "start"): Rule(_RESULT_PARTIES, "区重要課題の事業に着手しました", True),
-    ("issue", "complete"): Rule(_RESULT_PARTIES, "区重要課題が完了しました", True),
+    ("request", "comment"): Rule((LOGGED_BY,), N_("要望にコメントがありました"), quotes_comment=False),
+    ("issue", "comment"): Rule((ISSUE_OWNERS,), N_("区重要課題にコメントがありました"), quotes_comment=False),
+    ("request", "hand_over"): Rule((HANDOVER_MANAGERS,), N_("他区から要望の引継ぎ依頼が届きました")),
+    ("request", "accept_handover"): Rule((LOGGED_BY,), N_("要望が他区へ引き継がれました")),
+    ("request", "decline_handover"): Rule((LOGGED_BY,), N_("要望の引継ぎが断られました")),
+    ("issue", "submit"): Rule((WARD_MANAGERS,), N_("区重要課題の決裁依頼が届きました")),
+    ("issue", "return_draft"): Rule((DRAFTER,), N_("区重要課題の起案が差し戻されました")),
+    ("issue", "assign_ward_owner"): Rule((NEW_OWNER,), N_("区重要課題の区の担当者になりました")),
+    ("issue", "assign_bureau_owner"): Rule((NEW_OWNER,), N_("区重要課題の局の担当者になりました")),
+    ("issue", "send"): Rule((ISSUE_BUREAUS,), N_("区重要課題の協議依頼が届きました")),
+    ("issue", "inquire"): Rule((WARD_MANAGERS,), N_("局から区重要課題の照会が届きました")),
+    ("issue", "answer_inquiry"): Rule((LEAD_BUREAU,), N_("区から照会の回答が届きました")),
+    ("issue", "opine"): Rule((LEAD_BUREAU,), N_("関係局の意見が登録されました")),
+    ("issue", "decide"): Rule(_RESULT_PARTIES, N_("区重要課題の協議結果が登録されました"), True),
+    ("issue", "budget"): Rule(_RESULT_PARTIES, N_("区重要課題が予算化されました"), True),
+    ("issue", "add_budget_line"): Rule(_RESULT_PARTIES, N_("区重要課題の予算が追加されました"), True),
+    ("issue", "start"): Rule(_RESULT_PARTIES, N_("区重要課題の事業に着手しました"), True),
+    ("issue", "complete"): Rule(_RESULT_PARTIES, N_("区重要課題が完了しました"), True),
 }
 
 
@@ -205,33 +201,42 @@ def after_event(session: Session, event: HistoryEvent) -> None:
         )
 
 
-def _path(endpoint: str, **values) -> str:
-    """A path inside the app, without a request (a job has none)."""
-    return current_app.url_map.bind("localhost").build(endpoint, values)
-
-
 def compose(event: HistoryEvent, rule: Rule) -> tuple[str, str, str]:
-    """The title, body and path of a notification of ``event``."""
+    """The title, body and path of a notification of ``event``, in the current language."""
     subject = event.service_request or event.ward_issue
-    title = f"{rule.headline}: {subject.reference} {subject.title}"[:200]
-    actor = event.actor.display_name if event.actor else "システム"
+    title = f"{translate(rule.headline)}: {subject.reference} {subject.title}"[:200]
+    actor = event.actor.display_name if event.actor else translate(N_("システム"))
+    kind = N_("要望") if event.service_request else N_("区重要課題")
     lines = [
-        f"{'要望' if event.service_request else '区重要課題'} {subject.reference}「{subject.title}」",
-        f"操作: {history.action_label(event)} ({actor}・{history.role_label(event.actor_role)})",
+        say(
+            "%(kind)s %(ref)s「%(title)s」", kind=translate(kind), ref=subject.reference, title=subject.title
+        ),
+        say(
+            "操作: %(action)s (%(actor)s・%(role)s)",
+            action=history.action_label(event),
+            actor=actor,
+            role=history.role_label(event.actor_role),
+        ),
     ]
     if event.from_state != event.to_state:
-        lines.append(f"状態: {history.state_label(event.from_state)} → {history.state_label(event.to_state)}")
+        lines.append(
+            say(
+                "状態: %(old)s → %(new)s",
+                old=history.state_label(event.from_state),
+                new=history.state_label(event.to_state),
+            )
+        )
     details = history.event_details(event)
     if details:
         lines.append(details)
     if event.comment and rule.quotes_comment:
-        lines.append(f"コメント: {event.comment}")
+        lines.append(say("コメント: %(comment)s", comment=event.comment))
     if rule.ask_to_answer and event.to_state in {state.value for state in DECIDED_ISSUE_STATES}:
-        lines.append(ANSWER_RESIDENTS)
+        lines.append(translate(ANSWER_RESIDENTS))
     if event.service_request:
-        path = _path("field.request_detail", request_id=subject.id)
+        path = url_path("field.request_detail", request_id=subject.id)
     else:
-        path = _path("ward.issue_detail", issue_id=subject.id)
+        path = url_path("ward.issue_detail", issue_id=subject.id)
     return title, "\n".join(lines), path
 
 
@@ -247,14 +252,18 @@ def create_notifications(session: Session, event: HistoryEvent) -> list[Notifica
         )
     ).all()
     done = {n.user_id for n in existing}
-    title, body, url = compose(event, rule_for(event))
+    rule = rule_for(event)
+    composed: dict[str, tuple[str, str, str]] = {}  # by the recipients' languages
+    for locale in sorted({user.locale or "ja" for user in users if user.id not in done}):
+        with in_language(locale):
+            composed[locale] = compose(event, rule)
     created = [
         Notification(
             user=user,
             kind=".".join(_kind(event)),
-            title=title,
-            body=body,
-            url=url,
+            title=composed[user.locale or "ja"][0],
+            body=composed[user.locale or "ja"][1],
+            url=composed[user.locale or "ja"][2],
             service_request_id=event.service_request_id,
             ward_issue_id=event.ward_issue_id,
             history_event_id=event.id,
@@ -273,7 +282,7 @@ def wants_email(user: User) -> bool:
     return user.active and user.email_notifications and bool(user.email)
 
 
-@jobs.job("notify", "通知の作成と送信", timeout=120, max_attempts=5, retry_intervals=(10, 60, 300, 900))
+@jobs.job("notify", N_("通知の作成と送信"), timeout=120, max_attempts=5, retry_intervals=(10, 60, 300, 900))
 def notify(ctx: jobs.JobContext, event_id: int) -> None:
     with ctx.session() as session, session.begin():
         notifications = create_notifications(session, session.get_one(HistoryEvent, event_id))
@@ -335,50 +344,9 @@ def mark_all_read(session: Session, user: User) -> int:
 # --- e-mail ---------------------------------------------------------------------------------
 
 
-def build_email(notification: Notification) -> EmailMessage:
-    """The notification as an RFC 5322 message; the same notification gives the same message."""
-    config = current_app.config
-    base = config["BASE_URL"].rstrip("/")
-    user = notification.user
-    sender_domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
-    message = EmailMessage()
-    message["Subject"] = f"[{config['CITY_NAME']} 要望・区重要課題] {notification.title}"
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = formataddr((user.display_name, user.email))
-    message["Date"] = format_datetime(notification.created_at)
-    message["Message-ID"] = f"<notification-{notification.id}@{sender_domain}>"
-    message.set_content(
-        f"{user.display_name} 様\n\n"
-        f"{notification.title}\n\n"
-        f"{notification.body}\n\n"
-        f"詳しくは次のページをご覧ください。\n{base}{notification.url}\n\n"
-        "-- \n"
-        f"このメールは{config['CITY_NAME']} 要望・区重要課題管理システムから自動で送信しています。\n"
-        f"メール通知の停止: {base}{_path('notifications.settings')}\n"
-    )
-    return message
-
-
-def deliver(message: EmailMessage, notification_id: int) -> None:
-    """Send over SMTP, or without ``MAIL_SERVER`` write the file ``MAIL_DIR/notification-<id>.eml``."""
-    config = current_app.config
-    if not config["MAIL_SERVER"]:
-        folder = Path(config["MAIL_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"notification-{notification_id}.eml"
-        partial = target.with_suffix(".eml.part")
-        partial.write_bytes(message.as_bytes(policy=policy.SMTP))
-        partial.replace(target)  # a re-run overwrites; a reader never sees half a file
-        return
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls(context=ssl.create_default_context())
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(message)
-
-
-@jobs.job("send_email", "通知メールの送信", timeout=60, max_attempts=5, retry_intervals=(30, 120, 600, 1800))
+@jobs.job(
+    "send_email", N_("通知メールの送信"), timeout=60, max_attempts=5, retry_intervals=(30, 120, 600, 1800)
+)
 def send_email(ctx: jobs.JobContext, notification_id: int) -> None:
     """Send once: the row is locked, checked, sent and marked in one transaction."""
     with ctx.session() as session, session.begin():

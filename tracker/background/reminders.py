@@ -34,10 +34,15 @@ from ..formatting import date_label, fiscal_year_label, today_in_tokyo
 from ..models import ServiceRequest, User, WardIssue, utcnow
 from ..ops_models import Notification, ReminderDigest
 from ..states import OPEN_REQUEST_STATES, IssueState, Role
+from ..wording import N_, say, translate
 from . import jobs, worker
+from .jobs import in_language
 from .notifications import build_email, deliver, wants_email
 
 MAX_LISTED = 30  # items listed per section of a digest; the rest are counted
+# A line of a digest: a marked Japanese template and its values, written out in the language of
+# the person it goes to (``Digest.title`` and ``body`` read inside ``jobs.in_language``).
+Line = tuple[str, dict]
 
 
 @dataclass(frozen=True)
@@ -45,44 +50,44 @@ class Digest:
     """One person's digest, as text lines: nothing in it is read from the database again."""
 
     user: User
-    requests: list[str]  # one line per overdue request
-    consultations: list[str]  # one line per overdue consultation
-    budget: list[str] = field(default_factory=list)  # one line per issue at risk of missing the budget
-    budget_heading: str = ""  # which budget, and the calendar's dates
+    requests: list[Line]  # one line per overdue request
+    consultations: list[Line]  # one line per overdue consultation
+    budget: list[Line] = field(default_factory=list)  # one line per issue at risk of missing the budget
+    budget_heading: Line = ("", {})  # which budget, and the calendar's dates
 
     @property
     def title(self) -> str:
         counts = []
         if self.requests:
-            counts.append(f"回答期限を過ぎた要望 {len(self.requests)}件")
+            counts.append(say("回答期限を過ぎた要望 %(n)s件", n=len(self.requests)))
         if self.consultations:
-            counts.append(f"次回協議予定日を過ぎた区重要課題 {len(self.consultations)}件")
+            counts.append(say("次回協議予定日を過ぎた区重要課題 %(n)s件", n=len(self.consultations)))
         if self.budget:
-            counts.append(f"予算編成の期限が迫る区重要課題 {len(self.budget)}件")
-        kind = (
-            "期限超過のお知らせ" if self.requests or self.consultations else "予算編成スケジュールのお知らせ"
-        )
-        return f"{kind}: {'、'.join(counts)}"[:200]
+            counts.append(say("予算編成の期限が迫る区重要課題 %(n)s件", n=len(self.budget)))
+        overdue = self.requests or self.consultations
+        kind = N_("期限超過のお知らせ") if overdue else N_("予算編成スケジュールのお知らせ")
+        return f"{translate(kind)}: {translate(N_('、')).join(counts)}"[:200]
 
     def body(self, today: dt.date) -> str:
-        opening = "期限を過ぎたものがあります。" if self.requests or self.consultations else ""
+        opening = translate(N_("期限を過ぎたものがあります。")) if self.requests or self.consultations else ""
         if self.budget:
-            opening += "期限までに動かさないと来年度予算に間に合わない区重要課題があります。"
+            opening += translate(N_("期限までに動かさないと来年度予算に間に合わない区重要課題があります。"))
         return "\n".join(
             [
-                f"{date_label(today)} 時点で、{opening}",
-                *_section("回答期限を過ぎた要望", self.requests),
-                *_section("次回協議予定日を過ぎた区重要課題", self.consultations),
-                *_section(self.budget_heading, self.budget),
+                say("%(day)s 時点で、%(opening)s", day=date_label(today), opening=opening),
+                *_section(N_("回答期限を過ぎた要望"), self.requests),
+                *_section(N_("次回協議予定日を過ぎた区重要課題"), self.consultations),
+                *_section(self.budget_heading[0], self.budget, self.budget_heading[1]),
             ]
         )
 
 
-def _section(heading: str, lines: list[str]) -> list[str]:
+def _section(heading: str, lines: list[Line], values: dict | None = None) -> list[str]:
     if not lines:
         return []
-    more = [f"・ほか {len(lines) - MAX_LISTED}件"] if len(lines) > MAX_LISTED else []
-    return ["", f"■ {heading} {len(lines)}件", *lines[:MAX_LISTED], *more]
+    more = [say("・ほか %(n)s件", n=len(lines) - MAX_LISTED)] if len(lines) > MAX_LISTED else []
+    title = say("■ %(heading)s %(n)s件", heading=say(heading, **(values or {})), n=len(lines))
+    return ["", title, *(say(template, **params) for template, params in lines[:MAX_LISTED]), *more]
 
 
 def overdue_requests(session: Session, today: dt.date) -> list[ServiceRequest]:
@@ -103,24 +108,39 @@ def overdue_consultations(session: Session, today: dt.date) -> list[WardIssue]:
     ).all()
 
 
-def budget_lines(session: Session, today: dt.date) -> tuple[str, dict[int, list[str]], dict[int, list[str]]]:
+def budget_lines(
+    session: Session, today: dt.date
+) -> tuple[Line, dict[int, list[Line]], dict[int, list[Line]]]:
     """The budget section's heading and its lines per ward and per lead bureau (bureaus hear
     only of the issues sent to them)."""
     outlook = budget_calendar.at_risk(session, today)
     by_ward, by_bureau = defaultdict(list), defaultdict(list)
     if outlook is None:
-        return "", by_ward, by_bureau
+        return ("", {}), by_ward, by_bureau
     c = outlook.calendar
     heading = (
-        f"{fiscal_year_label(c.budget_year)}予算に間に合わせるための期限が来る区重要課題"
-        f" (局への送付期限 {date_label(c.send_by)}、協議結果の期限 {date_label(c.results_by)})"
+        N_(
+            "%(year)s予算に間に合わせるための期限が来る区重要課題"
+            " (局への送付期限 %(send_by)s、協議結果の期限 %(results_by)s)"
+        ),
+        {
+            "year": fiscal_year_label(c.budget_year),
+            "send_by": date_label(c.send_by),
+            "results_by": date_label(c.results_by),
+        },
     )
     for item in outlook.items:
         i = item.issue
-        bureau = f"・{i.lead_bureau.name}" if i.lead_bureau else ""
         line = (
-            f"・{i.reference} {i.title} ({i.ward.name}{bureau}、{item.step}の期限 "
-            f"{date_label(item.due_on)}、あと{item.days_left}日)"
+            N_("・%(ref)s %(title)s (%(place)s、%(step)sの期限 %(due)s、あと%(days)s日)"),
+            {
+                "ref": i.reference,
+                "title": i.title,
+                "place": f"{i.ward.name}・{i.lead_bureau.name}" if i.lead_bureau else i.ward.name,
+                "step": item.step,
+                "due": date_label(item.due_on),
+                "days": item.days_left,
+            },
         )
         by_ward[i.ward_id].append(line)
         if item.step == budget_calendar.RESULT_STEP:
@@ -137,14 +157,27 @@ def due_digests(session: Session, today: dt.date) -> list[Digest]:
         return []
     by_center, by_ward = defaultdict(list), defaultdict(list)
     for r in requests:
-        line = f"・{r.reference} {r.title} ({r.center.name}、回答期限 {date_label(r.answer_due_on)})"
+        line = (
+            N_("・%(ref)s %(title)s (%(center)s、回答期限 %(due)s)"),
+            {
+                "ref": r.reference,
+                "title": r.title,
+                "center": r.center.name,
+                "due": date_label(r.answer_due_on),
+            },
+        )
         by_center[r.center_id].append(line)
         by_ward[r.ward_id].append(line)
     issues_by_ward, issues_by_bureau = defaultdict(list), defaultdict(list)
     for i in consultations:
         line = (
-            f"・{i.reference} {i.title} ({i.ward.name}・{i.lead_bureau.name}、"
-            f"次回協議予定日 {date_label(i.next_review_on)})"
+            N_("・%(ref)s %(title)s (%(place)s、次回協議予定日 %(due)s)"),
+            {
+                "ref": i.reference,
+                "title": i.title,
+                "place": f"{i.ward.name}・{i.lead_bureau.name}",
+                "due": date_label(i.next_review_on),
+            },
         )
         issues_by_ward[i.ward_id].append(line)
         issues_by_bureau[i.lead_bureau_id].append(line)
@@ -199,11 +232,13 @@ def deliver_digest(session: Session, digest: Digest, today: dt.date) -> bool:
             session.add(row)
     except IntegrityError:
         return False
+    with in_language(user.locale):
+        title, body = digest.title, digest.body(today)
     notification = Notification(
         user=user,
         kind="reminder.digest",
-        title=digest.title,
-        body=digest.body(today),
+        title=title,
+        body=body,
         url=_page_for(user),
         dedupe_key=f"reminders:{today.isoformat()}",
         created_at=utcnow(),
@@ -222,7 +257,9 @@ def send_reminders(session: Session, today: dt.date) -> int:
     return sum(deliver_digest(session, digest, today) for digest in due_digests(session, today))
 
 
-@jobs.job("daily_reminders", "期限超過のお知らせ", timeout=900, max_attempts=3, retry_intervals=(300, 1800))
+@jobs.job(
+    "daily_reminders", N_("期限超過のお知らせ"), timeout=900, max_attempts=3, retry_intervals=(300, 1800)
+)
 def daily_reminders(ctx: jobs.JobContext, day: str | None = None) -> None:
     today = dt.date.fromisoformat(day) if day else today_in_tokyo()
     with ctx.session() as session:

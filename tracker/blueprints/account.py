@@ -11,11 +11,13 @@ answered with it (403, anything else). The rules are in ``tracker.safeguards.mfa
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..model_types import utcnow
 from ..safeguards import mfa, throttle
+from ..wording import N_
 from ..workflow import WorkflowError
 from . import second_step
 from .auth import finish_login
@@ -27,7 +29,7 @@ PASSWORD_GATE_OPEN = frozenset({"static", "auth.logout", "auth.password"})
 SETUP_GATE_OPEN = frozenset(
     {"static", "auth.logout", "auth.password", "account.mfa", "account.start_mfa", "account.confirm_mfa"}
 )
-WRONG_CODE = "確認コードが正しくありません。"
+WRONG_CODE = N_("確認コードが正しくありません。")
 
 
 def _required_roles():
@@ -51,7 +53,7 @@ def hold_until_secured():
     if endpoint in SETUP_GATE_OPEN:
         return None
     if request.method == "GET":
-        flash("二段階認証を設定するまで、ほかの画面は使えません。", "warning")
+        flash(_("二段階認証を設定するまで、ほかの画面は使えません。"), "warning")
         return redirect(url_for("account.mfa"))
     return _setup_page(user, status=403, held=True)
 
@@ -67,7 +69,7 @@ def login_code():
     if user is None:
         second_step.clear()
         flash(
-            "確認コードの入力時間が過ぎたか、ログインが中断されました。もう一度ログインしてください。",
+            _("確認コードの入力時間が過ぎたか、ログインが中断されました。もう一度ログインしてください。"),
             "warning",
         )
         return redirect(url_for("auth.login"))
@@ -85,7 +87,7 @@ def login_code():
             abort(429, retry_after=outcome.retry_after)  # the code was not even checked
         if outcome.user is not None:
             return finish_login(user, second_step.pending()["next"])
-        form.code.errors.append(WRONG_CODE)
+        form.code.errors.append(_(WRONG_CODE))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login_code.html", form=form), status
 
@@ -147,7 +149,7 @@ def confirm_mfa():
             db.session.rollback()
             form.code.errors.append(error.message)
         else:
-            flash("二段階認証を設定しました。次回からログイン時に確認コードを入力します。", "success")
+            flash(_("二段階認証を設定しました。次回からログイン時に確認コードを入力します。"), "success")
             return _codes_page(codes)
     return _setup_page(current_user, status=422, confirm_form=form)
 
@@ -164,7 +166,7 @@ def regenerate_recovery_codes():
             db.session.rollback()
             form.password.errors.append(error.message)
         else:
-            flash("リカバリーコードを作り直しました。以前のコードは使えません。", "success")
+            flash(_("リカバリーコードを作り直しました。以前のコードは使えません。"), "success")
             return _codes_page(codes)
     return _setup_page(current_user, status=422, codes_form=form)
 
@@ -179,9 +181,9 @@ def disable_mfa():
             db.session.commit()
         except WorkflowError as error:
             db.session.rollback()
-            (form.password if "パスワード" in error.message else form.code).errors.append(error.message)
+            (form.password if "パスワード" in error.template else form.code).errors.append(error.message)
             flash(error.message, "error")  # also where the page offers no such form (required roles)
         else:
-            flash("二段階認証を解除しました。", "success")
+            flash(_("二段階認証を解除しました。"), "success")
             return redirect(url_for("account.mfa"))
     return _setup_page(current_user, status=422, disable_form=form)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..activity_models import ActivityKind
@@ -21,6 +22,7 @@ from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen, today_
 from ..models import Bureau, Category, Center, User, Ward
 from ..safeguards import accounts, admin_log, mfa
 from ..states import Role
+from ..wording import N_
 from ..workflow import WorkflowError
 from .activity_forms import ActivityKindForm
 from .common import form_errors, int_arg, paginate, roles_required
@@ -31,9 +33,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # The bureaus, categories and activity kinds share one set of views: a name, an order and an
 # active flag (and an activity kind's heading).
 ENTRIES = {
-    "bureaus": (Bureau, "局"),
-    "categories": (Category, "分野"),
-    "activity_kinds": (ActivityKind, "活動区分"),
+    "bureaus": (Bureau, N_("局")),
+    "categories": (Category, N_("分野")),
+    "activity_kinds": (ActivityKind, N_("活動区分")),
 }
 SWITCHABLE = {"centers": Center, "bureaus": Bureau, "categories": Category, "activity_kinds": ActivityKind}
 CENTER_FIELDS = ["ward_id", "name", "note", "sort_order", "active"]
@@ -53,18 +55,23 @@ def _entry_fields(kind: str) -> list[str]:
 NONE_CHOSEN = (0, "—")
 
 
-def _commit(change: Callable[[], object], success: str) -> bool:
+def _commit(change: Callable[[], object], success: str, labels: tuple[str, ...] = (), **params) -> bool:
     """Run one service call and commit it with its record in the admin change log
-    (``tracker.safeguards.admin_log``); on a broken rule roll back and flash the reason."""
+    (``tracker.safeguards.admin_log``); on a broken rule roll back and flash the reason.
+
+    ``success`` is a marked Japanese template with ``%(name)s`` placeholders: the change log
+    keeps it in Japanese (the city's record), the flash shows it in the user's language, with
+    the params named in ``labels`` (marked labels, not data) translated too."""
     try:
-        with admin_log.recording(db.session, current_user, success):
+        with admin_log.recording(db.session, current_user, success % params if params else success):
             change()
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()
         flash(error.message, "error")
         return False
-    flash(success, "success")
+    shown = {key: _(value) if key in labels else value for key, value in params.items()}
+    flash(_(success, **shown), "success")
     return True
 
 
@@ -111,7 +118,8 @@ def new_user():
     form = _user_form()
     if form.validate_on_submit() and _commit(
         lambda: accounts.create_user(db.session, form.data),
-        f"ユーザー「{form.display_name.data.strip()}」を登録しました。初期パスワードを本人に伝えてください。",
+        N_("ユーザー「%(name)s」を登録しました。初期パスワードを本人に伝えてください。"),
+        name=form.display_name.data.strip(),
     ):
         return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
@@ -124,7 +132,8 @@ def edit_user(user_id: int):
     form = _user_form(user)
     if form.validate_on_submit() and _commit(
         lambda: accounts.edit_user(db.session, current_user, user, form.data),
-        f"ユーザー「{form.display_name.data.strip()}」を更新しました。",
+        N_("ユーザー「%(name)s」を更新しました。"),
+        name=form.display_name.data.strip(),
     ):
         return redirect(url_for("admin.users"))
     return render_template(
@@ -139,8 +148,12 @@ def edit_user(user_id: int):
 
 def _set_user_active(user_id: int, active: bool):
     user = db.get_or_404(User, user_id)
-    done = "有効にしました" if active else "無効にしました。このユーザーはログインできません"
-    _commit(lambda: accounts.set_active(current_user, user, active), f"「{user.display_name}」を{done}。")
+    done = (
+        N_("「%(name)s」を有効にしました。")
+        if active
+        else N_("「%(name)s」を無効にしました。このユーザーはログインできません。")
+    )
+    _commit(lambda: accounts.set_active(current_user, user, active), done, name=user.display_name)
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
@@ -162,11 +175,12 @@ def reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ResetPasswordForm()
     if not form.validate_on_submit():
-        flash(form_errors(form) or "入力内容を確認してください。", "error")
+        flash(form_errors(form) or _("入力内容を確認してください。"), "error")
     else:
         _commit(
             lambda: accounts.reset_password(user, form.password.data),
-            f"「{user.display_name}」のパスワードを再設定しました。次のログインで変更が求められます。",
+            N_("「%(name)s」のパスワードを再設定しました。次のログインで変更が求められます。"),
+            name=user.display_name,
         )
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
@@ -177,7 +191,8 @@ def reset_mfa(user_id: int):
     user = db.get_or_404(User, user_id)
     _commit(
         lambda: mfa.admin_reset(db.session, user),
-        f"「{user.display_name}」の二段階認証をリセットしました。次のログインで設定し直します。",
+        N_("「%(name)s」の二段階認証をリセットしました。次のログインで設定し直します。"),
+        name=user.display_name,
     )
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
@@ -238,11 +253,13 @@ def edit_ward(ward_id: int):
     form = WardForm(obj=ward) if request.method == "GET" else WardForm()
     if form.validate_on_submit() and _commit(
         lambda: masterdata_admin.update_ward(db.session, ward, form.data),
-        f"{form.name.data.strip()}の情報を更新しました。",
+        N_("%(name)sの情報を更新しました。"),
+        name=form.name.data.strip(),
     ):
         return redirect(url_for("admin.master"))
     fields = ["name", "population", "households", "area_km2"]
-    return _form_page(form, f"{ward.name} (区コード {ward.code}) を編集", fields, "保存する")
+    title = _("%(name)s (区コード %(code)s) を編集", name=ward.name, code=ward.code)
+    return _form_page(form, title, fields, _("保存する"))
 
 
 @bp.route("/master/centers/new", methods=["GET", "POST"])
@@ -251,10 +268,11 @@ def new_center():
     form = _center_form()
     if form.validate_on_submit() and _commit(
         lambda: masterdata_admin.add_center(db.session, form.data),
-        f"まちづくりセンター「{form.name.data.strip()}」を追加しました。",
+        N_("まちづくりセンター「%(name)s」を追加しました。"),
+        name=form.name.data.strip(),
     ):
         return redirect(url_for("admin.master"))
-    return _form_page(form, "まちづくりセンターを追加", CENTER_FIELDS, "追加する")
+    return _form_page(form, _("まちづくりセンターを追加"), CENTER_FIELDS, _("追加する"))
 
 
 @bp.route("/master/centers/<int:center_id>/edit", methods=["GET", "POST"])
@@ -264,10 +282,12 @@ def edit_center(center_id: int):
     form = _center_form(center)
     if form.validate_on_submit() and _commit(
         lambda: masterdata_admin.update_center(db.session, center, form.data),
-        f"まちづくりセンター「{form.name.data.strip()}」を更新しました。",
+        N_("まちづくりセンター「%(name)s」を更新しました。"),
+        name=form.name.data.strip(),
     ):
         return redirect(url_for("admin.master"))
-    return _form_page(form, f"{center.ward.name} {center.name} を編集", CENTER_FIELDS[1:], "保存する")
+    title = _("%(name)s を編集", name=f"{center.ward.name} {center.name}")
+    return _form_page(form, title, CENTER_FIELDS[1:], _("保存する"))
 
 
 @bp.route("/master/<any(bureaus, categories, activity_kinds):kind>/new", methods=["GET", "POST"])
@@ -277,10 +297,13 @@ def new_entry(kind: str):
     form = _entry_form(kind)
     if form.validate_on_submit() and _commit(
         lambda: masterdata_admin.add_entry(db.session, model, form.data),
-        f"{label}「{form.name.data.strip()}」を追加しました。",
+        N_("%(kind)s「%(name)s」を追加しました。"),
+        labels=("kind",),
+        kind=label,
+        name=form.name.data.strip(),
     ):
         return redirect(url_for("admin.master"))
-    return _form_page(form, f"{label}を追加", _entry_fields(kind), "追加する")
+    return _form_page(form, _("%(kind)sを追加", kind=_(label)), _entry_fields(kind), _("追加する"))
 
 
 @bp.route(
@@ -293,10 +316,14 @@ def edit_entry(kind: str, entry_id: int):
     form = _entry_form(kind, entry)
     if form.validate_on_submit() and _commit(
         lambda: masterdata_admin.update_entry(db.session, entry, form.data),
-        f"{label}「{form.name.data.strip()}」を更新しました。",
+        N_("%(kind)s「%(name)s」を更新しました。"),
+        labels=("kind",),
+        kind=label,
+        name=form.name.data.strip(),
     ):
         return redirect(url_for("admin.master"))
-    return _form_page(form, f"{label}「{entry.name}」を編集", _entry_fields(kind), "保存する")
+    title = _("%(kind)s「%(name)s」を編集", kind=_(label), name=entry.name)
+    return _form_page(form, title, _entry_fields(kind), _("保存する"))
 
 
 @bp.route(
@@ -309,7 +336,8 @@ def set_entry_active(kind: str, entry_id: int):
     active = request.form.get("active") == "1"
     _commit(
         lambda: masterdata_admin.set_active(db.session, entry, active),
-        f"「{entry.name}」を{'有効' if active else '無効'}にしました。",
+        N_("「%(name)s」を有効にしました。") if active else N_("「%(name)s」を無効にしました。"),
+        name=entry.name,
     )
     return redirect(url_for("admin.master"))
 
@@ -331,13 +359,17 @@ def set_setting():
     and new."""
     setting = city_settings.SETTINGS.get(request.form.get("key", ""))
     if setting is None:
-        flash("変更する設定を選んでください。", "error")
+        flash(_("変更する設定を選んでください。"), "error")
         return redirect(url_for("admin.settings"))
     on = request.form.get("on") == "1"
     was_on = city_settings.is_on(db.session, setting)
     _commit(
         lambda: city_settings.set_on(db.session, setting, on),
-        f"「{setting.label}」を{'オン' if was_on else 'オフ'}から{'オン' if on else 'オフ'}にしました。",
+        N_("「%(name)s」を%(old)sから%(new)sにしました。"),
+        labels=("name", "old", "new"),
+        name=setting.label,
+        old=N_("オン") if was_on else N_("オフ"),
+        new=N_("オン") if on else N_("オフ"),
     )
     return redirect(url_for("admin.settings"))
 
@@ -352,10 +384,12 @@ def ward_fund():
             lambda: masterdata_admin.set_ward_fund(
                 db.session, form.ward_id.data, form.fiscal_year.data, form.allocated_yen.data
             ),
-            f"{ward.name}の{fiscal_year_label(form.fiscal_year.data)}のまちづくり推進経費を"
-            f"{thousand_yen(form.allocated_yen.data)}に設定しました。",
+            N_("%(ward)sの%(year)sのまちづくり推進経費を%(amount)sに設定しました。"),
+            ward=ward.name,
+            year=fiscal_year_label(form.fiscal_year.data),
+            amount=thousand_yen(form.allocated_yen.data),
         ):
             return redirect(url_for("admin.master"))
     return _form_page(
-        form, "まちづくり推進経費を設定", ["ward_id", "fiscal_year", "allocated_yen"], "設定する"
+        form, _("まちづくり推進経費を設定"), ["ward_id", "fiscal_year", "allocated_yen"], _("設定する")
     )

@@ -4,6 +4,7 @@ outbox. Routes of the ``admin`` blueprint (``/admin/jobs``); the rules live in `
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from ..background import job_board, jobs
 from ..extensions import db
@@ -21,7 +22,7 @@ def job_list():
         "admin/jobs.html",
         board=job_board.board(db.session),
         states=list(JobState),
-        labels={name: spec.label for name, spec in jobs.JOBS.items()},
+        labels={name: _(spec.label) for name, spec in jobs.JOBS.items()},
         unsent=job_board.unsent,
         retryable=job_board.retryable,
     )
@@ -32,11 +33,11 @@ def job_list():
 def retry_job(outbox_id: int):
     row = db.get_or_404(OutboxJob, outbox_id)
     if not job_board.retryable(row, utcnow()):
-        flash("失敗したか止まっている処理だけ再実行できます。", "error")
+        flash(_("失敗したか止まっている処理だけ再実行できます。"), "error")
         return redirect(url_for("admin.jobs"))
     jobs.retry(db.session, row.id)
     db.session.commit()
-    flash(f"#{outbox_id} を再実行しました。", "success")
+    flash(_("#%(id)s を再実行しました。", id=outbox_id), "success")
     return redirect(url_for("admin.jobs"))
 
 
@@ -45,8 +46,11 @@ def retry_job(outbox_id: int):
 def relay_jobs():
     counts = jobs.relay_outbox()
     flash(
-        f"送信待ちを再送しました (引き渡し {counts['handed_over']}件、再開 {counts['restarted']}件、"
-        f"失敗として終了 {counts['failed']}件)。",
+        _(
+            "送信待ちを再送しました (引き渡し %(handed_over)s件、再開 %(restarted)s件、"
+            "失敗として終了 %(failed)s件)。",
+            **counts,
+        ),
         "success",
     )
     return redirect(url_for("admin.jobs"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..city import choices
@@ -20,13 +21,14 @@ from ..open311 import keys, service_admin
 from ..open311.changes import FieldError
 from ..open311_models import ApiKey, ServiceAttribute, TownCenter
 from ..states import Role
+from ..wording import N_
 from ..workflow import WorkflowError
 from .admin import bp
 from .common import roles_required
 from .forms import options
 from .open311_forms import ApiKeyForm, RateLimitForm, ServiceAttributeForm, ServiceProfileForm, TownForm
 
-CITY_WIDE = (0, "市全体")
+CITY_WIDE = (0, N_("市全体"))
 
 
 def _center_options(first: tuple | None = None) -> list:
@@ -69,7 +71,7 @@ def _post_and_back(change: Callable[[], object], success: str, target: str, **va
 
 def _key_form() -> ApiKeyForm:
     form = ApiKeyForm(prefix="key")
-    form.center_id.choices = _center_options(CITY_WIDE)
+    form.center_id.choices = _center_options((CITY_WIDE[0], _(CITY_WIDE[1])))
     return form
 
 
@@ -115,7 +117,7 @@ def revoke_api_key(key_id: int):
     key = db.get_or_404(ApiKey, key_id)
     return _post_and_back(
         lambda: keys.revoke_key(db.session, current_user, key),
-        f"APIキー「{key.name}」を無効化しました。このキーからの送信は受け付けません。",
+        _("APIキー「%(name)s」を無効化しました。このキーからの送信は受け付けません。", name=key.name),
         "admin.api_keys",
     )
 
@@ -128,7 +130,14 @@ def set_api_key_limit(key_id: int):
     if form.validate_on_submit() and _attempt(
         form, lambda: keys.set_rate_limit(db.session, current_user, key, form.rate_limit_per_minute.data)
     ):
-        flash(f"APIキー「{key.name}」の上限を1分あたり{key.rate_limit_per_minute:,}回にしました。", "success")
+        flash(
+            _(
+                "APIキー「%(name)s」の上限を1分あたり%(limit)s回にしました。",
+                name=key.name,
+                limit=f"{key.rate_limit_per_minute:,}",
+            ),
+            "success",
+        )
         return redirect(url_for("admin.api_keys"))
     return _keys_page(_key_form(), {key.id: form})
 
@@ -160,7 +169,7 @@ def add_town():
         form,
         lambda: service_admin.add_town(db.session, current_user, form.town_name.data, form.center_id.data),
     ):
-        flash(f"町名「{form.town_name.data.strip()}」を登録しました。", "success")
+        flash(_("町名「%(name)s」を登録しました。", name=form.town_name.data.strip()), "success")
         return redirect(url_for("admin.towns"))
     return _towns_page(form)
 
@@ -172,7 +181,7 @@ def delete_town(town_id: int):
     name = town.town_name
     return _post_and_back(
         lambda: service_admin.delete_town(db.session, current_user, town),
-        f"町名「{name}」を削除しました。",
+        _("町名「%(name)s」を削除しました。", name=name),
         "admin.towns",
     )
 
@@ -202,13 +211,16 @@ def _service_page(category: Category, profile_form=None, attribute_form=None):
 def edit_service(category_id: int):
     category = db.get_or_404(Category, category_id)
     if not category.active:
-        flash(f"分野「{category.name}」は無効です。有効な分野だけがサービスとして公開されます。", "error")
+        flash(
+            _("分野「%(name)s」は無効です。有効な分野だけがサービスとして公開されます。", name=category.name),
+            "error",
+        )
         return redirect(url_for("admin.services"))
     form = ServiceProfileForm(prefix="profile")
     if form.validate_on_submit() and _attempt(
         form, lambda: service_admin.save_profile(db.session, current_user, category, form.data)
     ):
-        flash(f"サービス「{category.name}」の説明を保存しました。", "success")
+        flash(_("サービス「%(name)s」の説明を保存しました。", name=category.name), "success")
         return redirect(url_for("admin.edit_service", category_id=category.id))
     return _service_page(category, profile_form=form if form.is_submitted() else None)
 
@@ -221,7 +233,7 @@ def new_attribute(category_id: int):
     if form.validate_on_submit() and _attempt(
         form, lambda: service_admin.add_attribute(db.session, current_user, category, form.data)
     ):
-        flash(f"質問「{form.code.data.strip()}」を追加しました。", "success")
+        flash(_("質問「%(code)s」を追加しました。", code=form.code.data.strip()), "success")
         return redirect(url_for("admin.edit_service", category_id=category.id))
     return _service_page(category, attribute_form=form)
 
@@ -237,7 +249,7 @@ def edit_attribute(attribute_id: int):
     elif form.validate_on_submit() and _attempt(
         form, lambda: service_admin.update_attribute(db.session, current_user, attribute, form.data)
     ):
-        flash(f"質問「{attribute.code}」を更新しました。", "success")
+        flash(_("質問「%(code)s」を更新しました。", code=attribute.code), "success")
         return redirect(url_for("admin.edit_service", category_id=attribute.category_id))
     return render_template("admin/open311_attribute.html", attribute=attribute, form=form)
 
@@ -249,7 +261,7 @@ def delete_attribute(attribute_id: int):
     code, category_id = attribute.code, attribute.category_id
     return _post_and_back(
         lambda: service_admin.delete_attribute(db.session, current_user, attribute),
-        f"質問「{code}」を削除しました。",
+        _("質問「%(code)s」を削除しました。", code=code),
         "admin.edit_service",
         category_id=category_id,
     )

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import formatting
@@ -15,10 +16,16 @@ from ..finding import exports
 from ..parsing import DateError, check_date, parse_date
 from ..safeguards import admin_log, personal_data, security_log
 from ..states import Role
+from ..wording import N_
 from .common import paginate, roles_required
 from .forms import MAX_ROW_ID, row_id
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+
+def _translated(labels: dict[str, str]) -> dict[str, str]:
+    """A service's marked labels, in the user's language."""
+    return {key: _(label) for key, label in labels.items()}
 
 
 @bp.route("/")
@@ -37,7 +44,7 @@ def accesses():
         users=admin_log.actor_choices(db.session),
         user_id=user_id,
         wanted=wanted,
-        action_labels=personal_data.ACTION_LABELS,
+        action_labels=_translated(personal_data.ACTION_LABELS),
         role_labels={role.value: role.label for role in Role},
     )
 
@@ -72,28 +79,33 @@ def admin_changes():
         "audit/changes.html",
         admin_log.ACTION,
         (Role.ADMIN,),
-        table_labels=admin_log.TABLE_LABELS,
-        field_labels=admin_log.FIELD_LABELS,
+        table_labels=_translated(admin_log.TABLE_LABELS),
+        field_labels=_translated(admin_log.FIELD_LABELS),
     )
 
 
 SECURITY_FILTER_ARGS = ("kind", "who", "ip", "since", "until")
-DAY_LABELS = {"since": "開始日", "until": "終了日"}
-SECURITY_COLUMNS = (
-    exports.Column("日時", lambda event: formatting.datetime_label(event.created_at)),
-    exports.Column("種類", lambda event: security_log.KIND_LABELS.get(event.kind, event.kind)),
-    exports.Column("ログインID", lambda event: event.login),
-    exports.Column("職員", lambda event: event.user.display_name if event.user else ""),
-    exports.Column("IPアドレス", lambda event: event.ip),
-    exports.Column("パス", lambda event: event.path),
-    exports.Column("詳細", security_log.describe),
-)
+DAY_LABELS = {"since": N_("開始日"), "until": N_("終了日")}
+
+
+def _security_columns() -> tuple[exports.Column, ...]:
+    """The CSV's columns, headed in the user's language."""
+    kinds = _translated(security_log.KIND_LABELS)
+    return (
+        exports.Column(_("日時"), lambda event: formatting.datetime_label(event.created_at)),
+        exports.Column(_("種類"), lambda event: kinds.get(event.kind, event.kind)),
+        exports.Column(_("ログインID"), lambda event: event.login),
+        exports.Column(_("職員"), lambda event: event.user.display_name if event.user else ""),
+        exports.Column(_("IPアドレス"), lambda event: event.ip),
+        exports.Column(_("パス"), lambda event: event.path),
+        exports.Column(_("詳細"), security_log.describe),
+    )
 
 
 def _day(name: str, errors: dict[str, str]) -> dt.date | None:
     try:
         day = parse_date((request.args.get(name) or "")[:40])
-        return check_date(day, DAY_LABELS[name], latest=formatting.today_in_tokyo()) if day else None
+        return check_date(day, _(DAY_LABELS[name]), latest=formatting.today_in_tokyo()) if day else None
     except DateError as error:
         errors[name] = error.message
         return None
@@ -119,7 +131,7 @@ def security_events():
             db.session, current_user, "セキュリティ記録", "csv", len(rows), wanted.as_filters()
         )
         db.session.commit()
-        return exports.response("csv", "security-events", SECURITY_COLUMNS, rows, "セキュリティ記録")
+        return exports.response("csv", "security-events", _security_columns(), rows, _("セキュリティ記録"))
     events, next_before = security_log.page(db.session, wanted, current_app.config["PAGE_SIZE"])
     return render_template(
         "audit/security.html",
@@ -128,6 +140,6 @@ def security_events():
         wanted=wanted,
         args={key: value for key, value in request.args.items() if key in SECURITY_FILTER_ARGS},
         errors=errors,
-        kind_labels=security_log.KIND_LABELS,
+        kind_labels=_translated(security_log.KIND_LABELS),
         describe=security_log.describe,
     ), (422 if errors else 200)

@@ -26,6 +26,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
@@ -98,9 +99,9 @@ def check_login_session():
     now = int(time.time())
     last_seen = session.get(LAST_SEEN_KEY)
     if not isinstance(last_seen, int) or now - last_seen > current_app.config["IDLE_TIMEOUT_MINUTES"] * 60:
-        return _login_again("一定時間操作がなかったためログアウトしました。")
+        return _login_again(_("一定時間操作がなかったためログアウトしました。"))
     if not current_user.is_authenticated:
-        return _login_again("このセッションは終了しています。もう一度ログインしてください。")
+        return _login_again(_("このセッションは終了しています。もう一度ログインしてください。"))
     session[LAST_SEEN_KEY] = now
     return None
 
@@ -127,7 +128,7 @@ def login():
             abort(429, retry_after=outcome.retry_after)  # the password was not even checked
         user = outcome.user
         if user is None:
-            flash("ログインIDまたはパスワードが正しくありません。", "error")
+            flash(_("ログインIDまたはパスワードが正しくありません。"), "error")
         elif needs_code:
             second_step.begin(user, _safe_next(form.next.data), KEPT_ACROSS_LOGIN)
             return redirect(url_for("account.login_code"))
@@ -140,9 +141,9 @@ def finish_login(user, next_target: str | None):
     """Log ``user`` in (all factors are right) and send them on: to the password change first
     if an admin set their password."""
     _start_session(user)
-    flash(f"{user.display_name}さん、ようこそ。", "success")
+    flash(_("%(name)sさん、ようこそ。", name=user.display_name), "success")
     if user.must_change_password:
-        flash("初期パスワードを変更してください。", "warning")
+        flash(_("初期パスワードを変更してください。"), "warning")
         return redirect(url_for("auth.password"))
     return redirect(_safe_next(next_target) or url_for("auth.home"))
 
@@ -154,7 +155,7 @@ def logout():
     security_log.record(db.session, security_log.LOGOUT, user=current_user)
     db.session.commit()
     _end_session()
-    flash("ログアウトしました。", "success")
+    flash(_("ログアウトしました。"), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -164,7 +165,7 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         if form.new.data != form.confirm.data:
-            flash("新しいパスワードが確認用と一致しません。", "error")
+            flash(_("新しいパスワードが確認用と一致しません。"), "error")
         else:
             try:
                 accounts.change_password(current_user, form.current.data, form.new.data)
@@ -175,6 +176,6 @@ def password():
                 flash(error.message, "error")
             else:
                 _start_session(current_user._get_current_object())  # other sessions have ended
-                flash("パスワードを変更しました。", "success")
+                flash(_("パスワードを変更しました。"), "success")
                 return redirect(url_for("auth.home"))
     return render_template("auth/password.html", form=form)

@@ -9,6 +9,8 @@ is recorded, old and new, in the admin change log (``tracker.safeguards.admin_lo
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from wtforms.validators import InputRequired
 
@@ -18,6 +20,7 @@ from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from ..monitoring_models import BudgetCalendar
 from ..safeguards import admin_log
 from ..states import Role
+from ..wording import N_
 from .common import int_arg, roles_required
 from .fields import FiscalYearField, JapaneseDateField
 from .form_messages import Form
@@ -27,15 +30,17 @@ bp = Blueprint("budget_calendar", __name__, url_prefix="/admin/budget-calendar")
 YEARS_OFFERED = 3  # this fiscal year's budget and the next two
 
 
+def _date_field(name: str) -> JapaneseDateField:
+    """One of the calendar's dates, labelled (in the user's language) as ``DATE_FIELDS`` names it."""
+    label = budget_calendar.DATE_FIELDS[name]
+    return JapaneseDateField(lazy_gettext(label), validators=[InputRequired(REQUIRED)])
+
+
 class BudgetCalendarForm(Form):
-    budget_year = FiscalYearField("予算の年度", validators=[InputRequired(REQUIRED)])
-    send_by = JapaneseDateField(budget_calendar.DATE_FIELDS["send_by"], validators=[InputRequired(REQUIRED)])
-    results_by = JapaneseDateField(
-        budget_calendar.DATE_FIELDS["results_by"], validators=[InputRequired(REQUIRED)]
-    )
-    decided_on = JapaneseDateField(
-        budget_calendar.DATE_FIELDS["decided_on"], validators=[InputRequired(REQUIRED)]
-    )
+    budget_year = FiscalYearField(lazy_gettext("予算の年度"), validators=[InputRequired(REQUIRED)])
+    send_by = _date_field("send_by")
+    results_by = _date_field("results_by")
+    decided_on = _date_field("decided_on")
 
 
 def _form(calendars: list[BudgetCalendar]) -> BudgetCalendarForm:
@@ -61,12 +66,17 @@ def index():
         for name, message in found.items():
             form[name].errors.append(message)
         if not found:
-            verb = "変更" if any(c.budget_year == year for c in calendars) else "追加"
-            summary = f"{fiscal_year_label(year)}の予算編成スケジュールを{verb}しました。"
-            with admin_log.recording(db.session, current_user, summary):
+            changed = any(c.budget_year == year for c in calendars)
+            summary = (
+                N_("%(year)sの予算編成スケジュールを変更しました。")
+                if changed
+                else N_("%(year)sの予算編成スケジュールを追加しました。")
+            )
+            label = fiscal_year_label(year)
+            with admin_log.recording(db.session, current_user, summary % {"year": label}):
                 budget_calendar.save_calendar(db.session, current_user, year, dates)
             db.session.commit()
-            flash(summary, "success")
+            flash(_(summary, year=label), "success")
             return redirect(url_for("budget_calendar.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/budget_calendar.html", calendars=calendars, form=form), status

@@ -17,6 +17,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField
@@ -30,6 +32,7 @@ from ..formatting import today_in_tokyo
 from ..models import User
 from ..ops_models import ImportBatch
 from ..states import ImportState, Role
+from ..wording import translate
 from ..workflow import WorkflowError
 from .common import form_errors, paginate, roles_required
 from .form_messages import Form
@@ -43,18 +46,25 @@ SHOWN_REQUESTS = 50
 
 
 class ImportForm(Form):
-    kind = RadioField("取り込むもの", choices=options(importer.KINDS.items()), default=importer.REQUESTS)
-    center_id = SelectField(
-        "まちづくりセンター", coerce=row_id, validate_choice=False, validators=[Optional()]
+    kind = RadioField(
+        lazy_gettext("取り込むもの"),
+        choices=options((key, lazy_gettext(label)) for key, label in importer.KINDS.items()),
+        default=importer.REQUESTS,
     )
-    upload = FileField("ファイル (Excel・CSV)", validators=[FileRequired("ファイルを選んでください。")])
+    center_id = SelectField(
+        lazy_gettext("まちづくりセンター"), coerce=row_id, validate_choice=False, validators=[Optional()]
+    )
+    upload = FileField(
+        lazy_gettext("ファイル (Excel・CSV)"),
+        validators=[FileRequired(lazy_gettext("ファイルを選んでください。"))],
+    )
 
 
 def _form() -> ImportForm:
     form = ImportForm()
     if current_user.role == Role.WARD_MANAGER:
         centers = choices.active_centers_of_ward(db.session, current_user.ward_id)
-        form.center_id.choices = options([(0, "選んでください"), *((c.id, c.name) for c in centers)])
+        form.center_id.choices = options([(0, _("選んでください")), *((c.id, c.name) for c in centers)])
     return form
 
 
@@ -88,14 +98,21 @@ def index():
         "imports/index.html",
         form=form,
         page=page,
-        columns=import_format.COLUMNS,
-        activity_columns=activity_import.COLUMNS,
-        sources=list(import_format.SOURCES),
-        answer_kinds=list(import_format.ANSWER_KINDS),
-        kinds=importer.KINDS,
+        columns=[_as_typed(column) for column in import_format.COLUMNS],
+        activity_columns=[_as_typed(column) for column in activity_import.COLUMNS],
+        sources=[_as_typed(source) for source in import_format.SOURCES],
+        answer_kinds=[_as_typed(kind) for kind in import_format.ANSWER_KINDS],
+        kinds={key: translate(label) for key, label in importer.KINDS.items()},
         kind_of=importer.kind_of,
         status_of=importer.status,
     )
+
+
+def _as_typed(name: str) -> str:
+    """A column name or value as the file holds it (in Japanese), with its meaning in the
+    user's language when that differs: ``件名 (Subject)``."""
+    meaning = translate(name)
+    return name if meaning == name else f"{name} ({meaning})"
 
 
 def _visible_batch(batch_id: int) -> ImportBatch:
@@ -103,20 +120,24 @@ def _visible_batch(batch_id: int) -> ImportBatch:
     if batch is None:
         abort(404)
     if not importer.can_view(current_user, batch):
-        abort(403, description="この取込結果を見る権限がありません。")
+        abort(403, description=_("この取込結果を見る権限がありません。"))
     return batch
 
 
 def _mapping_form(batch: ImportBatch) -> Form:
     """One select per unknown header (by its position): a field of the import, or 取り込まない."""
     fields = importer.LAYOUTS[importer.kind_of(batch)].columns
-    choices = options([(SKIP, "取り込まない"), *((name, name) for name in fields)])
+    choices = options([(SKIP, _("取り込まない")), *((name, translate(name)) for name in fields)])
 
     class MappingForm(Form):
         pass
 
     for index, header in enumerate(importer.unknown_columns(batch)):
-        setattr(MappingForm, f"column_{index}", SelectField(f"列「{header}」", choices=choices, default=SKIP))
+        setattr(
+            MappingForm,
+            f"column_{index}",
+            SelectField(_("列「%(name)s」", name=header), choices=choices, default=SKIP),
+        )
     return MappingForm()
 
 
@@ -127,7 +148,8 @@ def _render_batch(found: ImportBatch, mapping_form=None, status_code: int = 200,
     page = render_template(
         "imports/batch.html",
         batch=found,
-        kind_label=importer.KINDS[importer.kind_of(found)],
+        kind_label=translate(importer.KINDS[importer.kind_of(found)]),
+        column_label=translate,
         status=importer.status(found),
         ImportState=ImportState,
         requests=results.requests,
@@ -150,7 +172,7 @@ def batch(batch_id: int):
 def mapping(batch_id: int):
     found = _visible_batch(batch_id)
     if not importer.needs_mapping(found):
-        flash("この取込は列の対応づけを待っていません。", "error")
+        flash(_("この取込は列の対応づけを待っていません。"), "error")
         return redirect(url_for(".batch", batch_id=found.id))
     form = _mapping_form(found)
     if not form.validate_on_submit():
@@ -169,7 +191,17 @@ def mapping(batch_id: int):
 @bp.route("/<int:batch_id>/status")
 @roles_required(*IMPORT_ROLES)
 def status(batch_id: int):
-    response = jsonify(importer.status(_visible_batch(batch_id)))
+    found = _visible_batch(batch_id)
+    status = importer.status(found)
+    kind = translate(importer.KINDS[importer.kind_of(found)])
+    done, total = f"{status['done']:,}", f"{status['total'] or 0:,}"
+    response = jsonify(
+        {
+            **status,
+            "phase_text": _("%(kind)sを登録しています…", kind=kind),
+            "count_text": _("%(done)s / %(total)s行", done=done, total=total),
+        }
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -199,9 +231,9 @@ def _wants_activities() -> bool:
 def template_xlsx():
     if _wants_activities():
         content = activity_import.template_xlsx(*_activity_example(), today_in_tokyo())
-        return _template(content, "活動記録取込テンプレート.xlsx", XLSX_TYPE)
+        return _template(content, _("活動記録取込テンプレート.xlsx"), XLSX_TYPE)
     content = import_format.template_xlsx(_category_names(), today_in_tokyo())
-    return _template(content, "要望取込テンプレート.xlsx", XLSX_TYPE)
+    return _template(content, _("要望取込テンプレート.xlsx"), XLSX_TYPE)
 
 
 @bp.route("/template.csv")
@@ -209,6 +241,6 @@ def template_xlsx():
 def template_csv():
     if _wants_activities():
         content = activity_import.template_csv(*_activity_example(), today_in_tokyo())
-        return _template(content, "活動記録取込テンプレート.csv", "text/csv; charset=utf-8")
+        return _template(content, _("活動記録取込テンプレート.csv"), "text/csv; charset=utf-8")
     content = import_format.template_csv(_category_names(), today_in_tokyo())
-    return _template(content, "要望取込テンプレート.csv", "text/csv; charset=utf-8")
+    return _template(content, _("要望取込テンプレート.csv"), "text/csv; charset=utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from wtforms import SelectField
 from wtforms.validators import InputRequired
@@ -25,7 +26,9 @@ ASSIGNERS = (Role.WARD_MANAGER, Role.ADMIN)
 
 
 class AssignForm(Form):
-    center_id = SelectField("まちづくりセンター", coerce=row_id, validators=[InputRequired(REQUIRED)])
+    center_id = SelectField(
+        lazy_gettext("まちづくりセンター"), coerce=row_id, validators=[InputRequired(REQUIRED)]
+    )
 
 
 def _centers() -> list[tuple[int, str]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from wtforms import RadioField
 from wtforms.validators import InputRequired
@@ -23,10 +25,15 @@ def _is_on(value) -> bool:
 
 class SettingsForm(Form):
     email_notifications = RadioField(
-        "メール通知",
-        choices=options([("1", "通知をメールでも受け取る"), ("0", "画面の通知だけにする (メールを停止)")]),
+        lazy_gettext("メール通知"),
+        choices=options(
+            [
+                ("1", lazy_gettext("通知をメールでも受け取る")),
+                ("0", lazy_gettext("画面の通知だけにする (メールを停止)")),
+            ]
+        ),
         coerce=_is_on,
-        validators=[InputRequired("選んでください。")],
+        validators=[InputRequired(lazy_gettext("選んでください。"))],
     )
 
 
@@ -43,7 +50,7 @@ def own_notification(notification_id: int) -> Notification:
     if found is None:
         abort(404)
     if not notifications.belongs_to(found, current_user):
-        abort(403, description="他の人の通知は表示・操作できません。")
+        abort(403, description=_("他の人の通知は表示・操作できません。"))
     return found
 
 
@@ -72,7 +79,7 @@ def open_notification(notification_id: int):
 @login_required
 def mark_read(notification_id: int):
     _mark_read(own_notification(notification_id))
-    flash("通知を既読にしました。", "success")
+    flash(_("通知を既読にしました。"), "success")
     return redirect(url_for("notifications.index", page=request.form.get("page", type=int)))
 
 
@@ -81,7 +88,7 @@ def mark_read(notification_id: int):
 def mark_all_read():
     count = notifications.mark_all_read(db.session, current_user)
     db.session.commit()
-    flash(f"{count}件の通知を既読にしました。", "success")
+    flash(_("%(count)s件の通知を既読にしました。", count=count), "success")
     return redirect(url_for("notifications.index"))
 
 
@@ -93,9 +100,9 @@ def settings():
         current_user.email_notifications = form.email_notifications.data
         db.session.commit()
         flash(
-            "メール通知を受け取る設定にしました。"
+            _("メール通知を受け取る設定にしました。")
             if current_user.email_notifications
-            else "メール通知を停止しました。画面の通知は引き続き表示されます。",
+            else _("メール通知を停止しました。画面の通知は引き続き表示されます。"),
             "success",
         )
         return redirect(url_for("notifications.settings"))

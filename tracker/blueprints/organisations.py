@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..activity_models import CommunityOrganisation
@@ -21,6 +22,7 @@ from ..finding import activities
 from ..models import Center
 from ..safeguards import admin_log
 from ..states import Role
+from ..wording import N_
 from .activity_forms import OrganisationForm
 from .common import roles_required
 from .forms import options
@@ -37,10 +39,13 @@ def _form() -> OrganisationForm:
     return form
 
 
-def _commit(change: Callable[[], object], form: OrganisationForm, success: str) -> bool:
-    """One change and its admin-log record, committed; a refusal goes next to its field."""
+def _commit(change: Callable[[], object], form: OrganisationForm, success: str, **params) -> bool:
+    """One change and its admin-log record, committed; a refusal goes next to its field.
+
+    ``success`` is a marked Japanese template: the log keeps it in Japanese, the flash shows
+    it in the user's language."""
     try:
-        with admin_log.recording(db.session, current_user, success):
+        with admin_log.recording(db.session, current_user, success % params):
             change()
         db.session.commit()
     except ActivityError as error:
@@ -51,7 +56,7 @@ def _commit(change: Callable[[], object], form: OrganisationForm, success: str) 
         else:
             flash(error.message, "error")
         return False
-    flash(success, "success")
+    flash(_(success, **params), "success")
     return True
 
 
@@ -78,7 +83,8 @@ def new():
         if _commit(
             lambda: organisations.add_organisation(db.session, current_user, center, form.data),
             form,
-            f"地域団体「{name}」を追加しました。",
+            N_("地域団体「%(name)s」を追加しました。"),
+            name=name,
         ):
             return redirect(url_for("organisations.index"))
     return _list_page(form, 422)
@@ -89,7 +95,7 @@ def _kept(organisation_id: int) -> CommunityOrganisation:
     if found is None:
         abort(404)
     if not organisations.may_keep(current_user, found.center):
-        abort(403, description="このセンターの地域団体は編集できません。")
+        abort(403, description=_("このセンターの地域団体は編集できません。"))
     return found
 
 
@@ -105,7 +111,8 @@ def edit(organisation_id: int):
         if _commit(
             lambda: organisations.update_organisation(db.session, current_user, found, form.data),
             form,
-            f"地域団体「{name}」を更新しました。",
+            N_("地域団体「%(name)s」を更新しました。"),
+            name=name,
         ):
             return redirect(url_for("organisations.index"))
     status = 422 if request.method == "POST" else 200
@@ -122,7 +129,10 @@ def set_active(organisation_id: int):
     if _commit(
         lambda: organisations.set_active(db.session, current_user, found, active),
         form,
-        f"地域団体「{found.name}」を{'有効' if active else '無効'}にしました。",
+        N_("地域団体「%(name)s」を有効にしました。")
+        if active
+        else N_("地域団体「%(name)s」を無効にしました。"),
+        name=found.name,
     ):
         return redirect(url_for("organisations.index"))
     return _list_page(form, 422)

@@ -25,23 +25,32 @@ from ..formatting import fiscal_year_label, fiscal_year_of, thousand_yen
 from ..models import Bureau, Category, Center, User, Ward, WardFund
 from ..parsing import MAX_YEN
 from ..states import Role
+from ..wording import N_, translate
 from ..workflow import WorkflowError
 
 MAX_COUNT = 10**8
 MAX_AREA_KM2 = Decimal("999999.99")
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 1989, 2200
 
-LABELS = {Ward: "区", Center: "まちづくりセンター", Bureau: "局", Category: "分野", ActivityKind: "活動区分"}
+LABELS = {
+    Ward: N_("区"),
+    Center: N_("まちづくりセンター"),
+    Bureau: N_("局"),
+    Category: N_("分野"),
+    ActivityKind: N_("活動区分"),
+}
 
 
 def _name(model, value: Any) -> str:
     label = LABELS[model]
     name = (value or "").strip()
     if not name:
-        raise WorkflowError(f"{label}の名称を入力してください。")
+        raise WorkflowError("%(label)sの名称を入力してください。", label=translate(label))
     limit = model.__table__.c.name.type.length
     if len(name) > limit:
-        raise WorkflowError(f"{label}の名称は{limit}文字以内にしてください。")
+        raise WorkflowError(
+            "%(label)sの名称は%(limit)s文字以内にしてください。", label=translate(label), limit=limit
+        )
     return name
 
 
@@ -55,7 +64,9 @@ def _check_unique(session: Session, entry, name: str, **scope: Any) -> None:
     if entry.id is not None:
         query = query.where(model.id != entry.id)
     if session.execute(query).first():
-        raise WorkflowError(f"{LABELS[model]}「{name}」は既にあります。")
+        raise WorkflowError(
+            "%(label)s「%(name)s」は既にあります。", label=translate(LABELS[model]), name=name
+        )
 
 
 def _whole(value: Any, message: str, maximum: int, minimum: int = 0, required: bool = False) -> int | None:
@@ -113,8 +124,9 @@ def _check_can_deactivate(session: Session, entry) -> None:
     ).scalar_one()
     if liaisons:
         raise WorkflowError(
-            f"{entry.name}には有効な地域担当職員が{liaisons}人います。"
-            "先にその職員の所属を変えるか、無効にしてください。"
+            "%(name)sには有効な地域担当職員が%(liaisons)s人います。先にその職員の所属を変えるか、無効にしてください。",
+            name=entry.name,
+            liaisons=liaisons,
         )
 
 
@@ -150,7 +162,7 @@ def update_center(session: Session, center: Center, fields: dict[str, Any]) -> N
     note = (fields.get("note") or "").strip()
     limit = Center.__table__.c.note.type.length
     if len(note) > limit:
-        raise WorkflowError(f"備考は{limit}文字以内にしてください。")
+        raise WorkflowError("備考は%(limit)s文字以内にしてください。", limit=limit)
     _apply(session, center, fields, ward_id=center.ward_id)
     center.note = note
     session.add(center)
@@ -172,7 +184,7 @@ def update_entry(session: Session, entry: Bureau | Category | ActivityKind, fiel
     if isinstance(entry, ActivityKind):
         limit = ActivityKind.__table__.c.group.type.length
         if len(group) > limit:
-            raise WorkflowError(f"見出しは{limit}文字以内にしてください。")
+            raise WorkflowError("見出しは%(limit)s文字以内にしてください。", limit=limit)
     _apply(session, entry, fields)
     if isinstance(entry, ActivityKind):
         entry.group = group
@@ -200,8 +212,10 @@ def set_ward_fund(session: Session, ward_id: Any, fiscal_year: Any, allocated_ye
     used = funds.used_yen(session, ward.id, year)
     if amount < used:
         raise WorkflowError(
-            f"{ward.name}の{fiscal_year_label(year)}は既に{thousand_yen(used)}を充当しています。"
-            "配分額はそれ以上にしてください。"
+            "%(name)sの%(fiscal_year_label)sは既に%(thousand_yen)sを充当しています。配分額はそれ以上にしてください。",
+            name=ward.name,
+            fiscal_year_label=fiscal_year_label(year),
+            thousand_yen=thousand_yen(used),
         )
     fund = session.execute(
         select(WardFund).where(WardFund.ward_id == ward.id, WardFund.fiscal_year == year)

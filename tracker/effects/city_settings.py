@@ -11,23 +11,15 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ..ops_models import CitySetting
-from ..wording import N_, translate
+from ..wording import N_
 
 
 @dataclass(frozen=True)
 class Setting:
     key: str
-    source_label: str  # marked Japanese source texts; ``label`` and ``help`` read them translated
-    source_help: str
+    label: str
+    help: str
     default: bool
-
-    @property
-    def label(self) -> str:
-        return translate(self.source_label)
-
-    @property
-    def help(self) -> str:
-        return translate(self.source_help)
 
 
 TWO_EYES_APPROVAL = Setting(

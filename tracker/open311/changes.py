@@ -22,8 +22,8 @@ ACTION = "admin_change"  # the same as tracker.safeguards.admin_log.ACTION: one 
 class FieldError(WorkflowError):
     """A refusal that belongs to one field of the admin's form (``field``), shown next to it."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
+    def __init__(self, field: str, message: str, **params: object):
+        super().__init__(message, **params)
         self.field = field
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..effects.support import WorkflowError
 from ..models import Center, User
 from ..open311_models import ApiKey
+from ..wording import N_
 from .changes import FieldError, record_change
 
 
@@ -47,15 +48,16 @@ PREFIX_LENGTH = 8
 
 
 def _limit(value: Any) -> int:
-    message = f"1分あたりの上限は{MIN_LIMIT}〜{MAX_LIMIT:,}の整数で入力してください。"
+    message = N_("1分あたりの上限は%(min)s〜%(max)sの整数で入力してください。")
+    bounds = {"min": MIN_LIMIT, "max": f"{MAX_LIMIT:,}"}
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise FieldError("rate_limit_per_minute", message)
+        raise FieldError("rate_limit_per_minute", message, **bounds)
     try:
         number = int(value)
     except ValueError:
-        raise FieldError("rate_limit_per_minute", message) from None
+        raise FieldError("rate_limit_per_minute", message, **bounds) from None
     if not MIN_LIMIT <= number <= MAX_LIMIT:
-        raise FieldError("rate_limit_per_minute", message)
+        raise FieldError("rate_limit_per_minute", message, **bounds)
     return number
 
 
@@ -89,9 +91,11 @@ def create_key(
     if not name:
         raise FieldError("name", "APIキーの名前を入力してください。")
     if len(name) > NAME_LENGTH:
-        raise FieldError("name", f"APIキーの名前は{NAME_LENGTH}文字以内にしてください。")
+        raise FieldError(
+            "name", "APIキーの名前は%(name_length)s文字以内にしてください。", name_length=NAME_LENGTH
+        )
     if session.execute(select(ApiKey.id).where(ApiKey.name == name)).first():
-        raise FieldError("name", f"APIキー「{name}」は既にあります。別の名前にしてください。")
+        raise FieldError("name", "APIキー「%(name)s」は既にあります。別の名前にしてください。", name=name)
     center = None
     if center_id not in (None, "", 0, "0"):
         center = _center(session, center_id)
@@ -131,7 +135,7 @@ def create_key(
 def revoke_key(session: Session, actor: User | None, key: ApiKey) -> None:
     """Refuse the key from now on; it stays, so that its requests stay attributed to it."""
     if key.revoked_at is not None:
-        raise WorkflowError(f"APIキー「{key.name}」は既に無効化されています。")
+        raise WorkflowError("APIキー「%(name)s」は既に無効化されています。", name=key.name)
     key.revoked_at = dt.datetime.now(dt.UTC)
     key.revoked_by = actor
     session.flush()
@@ -142,11 +146,11 @@ def revoke_key(session: Session, actor: User | None, key: ApiKey) -> None:
 def set_rate_limit(session: Session, actor: User | None, key: ApiKey, limit: Any) -> None:
     """Requests per minute the key may send."""
     if key.revoked_at is not None:
-        raise WorkflowError(f"APIキー「{key.name}」は無効化されているため変更できません。")
+        raise WorkflowError("APIキー「%(name)s」は無効化されているため変更できません。", name=key.name)
     number = _limit(limit)
     old = key.rate_limit_per_minute
     if number == old:
-        raise FieldError("rate_limit_per_minute", f"1分あたりの上限は既に{old:,}回です。")
+        raise FieldError("rate_limit_per_minute", "1分あたりの上限は既に%(old)s回です。", old=f"{old:,}")
     key.rate_limit_per_minute = number
     session.flush()
     fields = {"rate_limit_per_minute": (old, number)}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..effects.support import WorkflowError
 from ..models import Category, Center, User
 from ..open311_models import ServiceAttribute, ServiceProfile, TownCenter
+from ..wording import N_, translate
 from .changes import FieldError, record_change
 
 CODE = re.compile(r"[A-Za-z0-9_]{1,50}")
@@ -31,9 +32,11 @@ MAX_VALUES = 100
 def _text(value: Any, field: str, label: str, limit: int, required: bool = False) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if required and not text:
-        raise FieldError(field, f"{label}を入力してください。")
+        raise FieldError(field, "%(label)sを入力してください。", label=translate(label))
     if len(text) > limit:
-        raise FieldError(field, f"{label}は{limit}文字以内にしてください。")
+        raise FieldError(
+            field, "%(label)sは%(limit)s文字以内にしてください。", label=translate(label), limit=limit
+        )
     return text
 
 
@@ -63,10 +66,10 @@ def town_rows(session: Session) -> Sequence[TownCenter]:
 
 def add_town(session: Session, actor: User | None, town_name: Any, center_id: Any) -> TownCenter:
     """A 町名 an ``address_string`` may name, and the center its requests go to."""
-    name = _text(town_name, "town_name", "町名", _length(TownCenter, "town_name"), required=True)
+    name = _text(town_name, "town_name", N_("町名"), _length(TownCenter, "town_name"), required=True)
     center = _active_center(session, center_id)
     if session.execute(select(TownCenter.id).where(TownCenter.town_name == name)).first():
-        raise FieldError("town_name", f"町名「{name}」は既に登録されています。")
+        raise FieldError("town_name", "町名「%(name)s」は既に登録されています。", name=name)
     town = TownCenter(town_name=name, center=center)
     session.add(town)
     session.flush()
@@ -119,18 +122,20 @@ def save_profile(
 ) -> ServiceProfile:
     """Description, keywords (comma separated) and group of an active category's service."""
     if not category.active:
-        raise WorkflowError(f"分野「{category.name}」は無効のため、サービスの説明は編集できません。")
-    description = _text(fields.get("description"), "description", "説明", 2000)
+        raise WorkflowError(
+            "分野「%(name)s」は無効のため、サービスの説明は編集できません。", name=category.name
+        )
+    description = _text(fields.get("description"), "description", N_("説明"), 2000)
     keywords = ",".join(
         word.strip()
         for word in _text(
-            fields.get("keywords"), "keywords", "キーワード", _length(ServiceProfile, "keywords")
+            fields.get("keywords"), "keywords", N_("キーワード"), _length(ServiceProfile, "keywords")
         )
         .replace("、", ",")
         .split(",")
         if word.strip()
     )
-    group = _text(fields.get("group"), "group", "グループ", _length(ServiceProfile, "group"))
+    group = _text(fields.get("group"), "group", N_("グループ"), _length(ServiceProfile, "group"))
     profile = session.get(ServiceProfile, category.id)
     new = profile is None
     old = ("", "", "") if new else (profile.description, profile.keywords, profile.group)
@@ -183,14 +188,15 @@ def parse_values(text: Any) -> list[dict[str, str]]:
         if not key or len(key) > 100 or len(name) > 200:
             raise FieldError(
                 "values",
-                f"選択肢「{line[:40]}」は key=名前 の形 (key 100文字、名前 200文字以内) にしてください。",
+                "選択肢「%(line)s」は key=名前 の形 (key 100文字、名前 200文字以内) にしてください。",
+                line=line[:40],
             )
         if key in keys:
-            raise FieldError("values", f"選択肢の key「{key}」が重複しています。")
+            raise FieldError("values", "選択肢の key「%(key)s」が重複しています。", key=key)
         keys.add(key)
         values.append({"key": key, "name": name})
     if len(values) > MAX_VALUES:
-        raise FieldError("values", f"選択肢は{MAX_VALUES}個までにしてください。")
+        raise FieldError("values", "選択肢は%(max_values)s個までにしてください。", max_values=MAX_VALUES)
     return values
 
 
@@ -219,7 +225,7 @@ def _attribute_fields(
     if attribute.id is not None:
         taken = taken.where(ServiceAttribute.id != attribute.id)
     if session.execute(taken).first():
-        raise FieldError("code", f"コード「{code}」はこの分野に既にあります。")
+        raise FieldError("code", "コード「%(code)s」はこの分野に既にあります。", code=code)
     datatype = fields.get("datatype")
     if datatype not in ServiceAttribute.DATATYPES:
         raise FieldError("datatype", "データ型を一覧から選んでください。")
@@ -232,9 +238,9 @@ def _attribute_fields(
         "code": code,
         "datatype": datatype,
         "required": bool(fields.get("required")),
-        "description": _text(fields.get("description"), "description", "質問 (説明)", 200, required=True),
+        "description": _text(fields.get("description"), "description", N_("質問 (説明)"), 200, required=True),
         "datatype_description": _text(
-            fields.get("datatype_description"), "datatype_description", "データ型の説明", 200
+            fields.get("datatype_description"), "datatype_description", N_("データ型の説明"), 200
         ),
         "order": _order(fields.get("order")),
         "values": values,
@@ -246,7 +252,7 @@ def add_attribute(
 ) -> ServiceAttribute:
     """A question the category's service definition asks."""
     if not category.active:
-        raise WorkflowError(f"分野「{category.name}」は無効のため、質問は追加できません。")
+        raise WorkflowError("分野「%(name)s」は無効のため、質問は追加できません。", name=category.name)
     attribute = ServiceAttribute(category_id=category.id)
     values = _attribute_fields(session, attribute, fields)
     for name, value in values.items():

@@ -21,6 +21,7 @@ from zxcvbn import zxcvbn
 
 from ..models import Bureau, Center, User, Ward
 from ..states import Role
+from ..wording import N_, say
 from ..workflow import WorkflowError
 
 MIN_PASSWORD_LENGTH = 10
@@ -105,29 +106,29 @@ def password_problem(
     """
     password = password or ""
     if len(password) > MAX_CHECKED_LENGTH:
-        return f"パスワードは{MAX_CHECKED_LENGTH}文字以内にしてください。"
+        return say("パスワードは%(max)s文字以内にしてください。", max=MAX_CHECKED_LENGTH)
     normalised = unicodedata.normalize("NFKC", password).lower()
     personal = _personal_words(login, display_name, email)
     parts = _word_parts(login, email)
     if any(word in normalised for word in personal + [part for part in parts if len(part) >= 4]):
-        return "パスワードにログインIDや氏名が含まれています。推測されにくいものにしてください。"
+        return N_("パスワードにログインIDや氏名が含まれています。推測されにくいものにしてください。")
     result = zxcvbn(password, user_inputs=[*personal, *parts, *CITY_WORDS], max_length=MAX_CHECKED_LENGTH)
     weak = result["score"] < MIN_STRENGTH
     dictionaries = {match.get("dictionary_name") for match in result["sequence"]}
     if weak and "passwords" in dictionaries:
-        return "よく使われるパスワード（またはその変形）です。別のものにしてください。"
+        return N_("よく使われるパスワード（またはその変形）です。別のものにしてください。")
     if weak and "user_inputs" in dictionaries:
-        return "パスワードにログインID・氏名・市の名前など推測されやすい語が含まれています。"
+        return N_("パスワードにログインID・氏名・市の名前など推測されやすい語が含まれています。")
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"パスワードが短すぎます。{MIN_PASSWORD_LENGTH}文字以上にしてください。"
+        return say("パスワードが短すぎます。%(min)s文字以上にしてください。", min=MIN_PASSWORD_LENGTH)
     if not weak:
         return None
     patterns = {match["pattern"] for match in result["sequence"]}
     if patterns & {"sequence", "repeat", "spatial"}:
-        return "連続した文字・繰り返し・キーボードの並びは推測されやすいパスワードです。"
+        return N_("連続した文字・繰り返し・キーボードの並びは推測されやすいパスワードです。")
     if "date" in patterns:
-        return "日付や年を含むパスワードは推測されやすいです。"
-    return "推測されやすいパスワードです。単語をもう2つほど加えるなど長くしてください。"
+        return N_("日付や年を含むパスワードは推測されやすいです。")
+    return N_("推測されやすいパスワードです。単語をもう2つほど加えるなど長くしてください。")
 
 
 def _check_new_password(password: str, user: User | None = None, **names: str) -> None:
@@ -218,7 +219,7 @@ def create_user(session: Session, fields: dict[str, Any], *, check_strength: boo
     if not LOGIN_PATTERN.match(login):
         raise WorkflowError("ログインIDは英小文字・数字・「.」「_」「-」の3文字以上にしてください。")
     if session.execute(select(User.id).where(func.lower(User.login) == login)).first():
-        raise WorkflowError(f"ログインID「{login}」は既に使われています。")
+        raise WorkflowError("ログインID「%(login)s」は既に使われています。", login=login)
     display_name = (fields.get("display_name") or "").strip()
     if not display_name:
         raise WorkflowError("氏名を入力してください。")

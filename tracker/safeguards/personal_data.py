@@ -45,12 +45,13 @@ from ..models import HistoryEvent, Photo, ServiceRequest, User, utcnow
 from ..ops_models import ImportBatch, PersonalDataAccess, PersonalDataGrant
 from ..states import ImportState, RequestState, Role
 from ..teamwork_models import Attachment
+from ..wording import N_
 from . import security_log
 
 FIELDS = ("requester_name", "requester_contact")
-FIELD_LABELS = {"requester_name": "要望者氏名", "requester_contact": "連絡先"}
+FIELD_LABELS = {"requester_name": N_("要望者氏名"), "requester_contact": N_("連絡先")}
 VIEW, EXPORT = "view", "export"
-ACTION_LABELS = {VIEW: "閲覧", EXPORT: "出力"}
+ACTION_LABELS = {VIEW: N_("閲覧"), EXPORT: N_("出力")}
 ERASE_ACTION = "erase_personal_data"
 ERASE_BATCH = 200  # requests erased per transaction
 FINISHED_IMPORTS = (ImportState.DONE, ImportState.INVALID, ImportState.DUPLICATE)

@@ -22,6 +22,7 @@ from ..background import jobs, worker
 from ..formatting import TOKYO
 from ..models import User, utcnow
 from ..ops_models import SecurityEvent
+from ..wording import N_
 
 LOGIN_OK = "login_ok"
 LOGIN_FAILED = "login_failed"
@@ -35,16 +36,16 @@ EXPORT = "export"
 ADMIN_CHANGE = "admin_change"
 
 KIND_LABELS = {
-    LOGIN_OK: "ログイン",
-    LOGIN_FAILED: "ログイン失敗",
-    LOGIN_THROTTLED: "ログイン制限",
-    LOGOUT: "ログアウト",
-    PASSWORD_CHANGED: "パスワード変更",
-    FORBIDDEN: "権限なし (403)",
-    CSRF_FAILED: "不正な送信 (CSRF)",
-    PERSONAL_DATA_REVEALED: "個人情報の表示",
-    EXPORT: "ファイル出力",
-    ADMIN_CHANGE: "管理操作",
+    LOGIN_OK: N_("ログイン"),
+    LOGIN_FAILED: N_("ログイン失敗"),
+    LOGIN_THROTTLED: N_("ログイン制限"),
+    LOGOUT: N_("ログアウト"),
+    PASSWORD_CHANGED: N_("パスワード変更"),
+    FORBIDDEN: N_("権限なし (403)"),
+    CSRF_FAILED: N_("不正な送信 (CSRF)"),
+    PERSONAL_DATA_REVEALED: N_("個人情報の表示"),
+    EXPORT: N_("ファイル出力"),
+    ADMIN_CHANGE: N_("管理操作"),
 }
 LOGIN_LENGTH = 64
 PATH_LENGTH = 200
