@@ -202,3 +202,17 @@ def test_csp_allows_only_the_tile_host():
     assert gsi.replace(" https://cyberjapandata.gsi.go.jp", "") == default
     assert content_security_policy("javascript:alert(1)") == default
     assert "*" not in content_security_policy("https://{s}.tile.example.org/{z}/{x}/{y}.png")
+
+
+def test_demo_requests_have_places_around_kumamoto(session, tmp_path):
+    from tracker.city import demo_requests, masterdata
+    from tracker.models import ServiceRequest
+
+    masterdata.load_demo_users(session)
+    demo_requests.load_demo_requests(session, str(tmp_path), TODAY)
+    demo = session.query(ServiceRequest).filter(ServiceRequest.title.like("%(%)")).all()
+    assert len(demo) == 4 * len(demo_requests.DEMO_REQUESTS)
+    for request in demo:
+        assert 32.65 < request.latitude < 32.95 and 130.6 < request.longitude < 130.85, request.title
+    centers = {r.center_id: (r.latitude, r.longitude) for r in demo if r.title.startswith("公園の街灯")}
+    assert len(set(centers.values())) == 4  # each center's requests around its own place

@@ -25,7 +25,7 @@
     if (!latField || !lngField) return;
     box.hidden = false;
     document.querySelectorAll("[data-map-hint]").forEach(function (hint) { hint.hidden = false; });
-    var map = L.map(box);
+    var map = L.map(box, { maxZoom: 18 });
     if (box.dataset.tiles) {
       L.tileLayer(box.dataset.tiles, { maxZoom: 18, attribution: box.dataset.attribution || "" }).addTo(map);
     }

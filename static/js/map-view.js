@@ -12,7 +12,7 @@
   var DEFAULT_ZOOM = 12;
 
   function baseMap(element) {
-    var map = L.map(element, { scrollWheelZoom: false });
+    var map = L.map(element, { scrollWheelZoom: false, maxZoom: 18 });
     var tiles = element.dataset.tiles;
     if (tiles) {
       L.tileLayer(tiles, { maxZoom: 18, attribution: element.dataset.attribution || "" }).addTo(map);

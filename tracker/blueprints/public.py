@@ -130,7 +130,7 @@ def _summary(shown: IssuePublication, count: int) -> str:
     if count:
         parts.append(_("まとめた要望: %(count)s件", count=count))
     stop = _("。")
-    return stop.join(parts) + stop
+    return (stop.join(parts) + stop).strip()
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
