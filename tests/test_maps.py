@@ -216,3 +216,15 @@ def test_demo_requests_have_places_around_kumamoto(session, tmp_path):
         assert 32.65 < request.latitude < 32.95 and 130.6 < request.longitude < 130.85, request.title
     centers = {r.center_id: (r.latitude, r.longitude) for r in demo if r.title.startswith("公園の街灯")}
     assert len(set(centers.values())) == 4  # each center's requests around its own place
+
+
+def test_tiles_default_to_the_gsi_standard_map_with_its_attribution(tmp_path, monkeypatch):
+    from tracker.config import load_config
+
+    monkeypatch.delenv("MAP_TILE_URL", raising=False)
+    monkeypatch.delenv("MAP_TILE_ATTRIBUTION", raising=False)
+    config = load_config(str(tmp_path), {"TESTING": True})
+    assert config["MAP_TILE_URL"] == "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"
+    assert "国土地理院" in config["MAP_TILE_ATTRIBUTION"]
+    monkeypatch.setenv("MAP_TILE_URL", "")
+    assert load_config(str(tmp_path), {"TESTING": True})["MAP_TILE_URL"] == ""

@@ -8,10 +8,11 @@ No tiles (MAP_TILE_URL is empty in the tests): the markers show on a blank map."
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from .test_end_to_end import login
+from .test_end_to_end import Steps, login
 
 PLACE_A = ("32.803100", "130.707900")
 PLACE_B = ("32.860000", "130.707900")
@@ -30,14 +31,15 @@ def log_request(page: Page, title: str, category: str, place: tuple[str, str]) -
     page.select_option("#source", label="電話")
     page.fill("#latitude", place[0])
     page.fill("#longitude", place[1])
-    with page.expect_navigation():
+    with page.expect_navigation(wait_until="domcontentloaded"):
         page.get_by_role("button", name="登録する").click()
     expect(page.locator(".flash-success")).to_contain_text("を登録しました")
     expect(page.locator(".map-small .leaflet-marker-icon")).to_be_visible()  # the detail's small map
     return page.locator("dd.ref").inner_text().strip()
 
 
-def test_clicking_the_map_fills_the_fields_and_typing_moves_the_pin(page: Page):
+def test_clicking_the_map_fills_the_fields_and_typing_moves_the_pin(page: Page, shots_dir: Path):
+    steps = Steps(page, shots_dir)
     login(page, "chuo.liaison")
     page.goto("/requests/new")
     picker = page.locator(".map-picker.leaflet-container")
@@ -67,9 +69,11 @@ def test_clicking_the_map_fills_the_fields_and_typing_moves_the_pin(page: Page):
     )
     after = pin_box(page)
     assert abs(after["x"] - before["x"]) > 100
+    steps.done("form-map-picker")
 
 
-def test_the_lists_map_clusters_markers_and_a_marker_opens_its_request(page: Page):
+def test_the_lists_map_clusters_markers_and_a_marker_opens_its_request(page: Page, shots_dir: Path):
+    steps = Steps(page, shots_dir)
     login(page, "chuo.liaison")
     log_request(page, "公園のベンチが壊れている", "福祉・健康", PLACE_A)
     log_request(page, "歩道の段差が危ない", "道路・交通安全", PLACE_A)
@@ -90,6 +94,8 @@ def test_the_lists_map_clusters_markers_and_a_marker_opens_its_request(page: Pag
     popup = view.locator(".leaflet-popup-content")
     expect(popup).to_contain_text("受付")
     expect(popup).to_contain_text("防犯・街灯")
-    with page.expect_navigation():
+    steps.done("list-map-popup")
+    with page.expect_navigation(wait_until="domcontentloaded"):
         popup.get_by_role("link", name=f"{north} 防犯灯を増やしてほしい").click()
     expect(page.locator("dd.ref")).to_have_text(north)
+    steps.done("request-detail-map")
