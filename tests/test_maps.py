@@ -228,3 +228,17 @@ def test_tiles_default_to_the_gsi_standard_map_with_its_attribution(tmp_path, mo
     assert "国土地理院" in config["MAP_TILE_ATTRIBUTION"]
     monkeypatch.setenv("MAP_TILE_URL", "")
     assert load_config(str(tmp_path), {"TESTING": True})["MAP_TILE_URL"] == ""
+
+
+def test_detail_pages_show_a_small_map_of_the_places(make, login_as):
+    manager = make.manager()
+    issue = make.issue(IssueState.DRAFT, manager=manager, request_fields=PLACE)
+    request = issue.requests[0]
+    client = login_as(manager)
+    issue_page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert 'class="map-view map-small"' in issue_page and "32.8031" in issue_page
+    assert f"/requests/{request.id}" in issue_page
+    request_page = client.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert 'class="map-view map-small"' in request_page and "130.7079" in request_page
+    unlocated = make.request(make.liaison(), title="位置のない要望")
+    assert "map-small" not in client.get(f"/requests/{unlocated.id}").get_data(as_text=True)
