@@ -106,6 +106,7 @@ def build_app(database_url: str, instance: Path, *, demo_users: bool = False, **
                 # Tests log admins and managers in with the password alone; the requirement of a
                 # second factor for them is tested with the product's roles in tests/test_mfa.py.
                 "MFA_REQUIRED_ROLES": frozenset(),
+                "MAP_TILE_URL": "",  # no tile server in the tests: the maps show their markers alone
                 **overrides,
             }
         )

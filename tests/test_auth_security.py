@@ -343,6 +343,7 @@ def test_production_sends_secure_cookies_forces_https_and_sets_hsts(tmp_path, mo
             "SECRET_KEY": STRONG_KEY,
             "AUDIT_KEY": AUDIT_KEY,
             "SQLALCHEMY_DATABASE_URI": database_url,
+            "MAP_TILE_URL": "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
         }
     )
     client = production.test_client()
@@ -353,7 +354,11 @@ def test_production_sends_secure_cookies_forces_https_and_sets_hsts(tmp_path, mo
     cookie = secure.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
-    assert secure.headers["Content-Security-Policy"] == EXPECTED_CSP
+    # the maps' tile host, and only it, is added to img-src
+    with_tiles = EXPECTED_CSP.replace(
+        "img-src 'self' data:;", "img-src 'self' data: https://cyberjapandata.gsi.go.jp;"
+    )
+    assert secure.headers["Content-Security-Policy"] == with_tiles
 
 
 # --- headers and pages -------------------------------------------------------------------------

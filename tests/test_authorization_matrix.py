@@ -264,6 +264,15 @@ RULES: dict[str, Rule] = {
     "public.index": Rule(PUBLIC),
     "public.issue": Rule(PUBLIC, targets=("published",)),
     "public.feed": Rule(PUBLIC),
+    "public.map_page": Rule(PUBLIC),
+    "public.map_geojson": Rule(PUBLIC),
+    # the request lists on a map: the list's own roles (its scope is the list's, tests/test_maps.py)
+    "maps.requests_map": only(LIAISON, MANAGER, ADMIN),
+    "maps.requests_geojson": only(LIAISON, MANAGER, ADMIN),
+    "maps.queue_map": only(LIAISON),
+    "maps.queue_geojson": only(LIAISON),
+    "maps.triage_map": only(MANAGER),
+    "maps.triage_geojson": only(MANAGER),
     # what a typed amount will be stored as: any member of staff filling in a form
     "api.amount": Rule(ANY_ROLE),
     # Open311 reads: anyone, no login (a given api_key must be live; see test_open311_read.py)

@@ -123,6 +123,23 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def content_security_policy(tile_url: str) -> str:
+    """The CSP, its img-src also allowing the host of the maps' tiles (``MAP_TILE_URL``), by its
+    scheme and host only; no tile URL, or one that is not http(s) with a host: unchanged."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(tile_url or "")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    # Leaflet's {s} is one of its default subdomains a, b, c: each is listed, never a wildcard.
+    hosts = [host.replace("{s}", sub) for sub in "abc"] if "{s}" in host else [host]
+    if parts.scheme not in ("http", "https") or not host:
+        return CONTENT_SECURITY_POLICY
+    if any(c in h for h in hosts for c in " ;,'\"*{}"):
+        return CONTENT_SECURITY_POLICY
+    sources = " ".join(dict.fromkeys(f"{parts.scheme}://{h}" for h in hosts))
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:;", f"img-src 'self' data: {sources};")
+
+
 def _init_security_headers(app: Flask) -> None:
     """CSP, nosniff, Referrer-Policy, frame denial; HTTPS forced and HSTS in production only.
     The session cookie flags come from the config (``SESSION_COOKIE_*``); Talisman keeps them."""
@@ -134,7 +151,7 @@ def _init_security_headers(app: Flask) -> None:
         app,
         force_https=production,
         strict_transport_security=production,
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy=content_security_policy(app.config.get("MAP_TILE_URL", "")),
         referrer_policy="same-origin",
         frame_options="DENY",
         x_content_type_options=True,
@@ -217,6 +234,7 @@ def _register_blueprints(app: Flask) -> None:
         imports,
         indicators,
         intake,
+        maps,
         notifications,
         open311_common,  # noqa: F401  (the Open311 routes of the api blueprint, likewise)
         open311_read,  # noqa: F401  (likewise)
@@ -255,6 +273,7 @@ def _register_blueprints(app: Flask) -> None:
         public,
         intake,
         api,
+        maps,
     ):
         app.register_blueprint(module.bp)
 

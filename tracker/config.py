@@ -95,6 +95,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
         "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
         "WTF_CSRF_TIME_LIMIT": None,
+        # The maps' base tiles ({z}/{x}/{y}); empty: the maps show their markers on a blank
+        # background (no request leaves for a tile server). The CSP's img-src allows its host.
+        "MAP_TILE_URL": env.get("MAP_TILE_URL", "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png"),
+        # The attribution the tile provider requires, shown on every map (trusted HTML).
+        "MAP_TILE_ATTRIBUTION": env.get(
+            "MAP_TILE_ATTRIBUTION", '<a href="https://maps.gsi.go.jp/development/ichiran.html">国土地理院</a>'
+        ),
     }
     largest_upload = max(
         config["PHOTO_MAX_BYTES"] * config["PHOTO_MAX_COUNT"],

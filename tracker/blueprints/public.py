@@ -17,7 +17,9 @@ import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
@@ -75,6 +77,24 @@ def issue(issue_id: int):
     return _cacheable(Response(html))
 
 
+@bp.route("/map")
+def map_page():
+    """The published issues on a map (each at the mean place of its requests)."""
+    return _cacheable(Response(render_template("public/map.html")))
+
+
+@bp.route("/map.geojson")
+def map_geojson():
+    """The public map's GeoJSON: published issues only, in their public words; nothing personal."""
+
+    def url_of(issue_id: int) -> str:
+        return url_for("public.issue", issue_id=issue_id)
+
+    response = jsonify(public.published_places(db.session, url_of))
+    response.mimetype = "application/geo+json"
+    return _cacheable(response)
+
+
 def xml_text(text: str) -> str:
     """``text`` without the characters an XML 1.0 document may not hold."""
     return _NOT_XML.sub("", text)
@@ -92,21 +112,25 @@ def _stamp(moment: dt.datetime) -> str:
 def _summary(shown: IssuePublication, count: int) -> str:
     """The entry's summary: the issue's facts and its approved public text, nothing else."""
     issue = shown.ward_issue
-    parts = [f"{issue.ward.name}・{fiscal_year_label(issue.fiscal_year)}", f"状態: {issue.state.label}"]
+    parts = [
+        f"{issue.ward.name}・{fiscal_year_label(issue.fiscal_year)}",
+        _("状態: %(state)s", state=issue.state.label),
+    ]
     if issue.lead_bureau:
-        parts.append(f"主管局: {issue.lead_bureau.name}")
+        parts.append(_("主管局: %(bureau)s", bureau=issue.lead_bureau.name))
     for label, text in (
-        ("概要", shown.summary),
-        ("協議結果", shown.decision_text),
-        ("予算", shown.budget_text),
-        ("進捗", shown.progress_text),
-        ("結果", shown.outcome),
+        (_("概要"), shown.summary),
+        (_("協議結果"), shown.decision_text),
+        (_("予算"), shown.budget_text),
+        (_("進捗"), shown.progress_text),
+        (_("結果"), shown.outcome),
     ):
         if text:
             parts.append(f"{label}: {text}")
     if count:
-        parts.append(f"まとめた要望: {count}件")
-    return "。".join(parts) + "。"
+        parts.append(_("まとめた要望: %(count)s件", count=count))
+    stop = _("。")
+    return (stop.join(parts) + stop).strip()
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
@@ -125,10 +149,11 @@ def feed():
     counts = public.request_counts(db.session, [shown.ward_issue_id for shown in shown_issues])
     city = current_app.config["CITY_NAME"]
     ET.register_namespace("", ATOM)
-    root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "ja"})
+    language = str(get_locale() or "ja")
+    root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": language})
     _sub(root, "id", _tag("ward-issues"))
-    _sub(root, "title", f"{city} 区重要課題 (公開分)")
-    _sub(root, "subtitle", f"{city}の各区が公開した区重要課題と、その協議結果・予算化・進捗")
+    _sub(root, "title", _("%(city)s 区重要課題 (公開分)", city=city))
+    _sub(root, "subtitle", _("%(city)sの各区が公開した区重要課題と、その協議結果・予算化・進捗", city=city))
     _sub(root, "updated", _stamp(shown_issues[0].approved_at if shown_issues else utcnow()))
     _sub(root, "link", rel="self", type=ATOM_MIMETYPE, href=url_for("public.feed", _external=True))
     _sub(root, "link", rel="alternate", type="text/html", href=url_for("public.index", _external=True))

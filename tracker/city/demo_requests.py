@@ -9,6 +9,7 @@ have something to show. Idempotent: a request whose title is already there is no
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,6 +59,32 @@ DEMO_REQUESTS = [
 
 BUREAU_BY_CATEGORY = {"ごみ・環境衛生": "環境局", "防犯・街灯": "文化市民局"}
 
+# Where each demo center's requests are (around 熊本市, so that the maps show them), by center,
+# else by ward, else the city hall; each demo request is placed a few hundred metres around it.
+DEMO_PLACES = {
+    "中央区まちづくりセンター": (Decimal("32.8031"), Decimal("130.7079")),
+    "託麻": (Decimal("32.7936"), Decimal("130.7702")),
+    "城南": (Decimal("32.7030"), Decimal("130.7560")),
+    "植木": (Decimal("32.8930"), Decimal("130.6890")),
+}
+WARD_PLACES = {
+    "中央区": (Decimal("32.8031"), Decimal("130.7079")),
+    "東区": (Decimal("32.7900"), Decimal("130.7690")),
+    "西区": (Decimal("32.8040"), Decimal("130.6600")),
+    "南区": (Decimal("32.7400"), Decimal("130.7000")),
+    "北区": (Decimal("32.8620"), Decimal("130.7250")),
+}
+# (north, east) steps of about 300 m, one per demo request in DEMO_REQUESTS' order
+DEMO_OFFSETS = [(0, 0), (3, 2), (-2, 3), (2, -3), (-3, -2), (4, -1)]
+DEMO_STEP = Decimal("0.0009")
+
+
+def demo_place(center_name: str, ward_name: str, index: int) -> tuple[Decimal, Decimal]:
+    """The demo coordinates of the ``index``-th demo request of a center."""
+    lat, lng = DEMO_PLACES.get(center_name) or WARD_PLACES.get(ward_name) or WARD_PLACES["中央区"]
+    north, east = DEMO_OFFSETS[index % len(DEMO_OFFSETS)]
+    return lat + north * DEMO_STEP, lng + east * DEMO_STEP
+
 
 def load_demo_requests(session: Session, photo_dir: str, today: dt.date) -> int:
     """Log the demo requests for every demo liaison; return how many were logged."""
@@ -69,7 +96,10 @@ def load_demo_requests(session: Session, photo_dir: str, today: dt.date) -> int:
     ).all()
     for liaison in liaisons:
         managers = ward_managers(session, liaison.ward_id)[:2]
-        for title, category, place, organisation, source, days_ago, next_step in DEMO_REQUESTS:
+        for index, (title, category, place, organisation, source, days_ago, next_step) in enumerate(
+            DEMO_REQUESTS
+        ):
+            latitude, longitude = demo_place(liaison.center.name, liaison.ward.name, index)
             received = max(start, today - dt.timedelta(days=days_ago))
             full_title = f"{title} ({liaison.center.name})"
             where = place.format(ward=liaison.ward.name)
@@ -84,6 +114,8 @@ def load_demo_requests(session: Session, photo_dir: str, today: dt.date) -> int:
                     "source": source.value,
                     "category_id": session.scalar(select(Category.id).where(Category.name == category)),
                     "location_text": where,
+                    "latitude": latitude,
+                    "longitude": longitude,
                     "organisation": organisation,
                     "received_on": received,
                 },

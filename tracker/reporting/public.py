@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session, contains_eager
 
+from ..finding import geo
+from ..formatting import fiscal_year_label
 from ..models import ServiceRequest, Ward, WardIssue
 from ..monitoring_models import IssuePublication
 from ..states import REGISTERED_ISSUE_STATES
@@ -103,3 +105,50 @@ def latest_published(session: Session, limit: int = FEED_ENTRIES) -> Sequence[Is
         _publications().order_by(IssuePublication.approved_at.desc(), WardIssue.id.desc()).limit(limit)
     )
     return session.execute(statement).unique().scalars().all()
+
+
+def published_places(session: Session, url_of, *, limit: int = geo.MAX_FEATURES) -> dict:
+    """The public map's GeoJSON: one point per published issue whose requests have coordinates,
+    at the mean of its requests' places (never a request's own place or anything of a request
+    but the count), named by the issue's approved public title; newest approval first."""
+    located = (ServiceRequest.latitude.is_not(None), ServiceRequest.longitude.is_not(None))
+    statement = (
+        select(
+            WardIssue.id,
+            WardIssue.reference,
+            WardIssue.fiscal_year,
+            WardIssue.state,
+            IssuePublication.title,
+            Ward.name.label("ward"),
+            func.avg(ServiceRequest.latitude).label("latitude"),
+            func.avg(ServiceRequest.longitude).label("longitude"),
+            func.count(ServiceRequest.id).label("requests"),
+        )
+        .join(IssuePublication, IssuePublication.ward_issue_id == WardIssue.id)
+        .join(Ward, Ward.id == WardIssue.ward_id)
+        .join(ServiceRequest, ServiceRequest.ward_issue_id == WardIssue.id)
+        .where(is_published(), *located)
+        .group_by(WardIssue.id, IssuePublication.id, Ward.id)
+        .order_by(func.max(IssuePublication.approved_at).desc(), WardIssue.id.desc())
+        .limit(limit + 1)
+    )
+    rows = session.execute(statement).all()
+    features = [
+        geo.point(
+            round(float(row.latitude), 6),
+            round(float(row.longitude), 6),
+            {
+                "id": row.id,
+                "reference": row.reference,
+                "title": row.title,
+                "ward": row.ward,
+                "fiscal_year": fiscal_year_label(row.fiscal_year),
+                "state": row.state.value,
+                "state_label": str(row.state.label),
+                "requests": int(row.requests),
+                "url": url_of(row.id),
+            },
+        )
+        for row in rows[:limit]
+    ]
+    return geo.collection(features, truncated=len(rows) > limit, limit=limit)
