@@ -45,7 +45,7 @@ def queue():
     """Unanswered requests of my center, overdue first (``?format=csv|xlsx``: all of them)."""
     statement = queries.open_requests_of_center(current_user.center_id)
     if list_pages.wanted_format():
-        return list_pages.export_fixed(statement, ServiceRequest, "未回答の要望", "未回答の要望")
+        return list_pages.export_fixed(statement, ServiceRequest, _("未回答の要望"), _("未回答の要望"))
     rows = db.session.execute(statement).scalars().all()
     return render_template("field/queue.html", rows=rows)
 
@@ -59,8 +59,8 @@ def ward_requests():
         queries.requests_for(current_user),
         template="field/requests.html",
         endpoint="field.ward_requests",
-        what="要望一覧",
-        filename="要望一覧",
+        what=_("要望一覧"),
+        filename=_("要望一覧"),
     )
 
 
