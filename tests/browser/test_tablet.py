@@ -82,6 +82,12 @@ def test_the_liaison_flow_fits_the_screen(browser, live_server, tmp_path: Path, 
         expect(page.locator(".flash-success")).to_contain_text("を登録しました")
         pages.check("request-detail")
 
+        page.goto("/field/")  # the queue with the new request in it, as cards on a phone
+        row = page.locator("table.queue tbody tr", has_text=title)
+        expect(row).to_have_count(1)
+        pages.check("queue-with-request")
+        row.get_by_role("link", name=title).click()
+
         expect(page.locator("#form-answer")).to_be_visible()
         page.locator("#form-answer input[name=answer-answer_kind][value=resolved]").check()
         page.fill("[name=answer-answer_text]", "向きを直しました。")
@@ -91,12 +97,15 @@ def test_the_liaison_flow_fits_the_screen(browser, live_server, tmp_path: Path, 
         pages.check("answered")
 
         page.goto("/activities/")
-        pages.check("activities")
         page.get_by_role("link", name="活動を記録").click()
         pages.check("activity-form")
+        page.select_option("#kind_id", index=1)
+        page.fill("#place", f"大江公民館 {title[-6:]}")
+        with page.expect_navigation():
+            page.get_by_role("button", name="記録する").click()
+        expect(page.locator(".flash-success")).to_contain_text("活動を記録しました")
+        pages.check("activity-detail")
         page.goto("/activities/")
-        first = page.locator("table.activities tbody tr td a").first
-        if first.count():
-            first.click()
-            pages.check("activity-detail")
+        expect(page.locator("table.activities tbody tr", has_text=title[-6:]).first).to_be_visible()
+        pages.check("activities")
         assert all(path.is_file() for path in pages.shots)
