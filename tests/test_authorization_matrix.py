@@ -106,6 +106,10 @@ RULES: dict[str, Rule] = {
     "field.answer": only(*FIELD_STAFF, scope=SAME_WARD, on="received"),
     "field.withdraw": only(*FIELD_STAFF, scope=SAME_WARD, on="received"),
     "field.photo": only(*Role, scope=SEES_REQUEST, on="photo"),
+    # offline capture: a fresh CSRF token for the device's queue; the service worker and its offline page
+    "field.csrf_token": Rule(ANY_ROLE),
+    "field.service_worker": Rule(PUBLIC),
+    "field.offline_page": Rule(PUBLIC),
     # personal data: shown (and recorded) to field staff of the ward and the admin, never bureau staff
     "field.reveal_personal_data": only(
         LIAISON, MANAGER, ADMIN, scope=SEES_REQUEST, on=("received", "escalated")

@@ -11,6 +11,7 @@ organisations of each center are kept on ``activity_organisations``.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -46,7 +47,7 @@ def visible_activity(activity_id: int) -> Activity:
     if found is None:
         abort(404)
     if not can_view_activity(current_user, found):
-        abort(403, description="この活動記録を見る権限がありません。")
+        abort(403, description=_("この活動記録を見る権限がありません。"))
     return found
 
 
@@ -60,7 +61,7 @@ def index():
     if fmt in exports.FORMATS:
         return activity_exports.export(db.session, current_user, flt, fmt)
     if fmt:
-        flt.notices.append("出力形式が不正なため、一覧を表示しています。")
+        flt.notices.append(_("出力形式が不正なため、一覧を表示しています。"))
     size = current_app.config.get("PAGE_SIZE", activities.PAGE_SIZE)
     page, counts = activities.activity_page(db.session, current_user, flt, size=size)
 
@@ -135,14 +136,14 @@ def new():
     if request.method == "GET":
         return _form_page(form, None)
     if not form.validate_on_submit():
-        return _form_page(form, None, "入力内容を確認してください。", 422)
+        return _form_page(form, None, _("入力内容を確認してください。"), 422)
     try:
         created = operations.log_activity(db.session, current_user, form.values(), today=today_in_tokyo())
         db.session.commit()
     except operations.ActivityError as error:
         db.session.rollback()
-        return _form_page(form, None, _refused(form, error) or "入力内容を確認してください。", 422)
-    flash("活動を記録しました。", "success")
+        return _form_page(form, None, _refused(form, error) or _("入力内容を確認してください。"), 422)
+    flash(_("活動を記録しました。"), "success")
     return redirect(url_for("activities.detail", activity_id=created.id))
 
 
@@ -151,12 +152,12 @@ def new():
 def edit(activity_id: int):
     activity = visible_activity(activity_id)
     if not can_edit_activity(current_user, activity):
-        abort(403, description="この活動記録は編集できません。")
+        abort(403, description=_("この活動記録は編集できません。"))
     form = _activity_form(activity)
     if request.method == "GET":
         return _form_page(form, activity)
     if not form.validate_on_submit():
-        return _form_page(form, activity, "入力内容を確認してください。", 422)
+        return _form_page(form, activity, _("入力内容を確認してください。"), 422)
     try:
         operations.edit_activity(
             db.session,
@@ -172,8 +173,8 @@ def edit(activity_id: int):
         return _form_page(form, activity, CONFLICT_MESSAGE, 409)
     except operations.ActivityError as error:
         db.session.rollback()
-        return _form_page(form, activity, _refused(form, error) or "入力内容を確認してください。", 422)
-    flash("活動記録を更新しました。", "success")
+        return _form_page(form, activity, _refused(form, error) or _("入力内容を確認してください。"), 422)
+    flash(_("活動記録を更新しました。"), "success")
     return redirect(url_for("activities.detail", activity_id=activity.id))
 
 
@@ -198,7 +199,7 @@ def detail(activity_id: int):
 def _linkable(activity_id: int) -> Activity:
     activity = visible_activity(activity_id)
     if not heard.may_link(current_user, activity):
-        abort(403, description="この活動記録は編集できません。")
+        abort(403, description=_("この活動記録は編集できません。"))
     return activity
 
 
@@ -218,7 +219,7 @@ def link(activity_id: int):
         db.session.rollback()
         form.reference.errors = [*form.reference.errors, error.message]
         return _detail_page(activity, form), 422
-    flash(f"要望 {found.reference} をこの活動に結び付けました。", "success")
+    flash(_("要望 %(reference)s をこの活動に結び付けました。", reference=found.reference), "success")
     return redirect(url_for("activities.detail", activity_id=activity.id))
 
 
@@ -229,12 +230,12 @@ def unlink(activity_id: int):
     form = UnlinkRequestForm()
     found = db.session.get(ServiceRequest, form.request_id.data) if form.validate_on_submit() else None
     if found is None:
-        return _detail_page(activity, refusal="結び付けを解除する要望が見つかりません。"), 422
+        return _detail_page(activity, refusal=_("結び付けを解除する要望が見つかりません。")), 422
     try:
         operations.unlink_request(db.session, current_user, activity, found)
         db.session.commit()
     except operations.ActivityError as error:
         db.session.rollback()
         return _detail_page(activity, refusal=error.message), 422
-    flash(f"要望 {found.reference} との結び付けを解除しました。", "success")
+    flash(_("要望 %(reference)s との結び付けを解除しました。", reference=found.reference), "success")
     return redirect(url_for("activities.detail", activity_id=activity.id))

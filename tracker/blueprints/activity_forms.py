@@ -4,6 +4,7 @@ keep a center's community organisations. Choices are filled in by the view
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _  # labels are read when a form is shown
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -33,19 +34,19 @@ class CheckboxesField(SelectMultipleField):
 
 
 class ActivityForm(Form):
-    held_on = JapaneseDateField("活動日", validators=[DataRequired(REQUIRED)])
-    starts_at = TimeField("開始時刻", validators=[Optional()])
-    ends_at = TimeField("終了時刻", validators=[Optional()])
-    kind_id = SelectField("活動区分", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    center_id = SelectField("まちづくりセンター", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    organisation_id = SelectField("団体", coerce=row_id, validators=[Optional()])
+    held_on = JapaneseDateField(_("活動日"), validators=[DataRequired(REQUIRED)])
+    starts_at = TimeField(_("開始時刻"), validators=[Optional()])
+    ends_at = TimeField(_("終了時刻"), validators=[Optional()])
+    kind_id = SelectField(_("活動区分"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    center_id = SelectField(_("まちづくりセンター"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    organisation_id = SelectField(_("団体"), coerce=row_id, validators=[Optional()])
     organisation_text = StringField(
-        "その他の団体名", validators=[Length(max=TEXT_LIMITS["organisation_text"])]
+        _("その他の団体名"), validators=[Length(max=TEXT_LIMITS["organisation_text"])]
     )
-    place = StringField("場所", validators=[Length(max=TEXT_LIMITS["place"])])
-    attendees = IntegerField("参加者数", validators=[Optional(), NumberRange(0, MAX_ATTENDEES)])
-    summary = TextAreaField("内容", validators=[Length(max=TEXT_LIMITS["summary"])])
-    liaison_ids = CheckboxesField("活動した地域担当職員", coerce=row_id)
+    place = StringField(_("場所"), validators=[Length(max=TEXT_LIMITS["place"])])
+    attendees = IntegerField(_("参加者数"), validators=[Optional(), NumberRange(0, MAX_ATTENDEES)])
+    summary = TextAreaField(_("内容"), validators=[Length(max=TEXT_LIMITS["summary"])])
+    liaison_ids = CheckboxesField(_("活動した地域担当職員"), coerce=row_id)
     version = HiddenField()
 
     def values(self) -> dict:
@@ -58,27 +59,27 @@ class ActivityForm(Form):
 
 class LinkRequestForm(Form):
     reference = StringField(
-        "受付番号",
+        _("受付番号"),
         validators=[DataRequired(REQUIRED), Length(max=40)],
         render_kw={"placeholder": "R-CHUO-2024-0001"},
     )
 
 
 class UnlinkRequestForm(Form):
-    request_id = IntegerField("要望", validators=[InputRequired(REQUIRED), NumberRange(1, 2**31 - 1)])
+    request_id = IntegerField(_("要望"), validators=[InputRequired(REQUIRED), NumberRange(1, 2**31 - 1)])
 
 
 class OrganisationForm(Form):
-    center_id = SelectField("まちづくりセンター", coerce=row_id, validators=[InputRequired(REQUIRED)])
-    name = StringField("団体名", validators=[DataRequired(REQUIRED), Length(max=NAME_LIMIT)])
+    center_id = SelectField(_("まちづくりセンター"), coerce=row_id, validators=[InputRequired(REQUIRED)])
+    name = StringField(_("団体名"), validators=[DataRequired(REQUIRED), Length(max=NAME_LIMIT)])
     kind = SelectField(
-        "種類", choices=options(OrganisationKind.choices()), validators=[DataRequired(REQUIRED)]
+        _("種類"), choices=options(OrganisationKind.choices()), validators=[DataRequired(REQUIRED)]
     )
-    sort_order = IntegerField("表示順", default=0, validators=[Optional(), NumberRange(-(10**8), 10**8)])
-    active = BooleanField("有効", default=True)
+    sort_order = IntegerField(_("表示順"), default=0, validators=[Optional(), NumberRange(-(10**8), 10**8)])
+    active = BooleanField(_("有効"), default=True)
 
 
 class ActivityKindForm(NameForm):
     """An activity kind (admin's master data): a name, its heading in lists, order, active."""
 
-    group = StringField("見出し (例: 会議出席)", validators=[Length(max=40)])
+    group = StringField(_("見出し (例: 会議出席)"), validators=[Length(max=40)])

@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -14,7 +15,9 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from ..activity_models import Activity
 from ..city import choices
@@ -42,7 +45,7 @@ def queue():
     """Unanswered requests of my center, overdue first (``?format=csv|xlsx``: all of them)."""
     statement = queries.open_requests_of_center(current_user.center_id)
     if list_pages.wanted_format():
-        return list_pages.export_fixed(statement, ServiceRequest, "未回答の要望", "未回答の要望")
+        return list_pages.export_fixed(statement, ServiceRequest, _("未回答の要望"), _("未回答の要望"))
     rows = db.session.execute(statement).scalars().all()
     return render_template("field/queue.html", rows=rows)
 
@@ -56,8 +59,8 @@ def ward_requests():
         queries.requests_for(current_user),
         template="field/requests.html",
         endpoint="field.ward_requests",
-        what="要望一覧",
-        filename="要望一覧",
+        what=_("要望一覧"),
+        filename=_("要望一覧"),
     )
 
 
@@ -94,42 +97,59 @@ def new_request():
     to one of them (関連付けて登録), or log it as a separate one (別の要望として登録).
 
     Photos chosen on a form that comes back are held (``held_photos``) and listed as
-    「選択済みの写真」: the next submit re-attaches them, less the ones the user took off."""
+    「選択済みの写真」: the next submit re-attaches them, less the ones the user took off.
+
+    A send from the device's offline queue (static/js/offline.js) asks for JSON: it is logged as
+    a separate request unless a link was chosen, and answers ``{id, reference, url, created}``
+    (422 with the messages when refused). A send whose ``client_uuid`` is already stored answers
+    that request, as the first send did (``intake.log_request_once``)."""
     form = _request_form()
     suggestions: list = []
     hold_dir = current_app.config["PHOTO_HOLD_DIR"]
     token = held_photos.valid_token(request.form.get("photo_hold")) or held_photos.new_token()
-    photos_held = True
+    refused = None
     activity = _heard_in()
+    as_json = request.method == "POST" and _wants_json()
     if request.method == "GET":
         form.received_on.data = today_in_tokyo()
         for name, value in heard.request_prefill(activity).items() if activity else ():
             form[name].data = value
     else:
+        try:  # a send again of a request already stored: answered as the first time
+            replayed = intake.replayed(db.session, current_user, request.form.get("client_uuid"))
+        except WorkflowError as error:
+            replayed, refused = None, error.message
+        if replayed is not None:
+            return _logged(replayed, False, as_json)
         held_photos.purge(hold_dir)
         held_photos.drop(hold_dir, token, request.form.getlist("drop_photo"))
-        photos_held = _hold_uploads(hold_dir, token, form.photos.name)
-    if form.validate_on_submit() and photos_held:
+        refused = refused or _hold_uploads(hold_dir, token, form.photos.name)
+    if form.validate_on_submit() and refused is None:
         ward_id = intake.ward_id_of(current_user)
         original = _chosen_original(ward_id)
-        if original is None and request.form.get("similar_choice") != "separate":
+        if original is None and request.form.get("similar_choice") != "separate" and not as_json:
             suggestions = similar.similar_open_requests(
                 db.session, ward_id, form.title.data, form.description.data
             )
         if original is False:
-            flash("関連付ける要望が見つかりません。もう一度選んでください。", "error")
+            refused = _("関連付ける要望が見つかりません。もう一度選んでください。")
         elif suggestions:
             flash(
-                "似ている未回答の要望があります。関連付けるか、別の要望として登録するかを選んでください。",
+                _("似ている未回答の要望があります。関連付けるか、別の要望として登録するかを選んでください。"),
                 "warning",
             )
         else:
-            created = _log_new_request(form, original, hold_dir, token, activity)
+            created, is_new, refused = _log_new_request(form, original, hold_dir, token, activity)
             if created is not None:
-                flash(f"要望 {created.reference} を登録しました。", "success")
-                return redirect(url_for("field.request_detail", request_id=created.id))
+                return _logged(created, is_new, as_json)
     elif form.errors:
-        flash("入力内容を確認してください。", "error")
+        refused = _("入力内容を確認してください。")
+    if as_json:
+        return jsonify(
+            {"messages": [refused or _("入力内容を確認してください。")], "errors": form.errors}
+        ), 422
+    if refused:
+        flash(refused, "error")
     return render_template(
         "field/new_request.html",
         form=form,
@@ -137,7 +157,21 @@ def new_request():
         photo_hold=token,
         held=held_photos.held(hold_dir, token),
         activity=activity,
+        client_uuid=request.form.get("client_uuid", "")[:36],
     )
+
+
+def _logged(created: ServiceRequest, is_new: bool, as_json: bool):
+    url = url_for("field.request_detail", request_id=created.id)
+    if as_json:
+        answer = {"id": created.id, "reference": created.reference, "url": url, "created": is_new}
+        return jsonify(answer), 201 if is_new else 200
+    flash(_("要望 %(reference)s を登録しました。", reference=created.reference), "success")
+    return redirect(url)
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
 def _heard_in() -> Activity | None:
@@ -149,12 +183,12 @@ def _heard_in() -> Activity | None:
     if found is None:
         abort(404)
     if not heard.may_link(current_user, found):
-        abort(403, description="この活動記録には要望を結び付けられません。")
+        abort(403, description=_("この活動記録には要望を結び付けられません。"))
     return found
 
 
-def _hold_uploads(hold_dir: str, token: str, field_name: str) -> bool:
-    """Check and hold the photos this submit sent; False (and a flash) if one was refused."""
+def _hold_uploads(hold_dir: str, token: str, field_name: str) -> str | None:
+    """Check and hold the photos this submit sent; the message if one was refused."""
     uploads = [
         (upload.stream, upload.filename) for upload in request.files.getlist(field_name) if upload.filename
     ]
@@ -167,18 +201,16 @@ def _hold_uploads(hold_dir: str, token: str, field_name: str) -> bool:
             max_bytes=current_app.config["PHOTO_MAX_BYTES"],
         )
     except WorkflowError as error:
-        flash(error.message, "error")
-        return False
-    return True
+        return error.message
+    return None
 
 
-def _log_new_request(
-    form, original: ServiceRequest | None, hold_dir: str, token: str, activity: Activity | None = None
-):
+def _log_new_request(form, original, hold_dir: str, token: str, activity: Activity | None = None):
+    """(the request, whether it is new, None) or (None, False, the message why not)."""
     fields = {k: v for k, v in form.data.items() if k not in ("photos", "csrf_token")}
     uploads = held_photos.uploads(hold_dir, token)
     try:
-        created = intake.log_request(
+        created, is_new = intake.log_request_once(
             db.session,
             current_user,
             fields,
@@ -189,16 +221,42 @@ def _log_new_request(
             answer_due_days=current_app.config["ANSWER_DUE_DAYS"],
             today=today_in_tokyo(),
             duplicate_of=original,
+            client_uuid=request.form.get("client_uuid"),
         )
-        if activity is not None:  # heard in an activity: linked in the same transaction
+        if activity is not None and is_new:  # heard in an activity: linked in the same transaction
             operations.link_request(db.session, current_user, activity, created)
         db.session.commit()
     except WorkflowError as error:
         db.session.rollback()
-        flash(error.message, "error")
-        return None
+        return None, False, error.message
     held_photos.clear(hold_dir, token)
-    return created
+    return created, is_new, None
+
+
+@bp.route("/csrf-token")
+@login_required
+def csrf_token():
+    """A fresh CSRF token for the offline queue's sends (JSON, never stored by anything)."""
+    response = jsonify({"csrf_token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The service worker (static/js/sw.js) from the root, so that its scope covers the app."""
+    response = current_app.send_static_file("js/sw.js")
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    response.content_type = "text/javascript; charset=utf-8"
+    return response
+
+
+@bp.route("/offline")
+def offline_page():
+    """What the service worker shows for a page that needs the network while there is none:
+    a page without any personal data (cached by the service worker)."""
+    return render_template("field/offline.html")
 
 
 @bp.route("/requests/similar")
@@ -236,7 +294,7 @@ def reveal_personal_data(request_id: int):
     """Grant one view of the requester's name and contact: the next view of the page uses it."""
     found = visible_request(request_id)
     if not personal_data.may_reveal(current_user, found):
-        abort(403, description="要望者の個人情報を表示する権限がありません。")
+        abort(403, description=_("要望者の個人情報を表示する権限がありません。"))
     if personal_data.has_personal_data(found):
         session[REVEAL_KEY] = personal_data.grant_reveal(db.session, current_user, found)
         db.session.commit()
@@ -253,7 +311,7 @@ def answer(request_id: int):
         "answer",
         form,
         form.data,
-        "住民への回答を記録しました。",
+        _("住民への回答を記録しました。"),
         url_for("field.request_detail", request_id=found.id),
     )
 
@@ -268,7 +326,7 @@ def withdraw(request_id: int):
         "withdraw",
         form,
         form.data,
-        "要望を取り下げました。",
+        _("要望を取り下げました。"),
         url_for("field.request_detail", request_id=found.id),
     )
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..formatting import fiscal_year_of
@@ -103,6 +106,7 @@ def log_request(
     answer_due_days: int,
     today: dt.date,
     duplicate_of: ServiceRequest | None = None,
+    client_uuid: str | None = None,
 ) -> ServiceRequest:
     """Create a request in 受付 with its photos and 'create' event; flush; return it.
 
@@ -150,7 +154,64 @@ def log_request(
         "source": source.value,
         **({"linked_to": duplicate_of.reference} if duplicate_of is not None else {}),
     }
-    return create_request(session, actor, center, values, stored, event_data, duplicate_of=duplicate_of)
+    return create_request(
+        session, actor, center, values, stored, event_data, duplicate_of=duplicate_of, client_uuid=client_uuid
+    )
+
+
+class AlreadyStored(Exception):
+    """A request with this ``client_uuid`` is already stored (a replayed send): ``existing``."""
+
+    def __init__(self, existing: ServiceRequest):
+        super().__init__(existing.reference)
+        self.existing = existing
+
+
+def clean_client_uuid(value: Any) -> str | None:
+    """The device's id of a request (a UUID, written lower-case), None when none was sent."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        parsed = uuid.UUID(text) if len(text) == 36 else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise WorkflowError(N_("送信の識別番号が正しくありません。画面を開き直してから登録してください。"))
+    return str(parsed)
+
+
+def stored_with(session: Session, actor: User | None, client_uuid: str | None) -> ServiceRequest | None:
+    """The request already stored under ``client_uuid`` (None if none); refused when somebody
+    else logged it: a device's id answers only its own user's requests."""
+    if not client_uuid:
+        return None
+    existing = session.scalar(select(ServiceRequest).where(ServiceRequest.client_uuid == client_uuid))
+    if existing is not None and (actor is None or existing.logged_by_id != actor.id):
+        raise WorkflowError(N_("この送信は別の職員が登録した要望と同じ識別番号です。登録できません。"))
+    return existing
+
+
+def replayed(session: Session, actor: User, client_uuid: Any) -> ServiceRequest | None:
+    """The request of ``actor`` a send with this (raw) ``client_uuid`` already stored, or None;
+    refused when the id is not a UUID or somebody else's request has it."""
+    return stored_with(session, actor, clean_client_uuid(client_uuid))
+
+
+def log_request_once(
+    session: Session, actor: User, fields: dict[str, Any], uploads: list[tuple[Any, str]] = (), **options: Any
+) -> tuple[ServiceRequest, bool]:
+    """``log_request`` for a send that may be a replay (an offline queue sends again when it
+    did not hear the answer): ``(request, True)`` when it was created now, ``(existing, False)``
+    when a request of ``actor`` already has the send's ``client_uuid`` (nothing is written)."""
+    client_uuid = clean_client_uuid(options.pop("client_uuid", None))
+    existing = stored_with(session, actor, client_uuid)
+    if existing is not None:
+        return existing, False
+    try:
+        return log_request(session, actor, fields, uploads, client_uuid=client_uuid, **options), True
+    except AlreadyStored as stored:
+        return stored.existing, False
 
 
 def store_photo(session: Session, photo: photos.CheckedPhoto, photo_dir: str) -> dict[str, Any]:
@@ -175,15 +236,36 @@ def create_request(
     event_data: dict[str, Any],
     *,
     duplicate_of: ServiceRequest | None = None,
+    client_uuid: str | None = None,
 ) -> ServiceRequest:
     """Add a checked request in 受付 of ``center`` with its stored photos and 'create' event; flush.
+
+    With a ``client_uuid`` the request is added in a savepoint: when a concurrent send of the same
+    id stored it first (a unique violation at flush), the savepoint is rolled back and
+    ``AlreadyStored`` raised with that request (refused if somebody else logged it).
 
     ``actor`` None: it arrived through Open311 (no member of staff logged it; the event's role
     reads "system"). ``values`` are already checked: title, description, category, source,
     received_on, answer_due_on, latitude, longitude and the texts of ``LIMITS``.
     """
+    if client_uuid is None:
+        return _add_request(session, actor, center, values, stored_photos, event_data, duplicate_of, None)
+    try:
+        with session.begin_nested():
+            return _add_request(
+                session, actor, center, values, stored_photos, event_data, duplicate_of, client_uuid
+            )
+    except IntegrityError:
+        existing = stored_with(session, actor, client_uuid)
+        if existing is None:
+            raise
+        raise AlreadyStored(existing) from None
+
+
+def _add_request(session, actor, center, values, stored_photos, event_data, duplicate_of, client_uuid):
     fiscal_year = fiscal_year_of(values["received_on"])
     request = ServiceRequest(
+        client_uuid=client_uuid,
         reference=references.request_reference(session, center.ward_id, fiscal_year),
         fiscal_year=fiscal_year,
         title=values["title"],
