@@ -31,6 +31,7 @@ from .effects import (
     publication,
     request_effects,
     teamwork,
+    triage,
 )
 from .effects.issue_effects import create_issue
 from .effects.rules import Action, Scope, check_version, permission_error, scope_error
@@ -71,6 +72,7 @@ _TEAM = (Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN)  # comm
 _ADMIN = (Role.ADMIN,)
 RS, IS = RequestState, IssueState
 _IN_WARD = (RS.RECEIVED, RS.REFERRED, RS.ESCALATED, RS.ANSWERED)  # neither withdrawn nor handed over
+_TRIAGED = (RS.RECEIVED, RS.REFERRED, RS.ESCALATED)  # open in the ward: priority, person in charge
 req, iss, fix, gp = request_effects, issue_effects, corrections, good_practice
 
 
@@ -112,6 +114,10 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
            fix.cancel_fund_draw, None, ("budget_line", "comment"), labels={"budget_line": "取り消す充当"}),
     Action("reopen", "再開", (RS.ANSWERED, RS.WITHDRAWN), _MANAGER, Scope.WARD,
            req.reopen, RS.RECEIVED, ("comment",)),
+    Action("set_priority", "緊急度を変更", _TRIAGED, _FIELD_STAFF, Scope.CENTER,
+           triage.set_priority, None, ("priority",)),
+    Action("assign", "担当者を設定", _TRIAGED, _MANAGER, Scope.WARD,
+           triage.assign, None, ("assignee",)),
     Action("comment", "コメント", tuple(RS), _TEAM, Scope.VIEWER, teamwork.comment, None, ("body",),
            labels={"body": "コメント"}, versioned=False),
     Action("attach", "添付", tuple(RS), _TEAM, Scope.VIEWER, teamwork.attach, versioned=False),

@@ -30,6 +30,7 @@ from ..workflow import WorkflowError
 from .common import roles_required, run_action, send_stored, visible_request
 from .detail import build_form, request_page
 from .forms import RequestForm, options
+from .triage_forms import bulk_form
 
 bp = Blueprint("field", __name__)
 
@@ -58,6 +59,7 @@ def ward_requests():
         endpoint="field.ward_requests",
         what="要望一覧",
         filename="要望一覧",
+        bulk=bulk_form(db.session, current_user) if current_user.role == Role.WARD_MANAGER else None,
     )
 
 

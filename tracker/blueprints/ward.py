@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import workflow
+from ..effects import bulk as bulk_effects
 from ..effects import funds
 from ..extensions import db
 from ..finding import list_pages, listing, queries
@@ -13,9 +15,18 @@ from ..formatting import today_in_tokyo
 from ..models import ServiceRequest, WardIssue
 from ..states import Role
 from ..workflow import WorkflowError
-from .common import conflict_page, is_stale, roles_required, run_action, visible_issue, visible_request
+from .common import (
+    conflict_page,
+    form_errors,
+    is_stale,
+    roles_required,
+    run_action,
+    visible_issue,
+    visible_request,
+)
 from .detail import build_form, bureau_choices, issue_page, stamp_version
 from .forms import IssueForm, options
+from .triage_forms import bulk_back, bulk_fields, bulk_form, selected_versions
 
 bp = Blueprint("ward", __name__)
 
@@ -30,7 +41,53 @@ def triage():
         return list_pages.export_fixed(statement, ServiceRequest, "要望の振り分け", "要望の振り分け")
     rows = db.session.execute(statement).scalars().all()
     incoming = db.session.execute(queries.incoming_handovers(current_user)).scalars().all()
-    return render_template("ward/triage.html", rows=rows, incoming=incoming)
+    form = bulk_form(db.session, current_user)
+    return render_template("ward/triage.html", rows=rows, incoming=incoming, bulk=form)
+
+
+@bp.route("/requests/bulk", methods=["POST"])
+@roles_required(*MANAGER)
+def bulk():
+    """One action on every selected request, all or nothing (``effects.bulk``)."""
+    form = bulk_form(db.session, current_user)
+    ids = bulk_effects.clean_ids(request.form.getlist("ids"))
+    back = bulk_back(request.form)
+    if form.validate_on_submit():
+        try:
+            result = bulk_effects.apply_bulk(
+                db.session,
+                current_user,
+                form.action.data,
+                ids,
+                bulk_fields(form),
+                today=today_in_tokyo(),
+                versions=selected_versions(request.form, ids),
+            )
+            db.session.commit()
+        except WorkflowError as error:
+            db.session.rollback()
+            failed = getattr(error, "request_id", None)
+            return _bulk_again(form, ids, back, error.message, failed)
+        flash(result.summary, "success")
+        return redirect(back)
+    return _bulk_again(form, ids, back, form_errors(form) or _("入力内容を確認してください。"), None)
+
+
+def _bulk_again(form, ids: list[int], back: str, reason: str, failed: int | None):
+    """The selection and the bulk form as typed, with why nothing was changed (422)."""
+    rows = db.session.execute(queries.selected_requests(current_user, ids)).scalars().all()
+    shown = {r.id for r in rows}
+    page = render_template(
+        "ward/bulk.html",
+        rows=rows,
+        hidden_ids=[i for i in ids if i not in shown],
+        selected=set(ids),
+        bulk=form,
+        back=back,
+        reason=reason,
+        failed=failed,
+    )
+    return page, 422
 
 
 def _request_action(request_id: int, action: str, success: str):
@@ -96,6 +153,18 @@ def escalate(request_id: int):
 @roles_required(*MANAGER)
 def fund_from_ward(request_id: int):
     return _request_action(request_id, "fund_from_ward", "まちづくり推進経費の充当を記録しました。")
+
+
+@bp.route("/requests/<int:request_id>/priority", methods=["POST"])
+@roles_required(Role.LIAISON, Role.WARD_MANAGER)
+def set_priority(request_id: int):
+    return _request_action(request_id, "set_priority", _("緊急度を変更しました。"))
+
+
+@bp.route("/requests/<int:request_id>/assign", methods=["POST"])
+@roles_required(*MANAGER)
+def assign(request_id: int):
+    return _request_action(request_id, "assign", _("担当者を設定しました。"))
 
 
 @bp.route("/funds")

@@ -83,6 +83,8 @@ FIELD_LABELS = {
     "center": "まちづくりセンター",
     "owner": "担当者",
     "summary": "うまくいった点の要約",
+    "priority": "緊急度",
+    "assignee": "担当者",
 }
 
 
