@@ -86,11 +86,11 @@ REQUEST_SORTS = {
     ),
 }
 ISSUE_SORTS = {
-    "fiscal_year": SortKey("年度", WardIssue.fiscal_year, "int"),
-    "updated": SortKey("更新日時", WardIssue.updated_at, "datetime"),
-    "decided": SortKey("協議結果の日", WardIssue.decided_on, "date", nullable=True),
-    "reference": SortKey("番号", WardIssue.reference, "str"),
-    "sent": SortKey("局へ送付した日時", WardIssue.sent_at, "datetime", nullable=True),
+    "fiscal_year": SortKey(N_("年度"), WardIssue.fiscal_year, "int"),
+    "updated": SortKey(N_("更新日時"), WardIssue.updated_at, "datetime"),
+    "decided": SortKey(N_("協議結果の日"), WardIssue.decided_on, "date", nullable=True),
+    "reference": SortKey(N_("番号"), WardIssue.reference, "str"),
+    "sent": SortKey(N_("局へ送付した日時"), WardIssue.sent_at, "datetime", nullable=True),
 }
 
 REQUESTS = ListSpec(
