@@ -371,3 +371,19 @@ def test_triage_page_lists_with_checkboxes_and_a_bounded_number_of_queries(
         return len(selects(count_queries))
 
     assert queries(2) == queries(20)
+
+
+def test_demo_triage_sets_priorities_and_persons_in_charge_once(session, tmp_path):
+    from tracker.city import demo_requests, demo_triage, masterdata
+    from tracker.formatting import today_in_tokyo
+
+    today = today_in_tokyo()
+    masterdata.load_demo_users(session)
+    demo_requests.load_demo_requests(session, str(tmp_path), today)
+    changed = demo_triage.load_demo_triage(session, today)
+    assert changed > 0
+    high = session.scalars(select(ServiceRequest).where(ServiceRequest.priority == Priority.HIGH)).all()
+    assert high and all(r.title.startswith(tuple(demo_triage.DEMO_PRIORITIES)) for r in high)
+    assigned = session.scalars(select(ServiceRequest).where(ServiceRequest.assignee_id.is_not(None))).all()
+    assert assigned and all(_events(session, r, "assign") for r in assigned)
+    assert demo_triage.load_demo_triage(session, today) == 0  # idempotent
