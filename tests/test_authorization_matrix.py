@@ -118,6 +118,9 @@ RULES: dict[str, Rule] = {
     "ward.triage": only(MANAGER),
     "ward.refer": only(MANAGER, scope=SAME_WARD, on="received"),
     "ward.escalate": only(MANAGER, scope=SAME_WARD, on="received"),
+    "ward.set_priority": only(*FIELD_STAFF, scope=SAME_WARD, on="received"),
+    "ward.assign": only(MANAGER, scope=SAME_WARD, on="received"),
+    "ward.bulk": only(MANAGER),  # the requests come in the form: each one's scope is checked there
     "ward.hand_over": only(MANAGER, scope=SAME_WARD, on="received"),
     "ward.accept_handover": only(MANAGER, scope=HANDOVER_WARD, on="handing_over"),
     "ward.decline_handover": only(MANAGER, scope=HANDOVER_WARD, on="handing_over"),

@@ -32,7 +32,7 @@ from tracker.models import (
     issue_related_bureaus,
 )
 from tracker.monitoring_models import GoodPractice
-from tracker.states import AnswerKind, Decision, Funding, IssueState, RequestState, Role
+from tracker.states import AnswerKind, Decision, Funding, IssueState, Priority, RequestState, Role
 from tracker.teamwork_models import Attachment, Comment, IssueInquiry, IssueOpinion
 from tracker.workflow import REQUEST_ACTIONS, WorkflowError
 
@@ -385,6 +385,25 @@ def check_refer(w, request, payload, event):
     assert event.data == {"referred_to": "中央区 土木センター"}
 
 
+def liaison_in_charge(w, request):
+    return {"assignee": w.actor("liaison").id}
+
+
+def check_priority(w, request, payload, event):
+    assert request.priority == Priority.HIGH
+    assert event.data == {"old_priority": "medium", "new_priority": "high"}
+
+
+def check_assign(w, request, payload, event):
+    liaison = w.actor("liaison")
+    assert request.assignee_id == liaison.id
+    assert event.data == {
+        "old_assignee": None,
+        "new_assignee": liaison.display_name,
+        "new_assignee_id": liaison.id,
+    }
+
+
 def check_escalate_new(w, request, payload, event):
     issue = request.ward_issue
     assert issue is not None and issue.state == IssueState.DRAFT
@@ -655,6 +674,19 @@ ALLOWED = [
                             ("answer", R.ANSWERED), ("withdraw", R.WITHDRAWN))
         for who in ("manager", "admin")
     ],
+    *[
+        Allowed(f"set-priority-{state}-by-{who}", setup, who, "set_priority", {"priority": "high"},
+                state, state, check=check_priority)
+        for setup, state in ((received, R.RECEIVED), (referred, R.REFERRED),
+                             (escalated_into(IssueState.DRAFT), R.ESCALATED))
+        for who in ("liaison", "manager")
+    ],
+    *[
+        Allowed(f"assign-{state}", setup, "manager", "assign", liaison_in_charge, state, state,
+                check=check_assign)
+        for setup, state in ((received, R.RECEIVED), (referred, R.REFERRED),
+                             (escalated_into(IssueState.DRAFT), R.ESCALATED))
+    ],
 ]  # fmt: skip
 
 
@@ -681,6 +713,8 @@ ROLE_MESSAGES = {
     "fund_from_ward": "「まちづくり推進経費を充当」は区役所 管理職だけが行えます。",
     "hand_over": "「他区へ引継ぎ」は区役所 管理職だけが行えます。",
     "cancel_handover": "「引継ぎを取り消す」は区役所 管理職だけが行えます。",
+    "set_priority": "「緊急度を変更」は地域担当職員、区役所 管理職だけが行えます。",
+    "assign": "「担当者を設定」は区役所 管理職だけが行えます。",
 }
 # A valid call of each action, for the rows where only the actor is wrong.
 VALID = {
@@ -692,6 +726,8 @@ VALID = {
     "fund_from_ward": (received, FUND),
     "hand_over": (received, lambda w, r: {"handover_ward": w.make.ward("東区").id, "comment": "所管違い"}),
     "cancel_handover": (handing_over, {"comment": "誤りでした"}),
+    "set_priority": (received, {"priority": "high"}),
+    "assign": (received, lambda w, r: {"assignee": w.actor("liaison").id}),
 }
 
 
@@ -733,6 +769,16 @@ REFUSED = [
         for who in ("admin", "lead")
     ],
     Refused("unknown-action", received, "manager", "approve", {}, "この操作はできません。"),
+    Refused("assign-by-liaison", received, "liaison", "assign", VALID["assign"][1], ROLE_MESSAGES["assign"]),
+    wrong_state(answered, "set_priority", "回答済み", "緊急度を変更"),
+    wrong_state(withdrawn, "assign", "取下げ", "担当者を設定"),
+    Refused("set-priority-by-east-liaison", received, "east_liaison", "set_priority", {"priority": "high"},
+            OTHER_WARD),
+    Refused("set-priority-without-priority", received, "liaison", "set_priority", {"priority": ""},
+            "緊急度を入力してください。"),
+    Refused("assign-another-wards-liaison", received, "manager", "assign",
+            lambda w, r: {"assignee": w.actor("east_liaison").id},
+            "担当者には、この区の地域担当職員か管理職を選んでください。"),
     # other ward
     *[
         Refused(f"{action}-by-east-manager", VALID[action][0], "east_manager", action, VALID[action][1],

@@ -13,6 +13,7 @@ from .city import (
     demo_practices,
     demo_requests,
     demo_teamwork,
+    demo_triage,
     indicator_defaults,
     masterdata,
 )
@@ -37,6 +38,7 @@ def register_cli(app: Flask) -> None:
             masterdata.load_demo_users(db.session)
             masterdata.load_demo_issues(db.session, current_app.config["PHOTO_DIR"])
             demo_requests.load_demo_requests(db.session, current_app.config["PHOTO_DIR"], today_in_tokyo())
+            demo_triage.load_demo_triage(db.session, today_in_tokyo())
             demo_teamwork.load_demo_teamwork(
                 db.session, current_app.config["ATTACHMENT_DIR"], today_in_tokyo()
             )

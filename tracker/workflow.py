@@ -31,6 +31,7 @@ from .effects import (
     publication,
     request_effects,
     teamwork,
+    triage,
 )
 from .effects.issue_effects import create_issue
 from .effects.rules import Action, Scope, check_version, permission_error, scope_error
@@ -72,6 +73,7 @@ _TEAM = (Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN)  # comm
 _ADMIN = (Role.ADMIN,)
 RS, IS = RequestState, IssueState
 _IN_WARD = (RS.RECEIVED, RS.REFERRED, RS.ESCALATED, RS.ANSWERED)  # neither withdrawn nor handed over
+_TRIAGED = (RS.RECEIVED, RS.REFERRED, RS.ESCALATED)  # open in the ward: priority, person in charge
 req, iss, fix, gp = request_effects, issue_effects, corrections, good_practice
 
 
@@ -115,6 +117,10 @@ REQUEST_ACTIONS: dict[str, Action] = _table(
            labels={"budget_line": N_("取り消す充当")}),
     Action("reopen", N_("再開"), (RS.ANSWERED, RS.WITHDRAWN), _MANAGER, Scope.WARD,
            req.reopen, RS.RECEIVED, ("comment",)),
+    Action("set_priority", N_("緊急度を変更"), _TRIAGED, _FIELD_STAFF, Scope.CENTER,
+           triage.set_priority, None, ("priority",)),
+    Action("assign", N_("担当者を設定"), _TRIAGED, _MANAGER, Scope.WARD,
+           triage.assign, None, ("assignee",)),
     Action("comment", N_("コメント"), tuple(RS), _TEAM, Scope.VIEWER, teamwork.comment, None, ("body",),
            labels={"body": N_("コメント")}, versioned=False),
     Action("attach", N_("添付"), tuple(RS), _TEAM, Scope.VIEWER, teamwork.attach, versioned=False),

@@ -51,6 +51,7 @@ from .forms import (
     SendForm,
     options,
 )
+from .triage_forms import AssignForm, PriorityForm, priority_options
 
 REQUEST_FORMS = {
     "answer": (AnswerForm, "field.answer"),
@@ -63,6 +64,8 @@ REQUEST_FORMS = {
     "escalate": (EscalateForm, "ward.escalate"),
     "fund_from_ward": (FundForm, "ward.fund_from_ward"),
     "reopen": (ReasonForm, "ward.reopen"),
+    "set_priority": (PriorityForm, "ward.set_priority"),
+    "assign": (AssignForm, "ward.assign"),
     "comment": (CommentForm, "teamwork.comment_request"),
     "attach": (AttachmentForm, "teamwork.attach_request"),
     "correct_request": (fix.CorrectRequestForm, "corrections.correct_request"),
@@ -171,6 +174,15 @@ def build_form(subject, action: str):
         form.owner.choices = options([(u.id, f"{u.display_name} ({u.role.label})") for u in people])
         if not form.is_submitted():
             form.owner.data = subject.ward_owner_id if ward_side else subject.bureau_owner_id
+    if isinstance(form, PriorityForm):
+        form.priority.choices = priority_options()
+        if not form.is_submitted():
+            form.priority.data = subject.priority.value
+    if isinstance(form, AssignForm):
+        people = choices.ward_people(db.session, subject.ward_id)
+        form.assignee.choices = options([(u.id, f"{u.display_name} ({u.role.label})") for u in people])
+        if not form.is_submitted():
+            form.assignee.data = subject.assignee_id
     if isinstance(form, PublicForm) and not form.is_submitted():
         form.is_public.data = subject.is_public
     if isinstance(form, PublicTextForm) and not form.is_submitted():

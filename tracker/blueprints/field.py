@@ -33,6 +33,7 @@ from ..workflow import WorkflowError
 from .common import roles_required, run_action, send_stored, visible_request
 from .detail import build_form, request_page
 from .forms import RequestForm, options
+from .triage_forms import bulk_form
 
 bp = Blueprint("field", __name__)
 
@@ -61,6 +62,7 @@ def ward_requests():
         endpoint="field.ward_requests",
         what=_("要望一覧"),
         filename=_("要望一覧"),
+        bulk=bulk_form(db.session, current_user) if current_user.role == Role.WARD_MANAGER else None,
     )
 
 

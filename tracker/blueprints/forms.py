@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..formatting import fiscal_year_label
-from ..states import STAFF_SOURCES, AnswerKind, Decision, Role
+from ..states import STAFF_SOURCES, AnswerKind, Decision, Priority, Role
 from .fields import AmountField, FiscalYearField, JapaneseDateField
 from .form_messages import Form
 
@@ -104,6 +104,12 @@ class RequestForm(Form):
         _("受付の経路"),
         choices=enum_options(STAFF_SOURCES),
         validators=[DataRequired(REQUIRED)],
+    )
+    priority = SelectField(
+        _("緊急度"),
+        choices=options([(p.value, p.label) for p in Priority]),
+        default=Priority.MEDIUM.value,
+        validators=[Optional()],
     )
     organisation = StringField(_("団体名 (自治会など)"), validators=[Length(max=200)])
     requester_name = StringField(_("要望者氏名 (任意)"), validators=[Length(max=100)])

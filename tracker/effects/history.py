@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ..formatting import file_size, fiscal_year_label, thousand_yen
 from ..models import HistoryEvent
-from ..states import AnswerKind, Decision, IssueState, RequestState, Role
+from ..states import AnswerKind, Decision, IssueState, Priority, RequestState, Role
 from ..wording import N_, language, say, translate
 from ..workflow import ISSUE_ACTIONS, REQUEST_ACTIONS
 from .publication import PUBLIC_LABELS
@@ -22,6 +22,8 @@ EXTRA_LABELS = {
     "link_activity": N_("活動に結び付け"),
     "unlink_activity": N_("活動との結び付けを解除"),
     "assign_intake": N_("未振り分けから振り分け"),
+    "set_priority": N_("緊急度を変更"),
+    "assign": N_("担当者を設定"),
 }
 
 
@@ -119,6 +121,20 @@ def _owner(data: dict) -> str:
     return _change(translate(side), data.get("old_owner") or translate(N_("未設定")), data["new_owner"])
 
 
+def _priority(data: dict) -> str:
+    def label(value):
+        return Priority(value).label if value in Priority._value2member_map_ else translate(N_("未設定"))
+
+    return say(
+        N_("緊急度: %(old)s → %(new)s"), old=label(data.get("old_priority")), new=label(data["new_priority"])
+    )
+
+
+def _assignee(data: dict) -> str:
+    old = data.get("old_assignee") or translate(N_("未設定"))
+    return say(N_("担当者: %(old)s → %(new)s"), old=old, new=data["new_assignee"])
+
+
 def _public_text(data: dict) -> str:
     """公開内容を作成: each changed text with its old and new value."""
     parts = [
@@ -168,6 +184,8 @@ DETAIL_PARTS: tuple[tuple[str, bool, Callable[[dict], str]], ...] = (
         ),
     ),
     ("new_owner", True, _owner),
+    ("new_priority", True, _priority),
+    ("new_assignee", True, _assignee),
     (
         "new_summary",
         True,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..formatting import fiscal_year_of
 from ..models import Category, Center, Photo, ServiceRequest, User
-from ..states import RequestState, Role, Source
+from ..states import Priority, RequestState, Role, Source
 from ..wording import N_, translate
 from . import photos, references, stored_files
 from .support import WorkflowError, record_event
@@ -126,6 +126,10 @@ def log_request(
         source = Source(fields.get("source"))
     except ValueError:
         raise WorkflowError(N_("受付の経路を選んでください。")) from None
+    try:
+        priority = Priority(fields.get("priority") or Priority.MEDIUM.value)
+    except ValueError:
+        raise WorkflowError(N_("緊急度を選んでください。")) from None
     received_on = check_received_on(fields.get("received_on") or today, today)
     due_on = answer_due_on(received_on, fields.get("answer_due_on"), answer_due_days)
     latitude = _coordinate(fields.get("latitude"), -90, 90, N_("緯度"))
@@ -146,6 +150,7 @@ def log_request(
         "answer_due_on": due_on,
         "latitude": latitude,
         "longitude": longitude,
+        "priority": priority,
         **texts,
     }
     stored = [store_photo(session, photo, photo_dir) for photo in checked]
@@ -285,6 +290,7 @@ def _add_request(session, actor, center, values, stored_photos, event_data, dupl
         state=RequestState.RECEIVED,
         logged_by=actor,
         duplicate_of=duplicate_of,
+        priority=values.get("priority") or Priority.MEDIUM,
     )
     session.add(request)
     for photo in stored_photos:

@@ -24,6 +24,7 @@ class Scope:
     RELATED_BUREAU = "related_bureau"  # the actor belongs to one of the issue's related bureaus
     ISSUE_PARTY = "issue_party"  # the issue's ward managers, or its lead or related bureaus
     VIEWER = "viewer"  # anyone who may see the subject (its ward; the bureaus it was sent to)
+    CENTER = "center"  # the request's ward managers, and the liaisons of its center
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,12 @@ def scope_error(actor: User, subject, scope: str) -> str | None:
         return None
     if scope == Scope.VIEWER:
         return _viewer_error(actor, subject)
+    if scope == Scope.CENTER:
+        if actor.ward_id != subject.ward_id:
+            return f"他の区の{subject_noun(subject)}は操作できません。"
+        if actor.role == Role.LIAISON and actor.center_id != subject.center_id:
+            return "担当するまちづくりセンターの要望だけが操作できます。"
+        return None
     issue: WardIssue = subject
     if scope == Scope.LEAD_BUREAU:
         if actor.bureau_id is None or actor.bureau_id != issue.lead_bureau_id:

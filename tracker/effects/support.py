@@ -85,6 +85,8 @@ FIELD_LABELS = {
     "center": N_("まちづくりセンター"),
     "owner": N_("担当者"),
     "summary": N_("うまくいった点の要約"),
+    "priority": N_("緊急度"),
+    "assignee": N_("担当者"),
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..formatting import today_in_tokyo
 from ..models import ServiceRequest, WardIssue, issue_related_bureaus
-from ..states import OPEN_REQUEST_STATES, Decision, IssueState, RequestState, Source
+from ..states import OPEN_REQUEST_STATES, Decision, IssueState, Priority, RequestState, Source
 from . import search
 from .listing import ASC, ListFilter, encode_cursor
 
@@ -49,6 +49,8 @@ def conditions(flt: ListFilter, today: dt.date | None = None) -> list[ColumnElem
             out.append(ServiceRequest.state.in_([RequestState(s) for s in flt.state]))
         if flt.source:
             out.append(ServiceRequest.source == Source(flt.source))
+        if flt.priority:
+            out.append(ServiceRequest.priority == Priority(flt.priority))
         if flt.logged_by is not None:
             out.append(ServiceRequest.logged_by_id == flt.logged_by)
         if flt.overdue:
@@ -168,7 +170,7 @@ def page(
         has_next, has_prev = True, more
 
     def cursor_of(row) -> str:
-        return encode_cursor(flt.sort, flt.direction, getattr(row, flt.key.attr), row.id)
+        return encode_cursor(flt.sort, flt.direction, flt.key.value_of(row), row.id)
 
     return Page(
         items=rows,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from ..models import Bureau, Category, Center, ServiceRequest, User, Ward
-from ..states import Decision, IssueState, RequestState, Role, Source
+from ..states import Decision, IssueState, Priority, RequestState, Role, Source
 
 if TYPE_CHECKING:
     from .listing import ListSpec
@@ -69,6 +69,8 @@ def choices_for(session: Session, user: User, spec: ListSpec) -> dict[str, dict]
         out["state"] = _enum_choices(RequestState if spec.model is ServiceRequest else IssueState)
     if "source" in wanted:
         out["source"] = _enum_choices(Source)
+    if "priority" in wanted:
+        out["priority"] = _enum_choices(Priority)
     if "decision" in wanted:
         out["decision"] = _enum_choices(Decision)
     if "fiscal_year" in wanted:

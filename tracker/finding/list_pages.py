@@ -29,6 +29,8 @@ from ..models import ServiceRequest, User, UTCDateTime, utcnow
 from ..ops_models import PersonalDataAccess
 from ..safeguards import personal_data
 from ..states import Role
+from ..wording import N_
+from ..wording import translate as _t
 from . import app_sources, exports, keyset, list_choices, listing
 
 STREAM_BATCH = 500  # rows fetched (and eager-loaded) at a time while exporting
@@ -54,26 +56,28 @@ def request_columns(
     Column = exports.Column
     names = names or app_sources.AppNames(db.session)
     columns = [
-        Column("受付番号", lambda r: r.reference),
-        Column("年度", lambda r: r.fiscal_year),
-        Column("件名", lambda r: r.title),
-        Column("内容", lambda r: r.description),
-        Column("区", lambda r: r.ward.name),
-        Column("センター", lambda r: r.center.name),
-        Column("分野", lambda r: r.category.name),
-        Column("要望元", names.source_label),
-        Column("団体・組織", lambda r: r.organisation),
-        Column("場所", lambda r: r.location_text),
-        Column("受付日", lambda r: r.received_on),
-        Column("回答期限", lambda r: r.answer_due_on),
-        Column("状態", lambda r: _label(r.state)),
-        Column("回付先", lambda r: r.referred_to),
-        Column("区重要課題", lambda r: r.ward_issue.reference if r.ward_issue else ""),
-        Column("回答日", lambda r: r.answered_on),
-        Column("回答区分", lambda r: _label(r.answer_kind)),
-        Column("回答内容", lambda r: r.answer_text),
-        Column("登録者", names.logged_by_label),
-        Column("更新日時", lambda r: _moment(r.updated_at)),
+        Column(_t(N_("受付番号")), lambda r: r.reference),
+        Column(_t(N_("年度")), lambda r: r.fiscal_year),
+        Column(_t(N_("件名")), lambda r: r.title),
+        Column(_t(N_("内容")), lambda r: r.description),
+        Column(_t(N_("区")), lambda r: r.ward.name),
+        Column(_t(N_("センター")), lambda r: r.center.name),
+        Column(_t(N_("分野")), lambda r: r.category.name),
+        Column(_t(N_("要望元")), names.source_label),
+        Column(_t(N_("団体・組織")), lambda r: r.organisation),
+        Column(_t(N_("場所")), lambda r: r.location_text),
+        Column(_t(N_("受付日")), lambda r: r.received_on),
+        Column(_t(N_("回答期限")), lambda r: r.answer_due_on),
+        Column(_t(N_("状態")), lambda r: _label(r.state)),
+        Column(_t(N_("回付先")), lambda r: r.referred_to),
+        Column(_t(N_("区重要課題")), lambda r: r.ward_issue.reference if r.ward_issue else ""),
+        Column(_t(N_("回答日")), lambda r: r.answered_on),
+        Column(_t(N_("回答区分")), lambda r: _label(r.answer_kind)),
+        Column(_t(N_("回答内容")), lambda r: r.answer_text),
+        Column(_t(N_("緊急度")), lambda r: _label(r.priority)),
+        Column(_t(N_("担当者")), lambda r: r.assignee.display_name if r.assignee else ""),
+        Column(_t(N_("登録者")), names.logged_by_label),
+        Column(_t(N_("更新日時")), lambda r: _moment(r.updated_at)),
     ]
     if personal:
 
@@ -90,28 +94,30 @@ def request_columns(
 def issue_columns() -> list[exports.Column]:
     Column = exports.Column
     return [
-        Column("番号", lambda i: i.reference),
-        Column("年度", lambda i: i.fiscal_year),
-        Column("区", lambda i: i.ward.name),
-        Column("件名", lambda i: i.title),
-        Column("現状と課題", lambda i: i.situation),
-        Column("対応案", lambda i: i.proposal),
-        Column("状態", lambda i: _label(i.state)),
-        Column("主管局", lambda i: i.lead_bureau.name if i.lead_bureau else ""),
-        Column("関係局", lambda i: "、".join(b.name for b in i.related_bureaus)),
-        Column("区の担当者", lambda i: i.ward_owner.display_name if i.ward_owner else ""),
-        Column("局の担当者", lambda i: i.bureau_owner.display_name if i.bureau_owner else ""),
-        Column("協議結果", lambda i: _label(i.decision)),
-        Column("協議結果の理由", lambda i: i.decision_reason),
-        Column("協議結果の日", lambda i: i.decided_on),
-        Column("次回協議予定日", lambda i: i.next_review_on),
-        Column("予算額 (円)", lambda i: sum(line.allocated_yen for line in i.current_budget_lines)),
-        Column("決算額 (円)", lambda i: sum(line.executed_yen or 0 for line in i.current_budget_lines)),
-        Column("既存予算内", lambda i: i.within_existing_budget),
-        Column("成果", lambda i: i.outcome),
-        Column("公開", lambda i: i.is_public),
-        Column("局へ送付", lambda i: _moment(i.sent_at)),
-        Column("更新日時", lambda i: _moment(i.updated_at)),
+        Column(_t(N_("番号")), lambda i: i.reference),
+        Column(_t(N_("年度")), lambda i: i.fiscal_year),
+        Column(_t(N_("区")), lambda i: i.ward.name),
+        Column(_t(N_("件名")), lambda i: i.title),
+        Column(_t(N_("現状と課題")), lambda i: i.situation),
+        Column(_t(N_("対応案")), lambda i: i.proposal),
+        Column(_t(N_("状態")), lambda i: _label(i.state)),
+        Column(_t(N_("主管局")), lambda i: i.lead_bureau.name if i.lead_bureau else ""),
+        Column(_t(N_("関係局")), lambda i: "、".join(b.name for b in i.related_bureaus)),
+        Column(_t(N_("区の担当者")), lambda i: i.ward_owner.display_name if i.ward_owner else ""),
+        Column(_t(N_("局の担当者")), lambda i: i.bureau_owner.display_name if i.bureau_owner else ""),
+        Column(_t(N_("協議結果")), lambda i: _label(i.decision)),
+        Column(_t(N_("協議結果の理由")), lambda i: i.decision_reason),
+        Column(_t(N_("協議結果の日")), lambda i: i.decided_on),
+        Column(_t(N_("次回協議予定日")), lambda i: i.next_review_on),
+        Column(_t(N_("予算額 (円)")), lambda i: sum(line.allocated_yen for line in i.current_budget_lines)),
+        Column(
+            _t(N_("決算額 (円)")), lambda i: sum(line.executed_yen or 0 for line in i.current_budget_lines)
+        ),
+        Column(_t(N_("既存予算内")), lambda i: i.within_existing_budget),
+        Column(_t(N_("成果")), lambda i: i.outcome),
+        Column(_t(N_("公開")), lambda i: i.is_public),
+        Column(_t(N_("局へ送付")), lambda i: _moment(i.sent_at)),
+        Column(_t(N_("更新日時")), lambda i: _moment(i.updated_at)),
     ]
 
 
@@ -232,7 +238,7 @@ def show(
     flt = listing.parse(request.args, spec, choices, me=user.id)
     fmt = request.args.get("format")
     if fmt and fmt not in exports.FORMATS:
-        flt.notices.append("出力形式が不正なため、一覧を表示しています。")
+        flt.notices.append(_t(N_("出力形式が不正なため、一覧を表示しています。")))
     elif fmt:
         today = today_in_tokyo()
         scope = base.whereclause if base.whereclause is not None else true()

@@ -30,12 +30,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sqlalchemy import case
+
 from ..models import ServiceRequest, WardIssue
+from ..states import Priority
+from ..wording import N_, say, translate
 
 MAX_QUERY_LENGTH = 100
 MAX_CURSOR_LENGTH = 400
 ASC, DESC = "asc", "desc"
-DIRECTION_LABELS = {ASC: "昇順 (古い順)", DESC: "降順 (新しい順)"}
+DIRECTION_LABELS = {ASC: N_("昇順 (古い順)"), DESC: N_("降順 (新しい順)")}
 
 # --- what each list offers -------------------------------------------------------------------
 
@@ -46,10 +50,14 @@ class SortKey:
     column: Any  # the mapped attribute
     kind: str  # date, datetime, int, str: how a cursor value is read back
     nullable: bool = False  # NULLs come last in both directions
+    value: Any = None  # the row's sort value, when ``column`` is an expression (not an attribute)
 
     @property
     def attr(self) -> str:
         return self.column.key
+
+    def value_of(self, row: Any) -> Any:
+        return self.value(row) if self.value else getattr(row, self.attr)
 
 
 @dataclass(frozen=True)
@@ -62,24 +70,33 @@ class ListSpec:
     default_direction: str
 
 
+# 緊急度 sorts by its rank (高 3, 中 2, 低 1): descending is high → low.
+PRIORITY_RANKS = {Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
+PRIORITY_RANK = case(
+    *((ServiceRequest.priority == member, rank) for member, rank in PRIORITY_RANKS.items()), else_=2
+)
+
 REQUEST_SORTS = {
-    "received": SortKey("受付日", ServiceRequest.received_on, "date"),
-    "due": SortKey("回答期限", ServiceRequest.answer_due_on, "date"),
-    "reference": SortKey("受付番号", ServiceRequest.reference, "str"),
-    "updated": SortKey("更新日時", ServiceRequest.updated_at, "datetime"),
+    "received": SortKey(N_("受付日"), ServiceRequest.received_on, "date"),
+    "due": SortKey(N_("回答期限"), ServiceRequest.answer_due_on, "date"),
+    "reference": SortKey(N_("受付番号"), ServiceRequest.reference, "str"),
+    "updated": SortKey(N_("更新日時"), ServiceRequest.updated_at, "datetime"),
+    "priority": SortKey(
+        N_("緊急度 (高い順は降順)"), PRIORITY_RANK, "int", value=lambda r: PRIORITY_RANKS.get(r.priority, 2)
+    ),
 }
 ISSUE_SORTS = {
-    "fiscal_year": SortKey("年度", WardIssue.fiscal_year, "int"),
-    "updated": SortKey("更新日時", WardIssue.updated_at, "datetime"),
-    "decided": SortKey("協議結果の日", WardIssue.decided_on, "date", nullable=True),
-    "reference": SortKey("番号", WardIssue.reference, "str"),
-    "sent": SortKey("局へ送付した日時", WardIssue.sent_at, "datetime", nullable=True),
+    "fiscal_year": SortKey(N_("年度"), WardIssue.fiscal_year, "int"),
+    "updated": SortKey(N_("更新日時"), WardIssue.updated_at, "datetime"),
+    "decided": SortKey(N_("協議結果の日"), WardIssue.decided_on, "date", nullable=True),
+    "reference": SortKey(N_("番号"), WardIssue.reference, "str"),
+    "sent": SortKey(N_("局へ送付した日時"), WardIssue.sent_at, "datetime", nullable=True),
 }
 
 REQUESTS = ListSpec(
     "requests",
     ServiceRequest,
-    ("ward", "center", "category", "state", "source", "fiscal_year", "overdue", "logged_by", "q"),
+    ("ward", "center", "category", "state", "priority", "source", "fiscal_year", "overdue", "logged_by", "q"),
     REQUEST_SORTS,
     "received",
     DESC,
@@ -97,22 +114,23 @@ INBOX = replace(ISSUES, name="inbox", filters=("ward", "fiscal_year", "bureau", 
 INBOX = replace(INBOX, default_sort="sent", default_direction=ASC)
 
 FILTER_LABELS = {
-    "ward": "区",
-    "center": "センター",
-    "category": "分野",
-    "state": "状態",
-    "source": "要望元",
-    "fiscal_year": "年度",
-    "bureau": "局",
-    "decision": "協議結果",
-    "overdue": "期限超過",
-    "logged_by": "登録者",
-    "mine": "自分の担当",
-    "q": "キーワード",
-    "sort": "並び順",
-    "direction": "順序",
-    "after": "ページ位置",
-    "before": "ページ位置",
+    "ward": N_("区"),
+    "center": N_("センター"),
+    "category": N_("分野"),
+    "state": N_("状態"),
+    "priority": N_("緊急度"),
+    "source": N_("要望元"),
+    "fiscal_year": N_("年度"),
+    "bureau": N_("局"),
+    "decision": N_("協議結果"),
+    "overdue": N_("期限超過"),
+    "logged_by": N_("登録者"),
+    "mine": N_("自分の担当"),
+    "q": N_("キーワード"),
+    "sort": N_("並び順"),
+    "direction": N_("順序"),
+    "after": N_("ページ位置"),
+    "before": N_("ページ位置"),
 }
 ID_FILTERS = ("ward", "center", "category", "bureau", "logged_by")
 FLAG_FILTERS = ("overdue", "mine")  # a checkbox: on or left out
@@ -184,6 +202,7 @@ class ListFilter:
     center: int | None = None
     category: int | None = None
     state: tuple[str, ...] = ()
+    priority: str | None = None
     source: str | None = None
     fiscal_year: int | None = None
     bureau: int | None = None
@@ -250,12 +269,17 @@ class ListFilter:
                 else:
                     del rest[name]
                 if name in FLAG_FILTERS:
-                    shown = "あり"
+                    shown = translate(N_("あり"))
                 elif name == "q":
-                    shown = f"「{value}」"
+                    shown = say(N_("「%(q)s」"), q=value)
                 else:
                     shown = choices.get(name, {}).get(value, value)
-                out.append((f"{FILTER_LABELS[name]}: {shown}", rest))
+                out.append(
+                    (
+                        say(N_("%(filter)s: %(value)s"), filter=translate(FILTER_LABELS[name]), value=shown),
+                        rest,
+                    )
+                )
         return out
 
 
@@ -272,8 +296,10 @@ def parse(
     ``me``: the id of the user looking, whom 「自分の担当」 means."""
     flt = ListFilter(spec=spec, sort=spec.default_sort, direction=spec.default_direction, me=me)
 
-    def drop(name: str, raw: str, why: str = "は選べないため、条件から外しました") -> None:
-        flt.notices.append(f"{FILTER_LABELS[name]}「{_shown(raw)}」{why}。")
+    def drop(
+        name: str, raw: str, why: str = N_("%(filter)s「%(value)s」は選べないため、条件から外しました。")
+    ) -> None:
+        flt.notices.append(say(why, filter=translate(FILTER_LABELS[name]), value=_shown(raw)))
 
     for name in spec.filters:
         if name == "state":
@@ -298,7 +324,7 @@ def parse(
                 drop(name, raw)
             else:
                 setattr(flt, name, number)
-        elif name in ("source", "decision"):
+        elif name in ("source", "decision", "priority"):
             if raw in choices[name]:
                 setattr(flt, name, raw)
             else:
@@ -307,10 +333,15 @@ def parse(
             if raw in ("1", "on", "true", "yes"):
                 setattr(flt, name, True)
             elif raw not in ("0", "off", "false", "no"):
-                drop(name, raw, "は指定できないため、条件から外しました")
+                drop(name, raw, N_("%(filter)s「%(value)s」は指定できないため、条件から外しました。"))
         elif name == "q":
             if len(raw) > MAX_QUERY_LENGTH:
-                flt.notices.append(f"キーワードが長すぎるため、先頭の{MAX_QUERY_LENGTH}文字で検索しました。")
+                flt.notices.append(
+                    say(
+                        N_("キーワードが長すぎるため、先頭の%(max)d文字で検索しました。"),
+                        max=MAX_QUERY_LENGTH,
+                    )
+                )
                 raw = raw[:MAX_QUERY_LENGTH]
             flt.q = raw
     sort = _one(args, "sort").strip()
@@ -318,13 +349,17 @@ def parse(
         if sort in spec.sorts:
             flt.sort = sort
         else:
-            drop("sort", sort, "は指定できないため、既定の並び順にしました")
+            drop("sort", sort, N_("%(filter)s「%(value)s」は指定できないため、既定の並び順にしました。"))
     direction = _one(args, "direction").strip()
     if direction:
         if direction in (ASC, DESC):
             flt.direction = direction
         else:
-            drop("direction", direction, "は指定できないため、既定の順序にしました")
+            drop(
+                "direction",
+                direction,
+                N_("%(filter)s「%(value)s」は指定できないため、既定の順序にしました。"),
+            )
     for name in ("after", "before"):
         raw = _one(args, name).strip()
         if not raw:
@@ -332,7 +367,9 @@ def parse(
         try:
             setattr(flt, name, decode_cursor(raw, flt.sort, flt.direction, flt.key))
         except ValueError:
-            flt.notices.append("ページの位置が読み取れないため、最初のページを表示しています。")
+            flt.notices.append(
+                translate(N_("ページの位置が読み取れないため、最初のページを表示しています。"))
+            )
     if flt.after and flt.before:
         flt.before = None
     return flt

@@ -21,6 +21,7 @@ _REQUEST_LIST_LOADS = (
     joinedload(ServiceRequest.ward),
     joinedload(ServiceRequest.logged_by),
     joinedload(ServiceRequest.ward_issue),
+    joinedload(ServiceRequest.assignee),
 )
 _ISSUE_LIST_LOADS = (
     joinedload(WardIssue.ward),
@@ -67,6 +68,16 @@ def triage_requests(user: User) -> Select:
             ServiceRequest.state.in_((RequestState.RECEIVED, RequestState.REFERRED)),
         )
         .order_by(ServiceRequest.answer_due_on, ServiceRequest.id)
+    )
+
+
+def selected_requests(user: User, ids: list[int]) -> Select:
+    """The requests of ``ids`` the user may see (a bulk selection shown again), in id order."""
+    return (
+        select(ServiceRequest)
+        .options(*_REQUEST_LIST_LOADS)
+        .where(access.request_filter(user), ServiceRequest.id.in_(ids or [0]))
+        .order_by(ServiceRequest.id)
     )
 
 
