@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tracker import content_security_policy
+from tracker.blueprints.security_policy import content_security_policy
 from tracker.finding import geo, queries
 from tracker.models import Category
 from tracker.states import IssueState, RequestState

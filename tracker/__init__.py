@@ -19,6 +19,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import activity_models, formatting, monitoring_models, open311_models, ops_models, teamwork_models  # noqa: F401  (every table)
 from .blueprints import language
+from .blueprints.security_policy import content_security_policy
 from .config import load_config
 from .extensions import Talisman, babel, csrf, db, login_manager, migrate
 from .model_types import StoredValueError, install_bounds
@@ -117,29 +118,6 @@ def _init_login(app: Flask) -> None:
 
 
 # No inline script or style anywhere: templates use static/app.css and static/*.js only.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-def content_security_policy(tile_url: str) -> str:
-    """The CSP, its img-src also allowing the host of the maps' tiles (``MAP_TILE_URL``), by its
-    scheme and host only; no tile URL, or one that is not http(s) with a host: unchanged."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(tile_url or "")
-    host = parts.netloc.rsplit("@", 1)[-1]
-    # Leaflet's {s} is one of its default subdomains a, b, c: each is listed, never a wildcard.
-    hosts = [host.replace("{s}", sub) for sub in "abc"] if "{s}" in host else [host]
-    if parts.scheme not in ("http", "https") or not host:
-        return CONTENT_SECURITY_POLICY
-    if any(c in h for h in hosts for c in " ;,'\"*{}"):
-        return CONTENT_SECURITY_POLICY
-    sources = " ".join(dict.fromkeys(f"{parts.scheme}://{h}" for h in hosts))
-    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:;", f"img-src 'self' data: {sources};")
-
-
 def _init_security_headers(app: Flask) -> None:
     """CSP, nosniff, Referrer-Policy, frame denial; HTTPS forced and HSTS in production only.
     The session cookie flags come from the config (``SESSION_COOKIE_*``); Talisman keeps them."""
