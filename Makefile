@@ -27,7 +27,7 @@ translations: $(VENV)/.runtime
 
 ## make catalog: gather every marked text into the English catalog (then translate the empty msgstr)
 catalog: $(VENV)/.runtime
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k lazy_gettext -k lazy_gettext -k say -k WorkflowError -k InputError -k DateError -k job:2 -k FieldError:2 --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k lazy_gettext -k say -k WorkflowError -k InputError -k DateError -k job:2 -k FieldError:2 --no-location --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 	rm translations/messages.pot
 
