@@ -56,7 +56,7 @@ class ImportForm(Form):
     )
     upload = FileField(
         lazy_gettext("ファイル (Excel・CSV)"),
-        validators=[FileRequired(lazy_gettext("ファイルを選んでください。"))],
+        validators=[FileRequired("ファイルを選んでください。")],
     )
 
 

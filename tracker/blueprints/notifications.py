@@ -33,7 +33,7 @@ class SettingsForm(Form):
             ]
         ),
         coerce=_is_on,
-        validators=[InputRequired(lazy_gettext("選んでください。"))],
+        validators=[InputRequired("選んでください。")],
     )
 
 

@@ -10,7 +10,9 @@ from ..open311_models import ServiceAttribute
 from .form_messages import Form
 from .forms import REQUIRED, options, row_id
 
-LIMIT_MESSAGE = lazy_gettext("1〜10,000の整数で入力してください。")
+LIMIT_MESSAGE = (
+    "1〜10,000の整数で入力してください。"  # a validator's message stays a str (form_errors joins them)
+)
 
 
 class ApiKeyForm(Form):
@@ -52,7 +54,7 @@ class ServiceAttributeForm(Form):
             DataRequired(REQUIRED),
             Regexp(
                 r"^[A-Za-z0-9_]{1,50}$",
-                message=lazy_gettext("半角英数字と _ の50文字以内で入力してください。"),
+                message="半角英数字と _ の50文字以内で入力してください。",
             ),
         ],
     )
