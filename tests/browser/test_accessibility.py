@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 from tests.browser.conftest import DESKTOP
@@ -143,6 +143,10 @@ def violations_of(page: Page, path: str, lang: str) -> list[str]:
     """Open ``path`` in ``lang``, unfold every panel, run axe; one line per failing rule."""
     response = page.goto(with_language(path, lang))
     assert response is not None and response.status < 400, f"{path}: HTTP {response and response.status}"
+    return violations_here(page, path, lang)
+
+
+def violations_here(page: Page, path: str, lang: str) -> list[str]:
     page.evaluate(OPEN_EVERYTHING)
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")
@@ -212,9 +216,173 @@ def test_login_and_public_pages_have_no_violation(browser, live_server, lang):
     assert not problems, f"anonymous ({lang}): {len(problems)} violations\n" + "\n".join(problems)
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_refused_form_shows_its_errors_accessibly(liaison: Page, lang):
+    """The log-a-request form sent empty: each error is tied to its field, and axe finds nothing."""
+    liaison.goto(with_language("/requests/new", lang))
+    with liaison.expect_navigation():
+        liaison.eval_on_selector("#title", "i => { i.form.noValidate = true; i.form.requestSubmit(); }")
+    title = liaison.locator("#title")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    described = title.get_attribute("aria-describedby")
+    assert described and "title-error" in described.split()
+    expect(liaison.locator("#title-error")).not_to_be_empty()
+    problems = violations_here(liaison, "/requests/new (refused)", lang)
+    assert not problems, "\n".join(problems)
+
+
 def test_every_role_of_the_product_is_checked():
     from tracker.city.masterdata import DEMO_USERS
 
     demo_roles = {role for _login, _name, role, *_ in DEMO_USERS}
     checked = {role for login_name, _name, role, *_ in DEMO_USERS if login_name in ROLES.values()}
     assert checked == demo_roles
+
+
+# --- the keyboard, the focus ring, and buttons that wait while their form is sent ---------
+
+
+@pytest.fixture
+def anonymous(browser, live_server) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server, viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def liaison(browser, live_server, signed_in) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server, storage_state=signed_in("liaison"), viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+FOCUS_RING = """() => {
+  const style = getComputedStyle(document.activeElement);
+  const html = document.activeElement.outerHTML.slice(0, 80);
+  return {tag: document.activeElement.tagName, html, width: parseFloat(style.outlineWidth),
+          style: style.outlineStyle, colour: style.outlineColor};
+}"""
+
+
+def start_tabbing_at_the_top(page: Page) -> None:
+    """Move the focus to the body, so that the next Tab goes to the page's first tab stop."""
+    page.evaluate(
+        "() => { const b = document.body; b.tabIndex = -1; b.focus(); b.removeAttribute('tabindex'); }"
+    )
+
+
+@pytest.mark.browser
+def test_the_first_tab_stop_is_the_skip_link_to_main(anonymous: Page):
+    anonymous.goto("/public/?lang=ja")
+    start_tabbing_at_the_top(anonymous)
+    anonymous.keyboard.press("Tab")
+    skip = anonymous.locator("a.skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_have_text("本文へ移動")
+    box = skip.bounding_box()
+    assert box and box["y"] >= 0 and box["height"] >= 24, f"the focused skip link is not on screen: {box}"
+    anonymous.keyboard.press("Enter")
+    expect(anonymous.locator("main#main")).to_be_focused()
+    anonymous.keyboard.press("Tab")
+    focused = anonymous.evaluate("() => document.activeElement.closest('main') !== null")
+    assert focused, "after the skip link, Tab goes on inside the main content"
+
+
+@pytest.mark.browser
+def test_keyboard_focus_is_a_visible_ring_of_2px_or_more(liaison: Page):
+    liaison.goto("/requests/new?lang=ja")
+    start_tabbing_at_the_top(liaison)  # away from the autofocused title
+    seen = set()
+    for step in range(80):  # every tab stop of the page, to its end
+        liaison.keyboard.press("Tab")
+        ring = liaison.evaluate(FOCUS_RING)
+        if ring["tag"] == "BODY":
+            break
+        assert ring["style"] == "solid" and ring["width"] >= 2, f"no visible focus at Tab {step + 1}: {ring}"
+        assert ring["colour"] == "rgb(26, 26, 26)", ring
+        seen.add(ring["tag"])
+        if step == 0:  # the skip link: straight to the form
+            liaison.keyboard.press("Enter")
+    assert {"A", "INPUT", "SELECT", "TEXTAREA"} <= seen, seen
+
+
+@pytest.mark.browser
+def test_an_action_panel_opens_and_its_form_is_reached_from_the_keyboard(liaison: Page):
+    detail = first_detail(liaison, "/requests/?lang=ja")
+    liaison.goto(f"{detail}?lang=ja")
+    closed = liaison.eval_on_selector_all("details.action", "all => all.findIndex(d => !d.open)")
+    assert closed >= 0, "the request detail offers a folded action"
+    panel = liaison.locator("details.action").nth(closed)
+    panel.locator("summary").focus()
+    liaison.keyboard.press("Enter")
+    expect(panel).to_have_js_property("open", True)
+    liaison.keyboard.press("Tab")
+    inside = panel.evaluate("details => details.contains(document.activeElement)")
+    assert inside, "Tab after opening a panel reaches its first field"
+    assert liaison.evaluate(FOCUS_RING)["width"] >= 2
+
+
+def answer_without_leaving(sent: list[str]):
+    """A route handler: note the URL of a form's request and answer 204, so the page stays."""
+
+    def handle(route):
+        sent.append(route.request.url)
+        route.fulfill(status=204)
+
+    return handle
+
+
+@pytest.mark.browser
+def test_a_posted_form_disables_its_button_until_the_page_comes_back(anonymous: Page):
+    sent: list[str] = []
+    anonymous.goto("/login?lang=ja")
+    anonymous.route(lambda url: url.endswith("/login"), answer_without_leaving(sent))
+    anonymous.fill("#login", "chuo.liaison")
+    anonymous.fill("#password", "wrong password")
+    button = anonymous.get_by_role("button", name="ログイン", exact=True)
+    button.click()
+    expect(button).to_be_disabled()
+    expect(button).to_have_attribute("aria-busy", "true")
+    button.click(force=True)  # a second click sends nothing more
+    expect(button).to_be_disabled()
+    # coming back to the page (back-forward cache) gives the button back
+    anonymous.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    expect(button).to_be_enabled()
+    assert len(sent) == 1, f"the form was sent once: {sent}"
+
+
+@pytest.mark.browser
+def test_a_download_sends_the_clicked_button_and_gives_it_back_after_a_few_seconds(liaison: Page):
+    sent: list[str] = []
+    liaison.goto("/requests/?lang=ja")
+    liaison.route(lambda url: "format=" in url, answer_without_leaving(sent))
+    csv = liaison.locator("form.export-form button[value=csv]")
+    csv.click()
+    expect(csv).to_be_disabled()
+    expect(csv).to_be_enabled(timeout=8_000)  # a GET form: the page stays, the button comes back
+    assert len(sent) == 1 and "format=csv" in sent[0], sent
+
+
+@pytest.mark.browser
+def test_a_form_marked_data_no_disable_keeps_its_button(anonymous: Page):
+    sent: list[str] = []
+    anonymous.goto("/login?lang=ja")
+    anonymous.route(lambda url: url.endswith("/login"), answer_without_leaving(sent))
+    anonymous.evaluate("() => document.querySelector('main form').setAttribute('data-no-disable', '')")
+    anonymous.fill("#login", "chuo.liaison")
+    anonymous.fill("#password", "wrong password")
+    button = anonymous.get_by_role("button", name="ログイン", exact=True)
+    button.click()
+    # forms.js disables in a task queued at the submit; a task queued now runs after it
+    disabled = button.evaluate("b => new Promise(done => setTimeout(() => done(b.disabled), 0))")
+    assert disabled is False
+    assert button.get_attribute("aria-busy") is None
+    button.click()
+    assert len(sent) == 2, f"a form that opts out may be sent again: {sent}"
