@@ -408,6 +408,8 @@ def test_upload_page_batch_page_and_status_render(make, session, login_as):
     assert status == {
         "state": "done",
         "label": "取込完了",
+        "phase_text": "要望・相談を登録しています…",
+        "count_text": "1 / 1行",
         "finished": True,
         "failed": False,
         "done": 1,
@@ -555,7 +557,11 @@ def test_imported_answered_rows_are_never_overdue_in_lists_dashboards_or_reminde
     assert [r.id for r in reminders.overdue_requests(session, today)] == [waiting.id]
     [center_row] = [r for r in overdue_by_center(session, today) if r.id == liaison.center_id]
     assert center_row.overdue == 1
-    digest_lines = {line for digest in reminders.due_digests(session, today) for line in digest.requests}
+    digest_lines = {
+        template % values
+        for digest in reminders.due_digests(session, today)
+        for template, values in digest.requests
+    }
     assert any(waiting.reference in line for line in digest_lines)
     assert not any(done.reference in line for line in digest_lines)
     overdue_page = login_as(manager).get("/requests/?overdue=1").get_data(as_text=True)

@@ -271,6 +271,7 @@ def _register_template_helpers(app: Flask) -> None:
                 "jdate": formatting.date_label,
                 "jdatetime": formatting.datetime_label,
                 "file_size": formatting.file_size,
+                "unit_name": formatting.unit_name,
             }.items()
         }
     )

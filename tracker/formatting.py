@@ -2,9 +2,10 @@
 
 Babel cannot write the Japanese era, so the era comes from ``japanera``; the rest is the
 city's own convention: ``20,900千円``, ``令和6年度 (2024)``, ``2024年5月7日``. In English
-(``language="en"``; the web layer passes the current user's language) the same values read
-``¥20,900 thousand``, ``FY2024 (Reiwa 6)``, ``7 May 2024``. Japanese is the default, and its
-output never depends on anything but the value.
+(``language="en"``) the same values read ``¥20,900 thousand``, ``FY2024 (Reiwa 6)``,
+``7 May 2024``. Without a ``language`` a helper writes in the current user's language
+(``wording.language()``: Japanese outside a request), so a label built anywhere — a form's
+choices, a chart, a message — reads in the language of the page it lands on.
 
 Every ``*_label`` and amount helper is total: a page shows whatever is stored, so a value the
 helper cannot write the city's way (a year no era covers, a number that is not one) is written
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from japanera import EraDate
+
+from .wording import language as current_language
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -33,9 +36,9 @@ def _total(plain: Callable[[object], str]) -> Callable:
 
     def decorate(helper: Callable[..., str]) -> Callable[..., str]:
         @functools.wraps(helper)
-        def written(value, language: str = "ja"):
+        def written(value, language: str | None = None):
             try:
-                return helper(value, language)
+                return helper(value, language or current_language())
             except Exception:  # whatever is stored, the page is shown
                 return plain(value)
 
@@ -58,10 +61,10 @@ def fiscal_years_between(first: int, current: int) -> list[int]:
     return list(range(max(current, first), min(first, current) - 1, -1))
 
 
-def era_year(year: int, month: int = 12, day: int = 31, language: str = "ja") -> tuple[str, int]:
+def era_year(year: int, month: int = 12, day: int = 31, language: str | None = None) -> tuple[str, int]:
     """The era (its kanji, or its English name) and the year of it for a date."""
     era_date = EraDate(year, month, day)
-    name = era_date.era.english if language == ENGLISH else era_date.era.kanji
+    name = era_date.era.english if (language or current_language()) == ENGLISH else era_date.era.kanji
     return name, year - era_date.era.since.year + 1
 
 
@@ -70,7 +73,7 @@ def _era_number(number: int) -> str:
 
 
 @_total(lambda year: f"{year}年度")
-def fiscal_year_label(fiscal_year: int | None, language: str = "ja") -> str:
+def fiscal_year_label(fiscal_year: int | None, language: str | None = None) -> str:
     """``令和6年度 (2024)``; in English ``FY2024 (Reiwa 6)``.
 
     The era is the one in force at the end of the fiscal year's first calendar year, as the city
@@ -86,7 +89,7 @@ def fiscal_year_label(fiscal_year: int | None, language: str = "ja") -> str:
 
 
 @_total(_plain)
-def date_label(day: dt.date | dt.datetime | None, language: str = "ja") -> str:
+def date_label(day: dt.date | dt.datetime | None, language: str | None = None) -> str:
     """``2024年5月7日`` (in English ``7 May 2024``); a datetime is shown as its date in Tokyo."""
     if day is None:
         return ""
@@ -98,7 +101,7 @@ def date_label(day: dt.date | dt.datetime | None, language: str = "ja") -> str:
 
 
 @_total(_plain)
-def datetime_label(moment: dt.datetime | None, language: str = "ja") -> str:
+def datetime_label(moment: dt.datetime | None, language: str | None = None) -> str:
     """``2024年5月7日 14:05`` (in English ``7 May 2024 14:05``) in Tokyo time."""
     if moment is None:
         return ""
@@ -107,7 +110,7 @@ def datetime_label(moment: dt.datetime | None, language: str = "ja") -> str:
 
 
 @_total(lambda day: date_label(day))
-def era_date_label(day: dt.date | None, language: str = "ja") -> str:
+def era_date_label(day: dt.date | None, language: str | None = None) -> str:
     """``令和6年5月7日``, for printed documents; in English ``7 May 2024 (Reiwa 6)``."""
     if day is None:
         return ""
@@ -119,7 +122,7 @@ def era_date_label(day: dt.date | None, language: str = "ja") -> str:
 
 
 @_total(_plain)
-def thousand_yen(amount: int | None, language: str = "ja") -> str:
+def thousand_yen(amount: int | None, language: str | None = None) -> str:
     """``20,900千円`` (in English ``¥20,900 thousand``) from 20,900,000 yen; amounts not a
     multiple of 1,000 keep a decimal."""
     if amount is None:
@@ -133,7 +136,7 @@ def thousand_yen(amount: int | None, language: str = "ja") -> str:
 
 
 @_total(_plain)
-def approximate_yen(amount: int | None, language: str = "ja") -> str:
+def approximate_yen(amount: int | None, language: str | None = None) -> str:
     """``約10億円``, ``約4,954万円``: an amount as the city writes it in a sentence.
 
     From 1億円 up, in 億 to one decimal (``約12.5億円``, ``約10億円`` when the decimal is 0);
@@ -155,7 +158,7 @@ def approximate_yen(amount: int | None, language: str = "ja") -> str:
 
 
 @_total(_plain)
-def yen(amount: int | None, language: str = "ja") -> str:
+def yen(amount: int | None, language: str | None = None) -> str:
     """``20,900,000円``; in English ``¥20,900,000``."""
     if amount is None:
         return ""
@@ -165,7 +168,7 @@ def yen(amount: int | None, language: str = "ja") -> str:
 
 
 @_total(_plain)
-def file_size(size: int | None, language: str = "ja") -> str:
+def file_size(size: int | None, language: str | None = None) -> str:
     """``850バイト``, ``12.3KB``, ``4.0MB``: the size of a file as staff read it (``850 bytes``)."""
     if size is None:
         return ""
@@ -174,6 +177,34 @@ def file_size(size: int | None, language: str = "ja") -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f}KB"
     return f"{size / (1024 * 1024):.1f}MB"
+
+
+# The units the city writes after a count (an indicator's ``unit``): in English, a word after the
+# number, and the unit's name where it stands alone. A unit not listed is shown as typed (data).
+_UNITS_IN_ENGLISH = {
+    "件": ("", "count"),
+    "日": (" days", "days"),
+    "人": (" people", "people"),
+    "回": (" times", "times"),
+    "世帯": (" households", "households"),
+    "団体": (" groups", "groups"),
+    "円": (" yen", "yen"),
+    "千円": (" thousand yen", "thousand yen"),
+}
+
+
+def unit_suffix(unit: str, language: str | None = None) -> str:
+    """What follows a number of ``unit``: ``件`` in Japanese, nothing in English (``12``)."""
+    if (language or current_language()) == ENGLISH and unit in _UNITS_IN_ENGLISH:
+        return _UNITS_IN_ENGLISH[unit][0]
+    return unit
+
+
+def unit_name(unit: str, language: str | None = None) -> str:
+    """A unit standing alone (a column header, a hint): ``件``; in English ``count``."""
+    if (language or current_language()) == ENGLISH and unit in _UNITS_IN_ENGLISH:
+        return _UNITS_IN_ENGLISH[unit][1]
+    return unit
 
 
 def _approximate_in_english(amount: int) -> str:

@@ -2,15 +2,15 @@
    templates/answer_templates/_picker.html. Without this script the templates are a list to copy
    from. With it, the list moves next to its textarea (data-target) and each template gets a button
    that inserts its body: into an empty field as the whole text, otherwise at the cursor (at the
-   end if the field was never touched). {受付日} and {件名} become the request's (data-received-on,
-   data-title). The text stays editable; nothing is sent until the form is submitted. */
+   end if the field was never touched). {受付日} and {件名} (in English {received} and {title})
+   become the request's (data-received-on, data-title). The text stays editable; nothing is sent until the form is submitted. */
 (function () {
   "use strict";
 
   function filled(text, picker) {
     var receivedOn = picker.dataset.receivedOn, title = picker.dataset.title;
-    if (receivedOn) { text = text.split("{受付日}").join(receivedOn); }
-    if (title) { text = text.split("{件名}").join(title); }
+    if (receivedOn) { text = text.split("{受付日}").join(receivedOn).split("{received}").join(receivedOn); }
+    if (title) { text = text.split("{件名}").join(title).split("{title}").join(title); }
     return text;
   }
 

@@ -23,7 +23,7 @@ from ..fieldwork.organisations import NAME_LIMIT
 from ..states import OrganisationKind
 from .fields import JapaneseDateField
 from .form_messages import Form
-from .forms import REQUIRED, NameForm, options, row_id
+from .forms import REQUIRED, NameForm, enum_options, options, row_id
 
 
 class CheckboxesField(SelectMultipleField):
@@ -72,9 +72,7 @@ class UnlinkRequestForm(Form):
 class OrganisationForm(Form):
     center_id = SelectField(_("まちづくりセンター"), coerce=row_id, validators=[InputRequired(REQUIRED)])
     name = StringField(_("団体名"), validators=[DataRequired(REQUIRED), Length(max=NAME_LIMIT)])
-    kind = SelectField(
-        _("種類"), choices=options(OrganisationKind.choices()), validators=[DataRequired(REQUIRED)]
-    )
+    kind = SelectField(_("種類"), choices=enum_options(OrganisationKind), validators=[DataRequired(REQUIRED)])
     sort_order = IntegerField(_("表示順"), default=0, validators=[Optional(), NumberRange(-(10**8), 10**8)])
     active = BooleanField(_("有効"), default=True)
 

@@ -107,7 +107,7 @@ class RequestForm(Form):
     )
     priority = SelectField(
         _("緊急度"),
-        choices=options([(p.value, p.label) for p in Priority]),
+        choices=enum_options(Priority),
         default=Priority.MEDIUM.value,
         validators=[Optional()],
     )

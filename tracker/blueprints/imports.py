@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
+from markupsafe import Markup
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField
 from wtforms.validators import Optional
@@ -108,11 +109,13 @@ def index():
     )
 
 
-def _as_typed(name: str) -> str:
-    """A column name or value as the file holds it (in Japanese), with its meaning in the
-    user's language when that differs: ``件名 (Subject)``."""
+def _as_typed(name: str) -> Markup:
+    """A column name or value as the file holds it (in Japanese, marked ``lang="ja"``: it is
+    typed as it is in any language), with its meaning in the user's language when that differs:
+    ``件名 (Subject)``."""
     meaning = translate(name)
-    return name if meaning == name else f"{name} ({meaning})"
+    quoted = Markup('<span lang="ja">{}</span>').format(name)
+    return quoted if meaning == name else Markup("{} ({})").format(quoted, meaning)
 
 
 def _visible_batch(batch_id: int) -> ImportBatch:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from ..formatting import unit_name
 from ..wording import N_, say, translate
 from .charts import NO_DATA, WIDTH, Chart, Series, _clean, _number, _Svg, nice_max
 from .indicator_tables import Page, Table, number_label
@@ -86,7 +87,7 @@ def table_chart(page: Page, table: Table, key: str) -> Markup:
     unit = table.indicator.unit
     chart = Chart(
         key,
-        say(N_("%(name)s (%(unit)s) の実績と目標"), name=table.indicator.name, unit=unit),
+        say(N_("%(name)s (%(unit)s) の実績と目標"), name=table.indicator.name, unit=unit_name(unit)),
         [say(N_("%(year)s年度"), year=year) for year in page.years],
         [Series(row.area.name, [_float(cell.actual) for cell in row.cells]) for row in table.rows],
         say(

@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..formatting import fiscal_year_label, fiscal_year_of
+from ..formatting import fiscal_year_label, fiscal_year_of, unit_suffix
 from ..models import Ward
 from ..monitoring_models import Indicator, IndicatorTarget, IndicatorValue
 from ..states import IndicatorKind
@@ -94,7 +94,7 @@ def number_label(value: Decimal | None, unit: str = "") -> str:
     if value is None:
         return "—"
     text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{text}{unit}"
+    return f"{text}{unit_suffix(unit)}"
 
 
 def default_range(today: dt.date) -> tuple[int, int]:
