@@ -23,7 +23,7 @@ from ..fieldwork.organisations import NAME_LIMIT
 from ..states import OrganisationKind
 from .fields import JapaneseDateField
 from .form_messages import Form
-from .forms import REQUIRED, NameForm, enum_options, options, row_id
+from .forms import REQUIRED, NameForm, enum_options, row_id
 
 
 class CheckboxesField(SelectMultipleField):

@@ -20,8 +20,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
-from markupsafe import Markup
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup
 from wtforms import RadioField, SelectField
 from wtforms.validators import Optional
 
