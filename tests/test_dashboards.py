@@ -26,6 +26,7 @@ from tracker.states import Funding, IssueState, JobState, Role
 
 from .factories import TODAY
 
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)")  # a script element with its code in the page
 FY = 2024
 NOW = dt.date(2025, 4, 1)
 
@@ -281,7 +282,7 @@ def test_the_city_page_shows_charts_and_tables_to_every_role(city, make, login_a
         assert '<p class="lead">令和6年度 (2024) の集計です。' in text
         assert "3,000千円" in text and "2,500千円" in text  # the budget table beside the chart
         assert "熊本 太郎" not in text and "096-000-0000" not in text
-        assert 'style="' not in text and "<script" not in text
+        assert 'style="' not in text and not INLINE_SCRIPT.search(text)  # charts drawn without script
         assert "charts.css" in text
 
 
@@ -311,7 +312,7 @@ def test_the_liaison_dashboard_shows_the_center_overdue_first_and_nothing_of_oth
     card += '<span class="stat-value">1</span>'
     assert card in text
     queue = text.split("<h2>センターの未回答の要望 (期限超過が先)</h2>", 1)[1].split("<h2>", 1)[0]
-    assert queue.count('<tr class="overdue">') == 1 and queue.count('<span class="badge overdue-badge">') == 1
+    assert queue.count('<tr class="overdue" ') == 1 and queue.count('<span class="badge overdue-badge">') == 1
     assert (
         queue.index("開いたまま")
         < queue.index('<span class="badge overdue-badge">')

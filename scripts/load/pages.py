@@ -11,7 +11,7 @@ from html import unescape
 
 _INPUT = re.compile(r"<input\b[^>]*>", re.S)
 _ATTR = re.compile(r'([\w-]+)="([^"]*)"')
-_FLASH = re.compile(r'<p class="flash flash-(\w+)">(.*?)</p>', re.S)
+_FLASH = re.compile(r'<p class="flash flash-(\w+)"[^>]*>(.*?)</p>', re.S)
 _REF = re.compile(r'<dd class="ref">([^<]+)</dd>')
 
 
