@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import NO_VALUE
 from ..models import ServiceRequest, WardIssue
 from ..states import OPEN_REQUEST_STATES, RequestState
 from ..summary_models import (
+    SUMMARY_TABLES,
     AnswerDays,
     IssueCount,
     OpenRequestDue,
@@ -229,7 +230,11 @@ def _columns(model) -> str:
 
 def rebuild(session: Session) -> None:
     """Recompute every summary table from the requests and ward issues (one INSERT ... SELECT each)."""
-    for model, query in _fresh_queries(session.get_bind().dialect.name).items():
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":  # writers wait; those already in flight are counted or add after
+        names = ", ".join(model.__tablename__ for model in SUMMARY_TABLES)
+        session.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+    for model, query in _fresh_queries(dialect).items():
         session.execute(delete(model))
         session.execute(text(f"INSERT INTO {model.__tablename__} ({_columns(model)}) {query}"))
 
