@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
-from collections import defaultdict
+import threading
+from collections import Counter, defaultdict
 
 import pytest
 import sqlalchemy as sa
@@ -643,3 +644,36 @@ def test_the_migration_backfills_the_summaries_from_the_existing_rows(database_a
         db.session.remove()
     result = runner.invoke(db_command, ["downgrade", "0017_triage"])
     assert result.exit_code == 0, result.output
+
+
+# --- concurrent writers add up ---------------------------------------------------------------------
+
+
+def test_increments_from_concurrent_transactions_add_up(committing_app):
+    """Two threads, each on its own connection, move the same rows at once, committing each time."""
+    with committing_app.app_context():
+        engine = db.engine
+    key = (1, 1, "received")
+    per_thread, errors = 40, []
+    barrier = threading.Barrier(2, timeout=60)
+
+    def write(answered: int) -> None:
+        try:
+            for _ in range(per_thread):
+                barrier.wait()
+                with engine.begin() as connection:
+                    deltas = {RequestStateCount: Counter({key: 1, (1, 1, "answered"): answered})}
+                    counters.apply(connection, deltas)
+        except BaseException as error:
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=write, args=(answered,)) for answered in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not any(thread.is_alive() for thread in threads) and errors == []
+    with engine.connect() as connection:
+        counts = dict(connection.execute(select(RequestStateCount.state, RequestStateCount.count)).all())
+    assert counts == {"received": 2 * per_thread, "answered": 3 * per_thread}
