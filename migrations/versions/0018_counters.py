@@ -4,7 +4,9 @@ Revision ID: 0018_counters
 Revises: 0017_triage
 Create Date: 2026-12-03 06:40:00
 
-The tables are filled from the existing rows (the same GROUP BY as ``flask counts rebuild``,
+Two indexes of requests serve the personal dashboard's lists: the open requests of a center by
+due date (partial), and a user's logged requests newest first. The tables are filled from the
+existing rows (the same GROUP BY as ``flask counts rebuild``,
 written out here: migrations import no app code).
 """
 
@@ -91,11 +93,21 @@ def upgrade():
         sa.PrimaryKeyConstraint("ward_id", "fiscal_year", "state", "decision", name="pk_issue_counts"),
     )
     op.create_index("ix_issue_counts_fiscal_year", "issue_counts", ["fiscal_year"])
+    op.create_index(
+        "ix_requests_open_center_due",
+        "requests",
+        ["center_id", "answer_due_on", "id"],
+        postgresql_where=sa.text(f"state IN ({OPEN_STATES})"),
+        sqlite_where=sa.text(f"state IN ({OPEN_STATES})"),
+    )
+    op.create_index("ix_requests_logged_created_id", "requests", ["logged_by_id", "created_at", "id"])
     for statement in _backfill(op.get_bind().dialect.name):
         op.execute(statement)
 
 
 def downgrade():
+    op.drop_index("ix_requests_logged_created_id", table_name="requests")
+    op.drop_index("ix_requests_open_center_due", table_name="requests")
     op.drop_index("ix_issue_counts_fiscal_year", table_name="issue_counts")
     op.drop_table("issue_counts")
     op.drop_table("answer_days")
