@@ -434,6 +434,21 @@ def _rows(session):
     }
 
 
+def test_values_changed_without_being_loaded_first_are_counted_from_their_old_values(make, session):
+    """Set on an expired object, or a foreign key the flush sets from a relationship: the old
+    values are read from the database before the flush overwrites them."""
+    request, other = make.request(), make.second_center()
+    session.expire(request)
+    request.state = RequestState.WITHDRAWN  # the old state was never loaded
+    session.flush()
+    assert counters.differences(session) == []
+    session.expire(request, ["center_id"])
+    request.center = other  # center_id is set by the flush, from the relationship
+    session.flush()
+    assert counters.differences(session) == []
+    assert session.scalar(select(RequestStateCount.count).where(RequestStateCount.center_id == other.id)) == 1
+
+
 def test_a_count_that_falls_to_zero_leaves_no_row(make, session):
     liaison, manager = make.liaison(), make.manager()
     request = make.request(liaison)

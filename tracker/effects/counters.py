@@ -103,17 +103,24 @@ def _changed(obj, columns) -> bool:
     return any(name in committed for name in columns)
 
 
+def _not_loaded(obj, columns) -> bool:
+    """Whether an old value of ``obj`` could be missing after the flush: a column not loaded
+    (a foreign key the flush may set from a relationship) or set without being loaded."""
+    state = inspect(obj)
+    return state.persistent and any(
+        name not in state.dict or state.committed_state.get(name) is NO_VALUE for name in columns
+    )
+
+
 def _before_flush(session: Session, flush_context, instances) -> None:
-    """Read from the database the old values that were set without being loaded first (the
+    """Read from the database the old values of the rows whose old values may be missing (the
     UPDATE of the flush is about to overwrite them); one query per table, only when needed."""
     unloaded = session.info[UNLOADED] = {}
     for model, (columns, _) in KEYS.items():
         objects = [
             obj
             for obj in (*session.dirty, *session.deleted)
-            if type(obj) is model
-            and inspect(obj).persistent
-            and any(inspect(obj).committed_state.get(name, None) is NO_VALUE for name in columns)
+            if type(obj) is model and _not_loaded(obj, columns)
         ]
         if objects:
             by_id = {obj.id: obj for obj in objects}
