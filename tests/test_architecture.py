@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tracker.monitoring_models",
             "tracker.activity_models",
             "tracker.open311_models",
+            "tracker.summary_models",
         ),
     ),
     ("workflow", ("tracker.workflow", "tracker.effects", "tracker.fieldwork")),

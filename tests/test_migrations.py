@@ -66,6 +66,11 @@ MODEL_TABLES = {
     "service_profiles",
     "service_attributes",
     "town_centers",
+    "request_state_counts",
+    "request_month_counts",
+    "open_request_due",
+    "answer_days",
+    "issue_counts",
 }
 
 

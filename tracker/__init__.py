@@ -17,7 +17,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import activity_models, formatting, monitoring_models, open311_models, ops_models, teamwork_models  # noqa: F401  (every table)
+from . import (  # noqa: F401  (every table)
+    activity_models,
+    formatting,
+    monitoring_models,
+    open311_models,
+    ops_models,
+    summary_models,
+    teamwork_models,
+)
 from .blueprints import language
 from .blueprints.security_policy import content_security_policy
 from .config import load_config
@@ -84,19 +92,20 @@ def _sqlite_begin(connection):
 def _wire_listeners() -> None:
     """Hang the side effects on the layers below, once per process however many apps are made.
 
-    The search text and the history's hash chain are kept by ORM listeners, and so is the clean-up
-    of files written for rows that a rollback discarded; notifications hear of the workflow's
-    events; and the modules that define background jobs (``@jobs.job``) are
-    imported so that every process, a worker's included, knows them all.
+    The search text, the summary counts and the history's hash chain are kept by ORM
+    listeners, and so is the clean-up of files written for rows that a rollback discarded;
+    notifications hear of the workflow's events; and the modules that define background jobs
+    (``@jobs.job``) are imported so that every process, a worker's included, knows them all.
     """
     from .background import importer, notifications, reminders  # noqa: F401  (they define jobs)
-    from .effects import events, stored_files
+    from .effects import counters, events, stored_files
     from .finding import search
     from .reporting import reports  # noqa: F401  (defines a job)
     from .safeguards import audit, personal_data, security_log  # noqa: F401  (they define jobs)
 
     install_bounds()
     search.register()
+    counters.register()
     audit.register()
     stored_files.register()
     events.subscribe("notifications", notifications.after_event)

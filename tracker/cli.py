@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .background import jobs, reminders, worker
 from .city import (
@@ -17,6 +18,7 @@ from .city import (
     indicator_defaults,
     masterdata,
 )
+from .effects import counters
 from .extensions import db
 from .formatting import today_in_tokyo
 from .open311 import keys
@@ -64,6 +66,7 @@ def register_cli(app: Flask) -> None:
         worker.run_worker(current_app._get_current_object(), burst=burst)
 
     _register_api_keys(app)
+    _register_counts(app)
     reminders.register_cli(app)
     backup.register_cli(app)
     audit.register_cli(app)
@@ -138,3 +141,27 @@ def _register_api_keys(app: Flask) -> None:
         except WorkflowError as error:
             _refuse(error)
         click.echo(f"API key 「{name}」 revoked.")
+
+
+def _register_counts(app: Flask) -> None:
+    """``flask counts rebuild|check``: the summary tables the dashboards read (``effects.counters``)."""
+    group = AppGroup("counts", help="The summary tables of the dashboards' counts.")
+    app.cli.add_command(group)
+
+    @group.command("rebuild")
+    def rebuild() -> None:
+        """Recompute every summary table from the requests and ward issues (e.g. after a COPY)."""
+        counters.rebuild(db.session)
+        db.session.commit()
+        click.echo("summary tables rebuilt")
+
+    @group.command("check")
+    def check() -> None:
+        """Compare every summary table with a fresh count; list the differences, exit 1 if any."""
+        found = counters.differences(db.session)
+        db.session.rollback()
+        for table, key, kept, fresh in found:
+            click.echo(f"{table} {key}: kept {kept}, counted {fresh}")
+        if found:
+            raise click.exceptions.Exit(1)
+        click.echo("summary tables match the data")

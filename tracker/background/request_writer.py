@@ -13,7 +13,7 @@ from collections import Counter
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ..effects import references
+from ..effects import counters, references
 from ..finding import search
 from ..formatting import fiscal_year_of
 from ..model_types import bounded_row
@@ -51,13 +51,14 @@ def write_requests(session: Session, batch: ImportBatch, rows: list[dict], repor
         }
         for fields in rows
     ]
-    # A bulk INSERT passes no flush listener: bounds checked and search_text made here.
+    # A bulk INSERT passes no flush listener: bounds checked, search_text made and counted here.
     requests = [bounded_row(ServiceRequest.__table__, values) for values in requests]
     for values in requests:
         values["search_text"] = search.request_search_text(values)
     for start in range(0, len(requests), CHUNK):
         chunk = requests[start : start + CHUNK]
         session.execute(insert(ServiceRequest), chunk)
+        counters.apply_request_rows(session, chunk)
         ids = dict(
             session.execute(
                 select(ServiceRequest.reference, ServiceRequest.id).where(

@@ -11,7 +11,8 @@ fund (``funds``); comments and attachments (``teamwork``, with the files checked
 settings the rules read (``city_settings``); the city's budget calendar and the issues it puts
 at risk (``budget_calendar``); the indicators' definitions, targets and entered values
 (``indicators``); how history events read (``history``); and ``events``, the hook through which
-the workflow announces what happened.
+the workflow announces what happened; ``counters``, the flush listener that keeps the
+dashboards' summary tables (``tracker.summary_models``) right in every transaction.
 
 May import: the models, ``states``, ``formatting``, ``extensions`` and ``tracker.workflow``
 (whose tables call the effects). Never Flask, and never a service package (finding, reporting,

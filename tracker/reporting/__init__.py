@@ -6,7 +6,8 @@ issues with its XLSX job (``reports``), SVG charts drawn on the server (``charts
 indicators (指標): the computed metrics (``indicators``), the pages' tables of actual against
 target (``indicator_tables``) and their charts (``indicator_charts``), what the public pages
 show of the published ward issues (``public``), and the counts of the liaisons' field work with
-the figures the city publishes from them (``activity_counts``). Figures are aggregates computed
+the figures the city publishes from them (``activity_counts``), and the reads of the summary
+tables that the counts of requests and issues come from (``counters``). Figures are aggregates computed
 by a fixed number of queries, never row by row.
 
 May import: the models, ``states``, ``formatting``, ``extensions``, the workflow layer, and of

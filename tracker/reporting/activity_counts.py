@@ -34,6 +34,7 @@ from ..formatting import fiscal_year_label, fiscal_year_of
 from ..models import Center, ServiceRequest, User, Ward
 from ..states import Role
 from ..wording import N_, say, translate
+from . import counters
 from .dashboards import FISCAL_MONTHS
 
 # In Japanese (marked): ``translate`` them to show them.
@@ -287,9 +288,7 @@ def published_figures(session: Session, first: int, last: int) -> PublishedFigur
     """The city-wide figures as the city publishes them, for fiscal years ``first``..``last``."""
     first, last = min(first, last), max(first, last)
     gathered = scope_figures(session, true(), first, last)
-    received = session.execute(
-        select(func.count(ServiceRequest.id)).where(ServiceRequest.fiscal_year.between(first, last))
-    ).scalar_one()
+    received = counters.requests_of_fiscal_years(session, first, last)
     return PublishedFigures(
         first=first,
         last=last,

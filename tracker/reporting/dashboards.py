@@ -1,15 +1,17 @@
 """The city dashboard's figures for one fiscal year: aggregates only, a fixed number of queries.
 
-Every figure is one GROUP BY query (plus the names of the wards, centers and bureaus), so the
-page costs the same with ten requests or a million. Nothing personal is read: no requester,
+Every figure is one query (plus the names of the wards, centers and bureaus); the counts of
+requests and issues are read from the summary tables (``counters``), so the page costs the same
+with ten requests or a million. Nothing personal is read: no requester,
 no request text, no user; only counts and sums per ward, center, bureau, state or month.
 
 - 月別受付件数: requests received in each month of the fiscal year (April–March), per ward;
 - 未回答の要望: requests open now (受付, 回付, 区重要課題化) per ward and state;
 - 回答までの日数 (中央値): per ward, over the requests of the fiscal year already answered. The
-  days are counted in SQL and grouped (ward, days) with a count, so Python takes the median
-  over at most wards × distinct day counts rows, on SQLite (no median there) and PostgreSQL alike;
-- 期限超過: open requests whose answer due date is before today, per center;
+  summary ``answer_days`` keeps (ward, fiscal year, days) with a count, so Python takes the
+  weighted median over at most wards × distinct day counts rows, on SQLite and PostgreSQL alike;
+- 期限超過: open requests whose answer due date is before today, per center (the open ones
+  minus the not yet due, ``counters.overdue_per_center``);
 - 区重要課題の協議結果: issues of the fiscal year (registered, not withdrawn) per ward and decision;
 - 局予算: bureau budget lines of the fiscal year, allocated and executed, per bureau and per ward;
 - まちづくり推進経費: each ward's fund of the fiscal year, allocated and used (``tracker.effects.funds``).
@@ -24,14 +26,15 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, cast, extract, func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..effects.funds import FundYear
 from ..formatting import fiscal_year_of, fiscal_years_between
 from ..models import BudgetLine, Bureau, Center, ServiceRequest, Ward, WardFund, WardIssue
-from ..states import OPEN_REQUEST_STATES, Decision, Funding, RequestState
+from ..states import Decision, Funding, RequestState
 from ..wording import N_, translate
+from . import counters
 from .reports import REGISTERED_STATES
 
 FISCAL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
@@ -136,57 +139,26 @@ def wards(session: Session) -> list[Named]:
 
 
 def monthly_requests(session: Session, fiscal_year: int) -> dict[int, list[int]]:
-    first, last = fiscal_year_bounds(fiscal_year)
-    month = extract("month", ServiceRequest.received_on)
-    rows = session.execute(
-        select(ServiceRequest.ward_id, month, func.count())
-        .where(ServiceRequest.received_on >= first, ServiceRequest.received_on <= last)
-        .group_by(ServiceRequest.ward_id, month)
-    ).all()
     counts: dict[int, list[int]] = defaultdict(lambda: [0] * 12)
-    for ward_id, number, count in rows:
-        counts[ward_id][FISCAL_MONTHS.index(int(number))] = int(count)
+    for ward_id, month, count in counters.monthly(session, *fiscal_year_bounds(fiscal_year)):
+        counts[ward_id][FISCAL_MONTHS.index(month.month)] += count
     return dict(counts)
 
 
 def open_requests_by_state(session: Session) -> dict[int, dict[RequestState, int]]:
-    rows = session.execute(
-        select(ServiceRequest.ward_id, ServiceRequest.state, func.count())
-        .where(ServiceRequest.state.in_(OPEN_REQUEST_STATES))
-        .group_by(ServiceRequest.ward_id, ServiceRequest.state)
-    ).all()
-    result: dict[int, dict[RequestState, int]] = defaultdict(dict)
-    for ward_id, state, count in rows:
-        result[ward_id][state] = int(count)
-    return dict(result)
+    return counters.open_by_ward_and_state(session)
 
 
 def days_to_answer(session: Session, fiscal_year: int) -> dict[int, dict[int, int]]:
     """ward id -> {days from receipt to answer: how many requests}, for the year's answered ones."""
-    days = days_between(session, ServiceRequest.received_on, ServiceRequest.answered_on)
-    rows = session.execute(
-        select(ServiceRequest.ward_id, days, func.count())
-        .where(
-            ServiceRequest.fiscal_year == fiscal_year,
-            ServiceRequest.state == RequestState.ANSWERED,
-            ServiceRequest.answered_on.is_not(None),
-        )
-        .group_by(ServiceRequest.ward_id, days)
-    ).all()
-    result: dict[int, dict[int, int]] = defaultdict(dict)
-    for ward_id, day_count, count in rows:
-        result[ward_id][max(int(day_count), 0)] = result[ward_id].get(max(int(day_count), 0), 0) + int(count)
-    return dict(result)
+    return counters.answer_days(session, fiscal_year)
 
 
 def overdue_by_center(session: Session, today: dt.date, ward_id: int | None = None) -> list[CenterRow]:
-    """Every active center (or one that has overdue requests) with its count of overdue requests."""
-    overdue = (
-        select(ServiceRequest.center_id, func.count().label("overdue"))
-        .where(ServiceRequest.state.in_(OPEN_REQUEST_STATES), ServiceRequest.answer_due_on < today)
-        .group_by(ServiceRequest.center_id)
-        .subquery()
-    )
+    """Every active center (or one that has overdue requests) with its count of overdue requests;
+    for one ward, only that ward's centers are counted."""
+    in_ward = None if ward_id is None else Center.ward_id == ward_id
+    overdue = counters.overdue_per_center(today, in_ward)
     count = func.coalesce(overdue.c.overdue, 0)
     statement = (
         select(Center.id, Center.name, Ward.name, count)
@@ -195,21 +167,13 @@ def overdue_by_center(session: Session, today: dt.date, ward_id: int | None = No
         .where(Center.active | (count > 0))
         .order_by(Ward.sort_order, Ward.id, Center.sort_order, Center.id)
     )
-    if ward_id is not None:
-        statement = statement.where(Center.ward_id == ward_id)
+    if in_ward is not None:
+        statement = statement.where(in_ward)
     return [CenterRow(id_, name, ward, int(n)) for id_, name, ward, n in session.execute(statement)]
 
 
 def decisions_by_ward(session: Session, fiscal_year: int) -> dict[int, dict[str | None, int]]:
-    rows = session.execute(
-        select(WardIssue.ward_id, WardIssue.decision, func.count())
-        .where(WardIssue.fiscal_year == fiscal_year, WardIssue.state.in_(REGISTERED_STATES))
-        .group_by(WardIssue.ward_id, WardIssue.decision)
-    ).all()
-    result: dict[int, dict[str | None, int]] = defaultdict(dict)
-    for ward_id, decision, count in rows:
-        result[ward_id][decision.value if decision else None] = int(count)
-    return dict(result)
+    return counters.issue_decisions(session, fiscal_year, REGISTERED_STATES)
 
 
 def _budget_sums(session: Session, key, fiscal_year: int, **filters) -> dict[int | None, tuple[int, int]]:

@@ -11,7 +11,8 @@
   missing next year's budget;
 - admin: city-wide counts and the background jobs that failed.
 
-Each part is one query (lists eager-load what they show and are capped at ``LIST_LIMIT``), so a
+Each part is one query (lists eager-load what they show and are capped at ``LIST_LIMIT``; the
+counts of requests and issues are read from the summary tables through ``counters``), so a
 dashboard costs the same whatever the amount of data.
 """
 
@@ -31,7 +32,7 @@ from ..models import BudgetLine, ServiceRequest, User, WardIssue
 from ..ops_models import OutboxJob
 from ..safeguards import access
 from ..states import OPEN_REQUEST_STATES, Funding, IssueState, JobState, RequestState, Role
-from . import activity_counts
+from . import activity_counts, counters
 from .dashboards import fiscal_year_bounds, overdue_by_center
 
 LIST_LIMIT = 20
@@ -61,17 +62,23 @@ def _request_list(session: Session, statement) -> list[ServiceRequest]:
     return session.execute(statement.limit(LIST_LIMIT)).unique().scalars().all()
 
 
+def _by_due_date(statement):
+    """The queue's order (overdue first, then by due date) is the due date's own order: so
+    written, the partial index of open requests per center and due date reads it in order."""
+    return statement.order_by(None).order_by(ServiceRequest.answer_due_on, ServiceRequest.id)
+
+
 def liaison(session: Session, user: User, board: Dashboard) -> None:
     today = board.today
-    open_here = ServiceRequest.center_id == user.center_id, ServiceRequest.state.in_(OPEN_REQUEST_STATES)
-    board.counts["open"] = _count(session, select(ServiceRequest.id).where(*open_here))
-    board.counts["overdue"] = _count(
-        session, select(ServiceRequest.id).where(*open_here, ServiceRequest.answer_due_on < today)
+    states = counters.request_states(session, center_id=user.center_id or 0)
+    board.counts["open"] = sum(states.get(state, 0) for state in OPEN_REQUEST_STATES)
+    board.counts["overdue"] = counters.overdue_count(session, today, center_id=user.center_id or 0)
+    board.lists["queue"] = _request_list(
+        session, _by_due_date(queries.open_requests_of_center(user.center_id))
     )
-    board.lists["queue"] = _request_list(session, queries.open_requests_of_center(user.center_id))
     board.lists["due_this_week"] = _request_list(
         session,
-        queries.open_requests_of_center(user.center_id).where(
+        _by_due_date(queries.open_requests_of_center(user.center_id)).where(
             ServiceRequest.answer_due_on >= today, ServiceRequest.answer_due_on < today + WEEK
         ),
     )
@@ -86,17 +93,12 @@ def liaison(session: Session, user: User, board: Dashboard) -> None:
 
 def ward_manager(session: Session, user: User, board: Dashboard) -> None:
     today = board.today
-    board.counts["triage"] = _count(
-        session,
-        select(ServiceRequest.id).where(
-            ServiceRequest.ward_id == user.ward_id,
-            ServiceRequest.state.in_((RequestState.RECEIVED, RequestState.REFERRED)),
-        ),
-    )
+    requests = counters.request_states(session, ward_id=user.ward_id or 0)
+    board.counts["triage"] = requests.get(RequestState.RECEIVED, 0) + requests.get(RequestState.REFERRED, 0)
     centers = overdue_by_center(session, today, ward_id=user.ward_id or 0)
     board.tables["overdue_by_center"] = centers
     board.counts["overdue"] = sum(row.overdue for row in centers)
-    states = _state_counts(session, WardIssue, WardIssue.ward_id == user.ward_id)
+    states = counters.issue_states(session, ward_id=user.ward_id or 0)
     board.tables["issues_by_state"] = [(state, states.get(state, 0)) for state in IssueState]
     board.lists["past_review"] = (
         session.execute(
@@ -187,22 +189,13 @@ def bureau_staff(session: Session, user: User, board: Dashboard) -> None:
 
 def admin(session: Session, user: User, board: Dashboard) -> None:
     today = board.today
-    first, last = fiscal_year_bounds(board.fiscal_year)
-    requests = _state_counts(session, ServiceRequest, ServiceRequest.id.is_not(None))
+    requests = counters.request_states(session)
     board.tables["requests_by_state"] = [(state, requests.get(state, 0)) for state in RequestState]
-    board.counts["overdue"] = _count(
-        session,
-        select(ServiceRequest.id).where(
-            ServiceRequest.state.in_(OPEN_REQUEST_STATES), ServiceRequest.answer_due_on < today
-        ),
+    board.counts["overdue"] = counters.overdue_count(session, today)
+    board.counts["received_this_year"] = counters.received_between(
+        session, *fiscal_year_bounds(board.fiscal_year)
     )
-    board.counts["received_this_year"] = _count(
-        session,
-        select(ServiceRequest.id).where(
-            ServiceRequest.received_on >= first, ServiceRequest.received_on <= last
-        ),
-    )
-    issues = _state_counts(session, WardIssue, WardIssue.id.is_not(None))
+    issues = counters.issue_states(session)
     board.tables["issues_by_state"] = [(state, issues.get(state, 0)) for state in IssueState]
     board.counts["failed_jobs"] = _count(
         session, select(OutboxJob.id).where(OutboxJob.state == JobState.FAILED)

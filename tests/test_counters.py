@@ -1,0 +1,694 @@
+"""The summary tables the dashboards read: always equal to a fresh count of the data.
+
+A seeded random sequence of real workflow actions (logging, answering, referring, escalating,
+withdrawing, reopening, corrections of the center and of the answer date, hand-overs to another
+ward, imports by the bulk writer, the ward issues' steps), some of them refused and rolled back,
+must leave every summary row equal to a GROUP BY over ``requests`` / ``ward_issues``, and every
+dashboard figure equal to the direct query that computed it before the summaries existed (kept
+here as the reference).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+import threading
+from collections import Counter, defaultdict
+
+import pytest
+import sqlalchemy as sa
+from flask import current_app
+from flask_migrate.cli import db as db_command
+from sqlalchemy import Integer, cast, extract, func, select
+
+from tracker import create_app, workflow
+from tracker.background import request_writer
+from tracker.effects import counters, intake
+from tracker.extensions import db
+from tracker.models import Center, ServiceRequest, WardIssue
+from tracker.ops_models import ImportBatch
+from tracker.reporting import activity_counts, dashboards, personal_dashboard
+from tracker.states import (
+    OPEN_REQUEST_STATES,
+    AnswerKind,
+    ImportState,
+    IssueState,
+    RequestState,
+    Role,
+    Source,
+)
+from tracker.summary_models import RequestStateCount
+from tracker.workflow import WorkflowError
+
+from .factories import TODAY
+from .support import database_url_for_tests, drop_database, empty_schema
+
+START = TODAY - dt.timedelta(days=500)
+
+
+# --- the reference: the direct queries the dashboards ran before the summary tables ----------
+
+
+def _days(session, start, end):
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(end) - func.julianday(start), Integer)
+    return end - start
+
+
+def direct_monthly(session, fiscal_year):
+    first, last = dashboards.fiscal_year_bounds(fiscal_year)
+    month = extract("month", ServiceRequest.received_on)
+    rows = session.execute(
+        select(ServiceRequest.ward_id, month, func.count())
+        .where(ServiceRequest.received_on >= first, ServiceRequest.received_on <= last)
+        .group_by(ServiceRequest.ward_id, month)
+    ).all()
+    counts = defaultdict(lambda: [0] * 12)
+    for ward_id, number, count in rows:
+        counts[ward_id][dashboards.FISCAL_MONTHS.index(int(number))] = int(count)
+    return dict(counts)
+
+
+def direct_open_by_state(session):
+    rows = session.execute(
+        select(ServiceRequest.ward_id, ServiceRequest.state, func.count())
+        .where(ServiceRequest.state.in_(OPEN_REQUEST_STATES))
+        .group_by(ServiceRequest.ward_id, ServiceRequest.state)
+    ).all()
+    result = defaultdict(dict)
+    for ward_id, state, count in rows:
+        result[ward_id][state] = int(count)
+    return dict(result)
+
+
+def direct_days_to_answer(session, fiscal_year):
+    days = _days(session, ServiceRequest.received_on, ServiceRequest.answered_on)
+    rows = session.execute(
+        select(ServiceRequest.ward_id, days, func.count())
+        .where(
+            ServiceRequest.fiscal_year == fiscal_year,
+            ServiceRequest.state == RequestState.ANSWERED,
+            ServiceRequest.answered_on.is_not(None),
+        )
+        .group_by(ServiceRequest.ward_id, days)
+    ).all()
+    result = defaultdict(dict)
+    for ward_id, day_count, count in rows:
+        key = max(int(day_count), 0)
+        result[ward_id][key] = result[ward_id].get(key, 0) + int(count)
+    return dict(result)
+
+
+def direct_overdue(session, today, *where):
+    statement = select(ServiceRequest.center_id, func.count()).where(
+        ServiceRequest.state.in_(OPEN_REQUEST_STATES), ServiceRequest.answer_due_on < today, *where
+    )
+    return {center: int(n) for center, n in session.execute(statement.group_by(ServiceRequest.center_id))}
+
+
+def direct_decisions(session, fiscal_year):
+    rows = session.execute(
+        select(WardIssue.ward_id, WardIssue.decision, func.count())
+        .where(WardIssue.fiscal_year == fiscal_year, WardIssue.state.in_(dashboards.REGISTERED_STATES))
+        .group_by(WardIssue.ward_id, WardIssue.decision)
+    ).all()
+    result = defaultdict(dict)
+    for ward_id, decision, count in rows:
+        result[ward_id][decision.value if decision else None] = int(count)
+    return dict(result)
+
+
+def direct_states(session, model, *where):
+    rows = session.execute(select(model.state, func.count()).where(*where).group_by(model.state))
+    return {state: int(count) for state, count in rows}
+
+
+def direct_count(session, *where):
+    return int(session.execute(select(func.count(ServiceRequest.id)).where(*where)).scalar_one())
+
+
+# --- a city at work ------------------------------------------------------------------------------
+
+
+class World:
+    """The people, and a seeded random source of the actions they take."""
+
+    def __init__(self, make, session, seed: int):
+        self.make, self.session, self.rng = make, session, random.Random(seed)
+        self.liaisons = [make.liaison("中央区"), make.liaison("東区")]
+        self.managers = {"中央区": make.manager("中央区"), "東区": make.manager("東区")}
+        self.approvers = {"中央区": make.second_manager("中央区"), "東区": make.second_manager("東区")}
+        self.staff = make.staff()
+        self.centers = {
+            "中央区": [make.center(), make.second_center()],
+            "東区": [c for c in make.ward("東区").centers if c.active][:2],
+        }
+        self.category = make.category()
+
+    def day(self, first: dt.date = START) -> dt.date:
+        return first + dt.timedelta(days=self.rng.randrange(max((TODAY - first).days, 0) + 1))
+
+    def requests(self, *states) -> list[ServiceRequest]:
+        statement = select(ServiceRequest).order_by(ServiceRequest.id)
+        if states:
+            statement = statement.where(ServiceRequest.state.in_(states))
+        return list(self.session.scalars(statement))
+
+    def issues(self, *states) -> list[WardIssue]:
+        statement = select(WardIssue).where(WardIssue.state.in_(states)).order_by(WardIssue.id)
+        return list(self.session.scalars(statement))
+
+    def manager_of(self, subject):
+        return self.managers[subject.ward.name]
+
+    def act(self, actor, subject, action: str, payload: dict) -> bool:
+        """Take the action and commit; a refused one is rolled back (with whatever it staged)."""
+        try:
+            workflow.apply(self.session, actor, subject, action, payload, today=TODAY)
+            self.session.commit()
+            return True
+        except WorkflowError:
+            self.session.rollback()
+            return False
+
+    # the actions -------------------------------------------------------------------------------
+
+    def log(self):
+        self.log_staged()
+        self.session.commit()
+
+    def log_staged(self):
+        liaison = self.rng.choice(self.liaisons)
+        config = current_app.config
+        intake.log_request(
+            self.session,
+            liaison,
+            {
+                "title": "道路の陥没",
+                "category_id": self.category.id,
+                "source": Source.NEIGHBOURHOOD_ASSOCIATION.value,
+                "received_on": self.day(),
+            },
+            [],
+            photo_dir=config["PHOTO_DIR"],
+            photo_max_bytes=config["PHOTO_MAX_BYTES"],
+            photo_max_count=config["PHOTO_MAX_COUNT"],
+            answer_due_days=self.rng.choice((7, 14, 30)),
+            today=TODAY,
+        )
+
+    def answer(self):
+        request = self.rng.choice(self.requests(*OPEN_REQUEST_STATES) or [None])
+        if request is not None:
+            payload = {
+                "answer_text": "対応しました",
+                "answer_kind": "resolved",
+                "answered_on": self.day(request.received_on),
+            }
+            self.act(self.manager_of(request), request, "answer", payload)
+
+    def simple(self, action: str, states, payload: dict):
+        request = self.rng.choice(self.requests(*states) or [None])
+        if request is not None:
+            self.act(self.manager_of(request), request, action, payload)
+
+    def escalate(self):
+        request = self.rng.choice(self.requests(RequestState.RECEIVED) or [None])
+        if request is not None:
+            payload = {
+                "title": "課題",
+                "situation": "状況",
+                "proposal": "提案",
+                "lead_bureau": self.staff.bureau_id,
+            }
+            self.act(self.manager_of(request), request, "escalate", payload)
+
+    def move_center(self):
+        request = self.rng.choice(self.requests(*workflow_in_ward()) or [None])
+        if request is not None:
+            center = self.rng.choice(self.centers[request.ward.name])
+            self.act(
+                self.manager_of(request), request, "correct_request", {"center": center.id, "comment": "訂正"}
+            )
+
+    def correct_answer(self):
+        request = self.rng.choice(self.requests(RequestState.ANSWERED) or [None])
+        if request is not None:
+            payload = {
+                "answer_text": "訂正した回答",
+                "answer_kind": "resolved",
+                "answered_on": self.day(request.received_on),
+                "comment": "日付の誤り",
+            }
+            self.act(self.manager_of(request), request, "correct_answer", payload)
+
+    def hand_over(self):
+        request = self.rng.choice(self.requests(RequestState.RECEIVED) or [None])
+        if request is not None:
+            other = "東区" if request.ward.name == "中央区" else "中央区"
+            payload = {"handover_ward": self.make.ward(other).id, "comment": "所管違い"}
+            self.act(self.manager_of(request), request, "hand_over", payload)
+
+    def settle_handover(self):
+        request = self.rng.choice(self.requests(RequestState.HANDING_OVER) or [None])
+        if request is None:
+            return
+        target = request.handover_ward.name
+        if self.rng.random() < 0.7:
+            center = self.rng.choice(self.centers[target])
+            self.act(self.managers[target], request, "accept_handover", {"center": center.id})
+        else:
+            self.act(self.managers[target], request, "decline_handover", {"comment": "当区の所管ではない"})
+
+    def import_rows(self):
+        liaison = self.rng.choice(self.liaisons)
+        batch = ImportBatch(
+            center_id=liaison.center_id,
+            uploaded_by_id=liaison.id,
+            original_name="要望一覧.xlsx",
+            stored_name=f"{secrets.token_hex(16)}.xlsx",
+            sha256="0" * 64,
+            state=ImportState.RUNNING,
+        )
+        self.session.add(batch)
+        self.session.flush()
+        rows = []
+        for _ in range(self.rng.randint(1, 4)):
+            received = self.day()
+            row = {
+                "title": "取込の要望",
+                "category_id": self.category.id,
+                "source": Source.NEIGHBOURHOOD_ASSOCIATION,
+                "received_on": received,
+                "answer_due_on": received + dt.timedelta(days=self.rng.choice((7, 14))),
+            }
+            if self.rng.random() < 0.5:
+                row.update(
+                    answer_kind=AnswerKind.RESOLVED, answer_text="回答済み", answered_on=self.day(received)
+                )
+            rows.append(row)
+        request_writer.write_requests(self.session, batch, rows, None)
+        self.session.commit()
+
+    def issue_step(self):
+        issue = self.rng.choice(
+            self.issues(IssueState.DRAFT, IssueState.REGISTERED, IssueState.CONSULTING) or [None]
+        )
+        if issue is None:
+            return
+        ward = issue.ward.name
+        if issue.state == IssueState.DRAFT:
+            if self.act(self.managers[ward], issue, "submit", {}):
+                self.act(self.approvers[ward], issue, "approve", {})
+        elif issue.state == IssueState.REGISTERED:
+            if self.rng.random() < 0.2:
+                self.act(self.managers[ward], issue, "withdraw", {"comment": "重複"})
+            else:
+                self.act(self.managers[ward], issue, "send", {})
+        else:
+            decision = self.rng.choice(("adopt", "reject", "partial"))
+            self.act(self.staff, issue, "decide", {"decision": decision, "decision_reason": "協議の結果"})
+
+    def step(self):
+        actions = [
+            (self.log, 5),
+            (self.answer, 4),
+            (lambda: self.simple("refer", (RequestState.RECEIVED,), {"referred_to": "道路保全課"}), 2),
+            (self.escalate, 2),
+            (lambda: self.simple("withdraw", (RequestState.RECEIVED,), {"comment": "解決済み"}), 1),
+            (
+                lambda: self.simple(
+                    "reopen", (RequestState.ANSWERED, RequestState.WITHDRAWN), {"comment": "再度"}
+                ),
+                2,
+            ),
+            (self.move_center, 2),
+            (self.correct_answer, 2),
+            (self.hand_over, 2),
+            (self.settle_handover, 2),
+            (self.import_rows, 1),
+            (self.issue_step, 3),
+        ]
+        action = self.rng.choices([a for a, _ in actions], weights=[w for _, w in actions])[0]
+        action()
+
+
+def workflow_in_ward():
+    return (RequestState.RECEIVED, RequestState.REFERRED, RequestState.ESCALATED, RequestState.ANSWERED)
+
+
+def assert_figures_match(session, world: World) -> None:
+    """Every summary row and every dashboard figure equal a direct count of the data."""
+    assert counters.differences(session) == []
+    for today in (TODAY, TODAY - dt.timedelta(days=40), TODAY + dt.timedelta(days=20)):
+        for year in (2022, 2023, 2024):
+            figures = dashboards.city_figures(session, year, today)
+            assert figures.monthly == direct_monthly(session, year)
+            days = direct_days_to_answer(session, year)
+            assert figures.median_days == {
+                ward.id: dashboards.weighted_median(days.get(ward.id, {})) for ward in figures.wards
+            }
+            assert figures.answered == {
+                ward.id: sum(days.get(ward.id, {}).values()) for ward in figures.wards
+            }
+            assert figures.decisions == direct_decisions(session, year)
+            assert activity_counts.published_figures(
+                session, year - 1, year
+            ).requests_received == direct_count(session, ServiceRequest.fiscal_year.between(year - 1, year))
+        figures = dashboards.city_figures(session, 2024, today)
+        assert figures.open_by_state == direct_open_by_state(session)
+        overdue = direct_overdue(session, today)
+        assert {row.id: row.overdue for row in figures.overdue_by_center if row.overdue} == overdue
+        for manager in world.managers.values():
+            board = personal_dashboard.dashboard_for(session, manager, today)
+            ward_centers = select(Center.id).where(Center.ward_id == manager.ward_id)
+            in_ward = direct_overdue(session, today, ServiceRequest.center_id.in_(ward_centers))
+            assert {
+                row.id: row.overdue for row in board.tables["overdue_by_center"] if row.overdue
+            } == in_ward
+            assert board.counts["overdue"] == sum(in_ward.values())
+            assert board.counts["triage"] == direct_count(
+                session,
+                ServiceRequest.ward_id == manager.ward_id,
+                ServiceRequest.state.in_((RequestState.RECEIVED, RequestState.REFERRED)),
+            )
+            issues = direct_states(session, WardIssue, WardIssue.ward_id == manager.ward_id)
+            assert board.tables["issues_by_state"] == [(state, issues.get(state, 0)) for state in IssueState]
+        for liaison in world.liaisons:
+            board = personal_dashboard.dashboard_for(session, liaison, today)
+            here = (
+                ServiceRequest.center_id == liaison.center_id,
+                ServiceRequest.state.in_(OPEN_REQUEST_STATES),
+            )
+            assert board.counts["open"] == direct_count(session, *here)
+            assert board.counts["overdue"] == direct_count(
+                session, *here, ServiceRequest.answer_due_on < today
+            )
+        board = personal_dashboard.dashboard_for(session, world.make.admin(), today)
+        requests = direct_states(session, ServiceRequest)
+        assert board.tables["requests_by_state"] == [
+            (state, requests.get(state, 0)) for state in RequestState
+        ]
+        assert board.counts["overdue"] == sum(overdue.values())
+        first, last = dashboards.fiscal_year_bounds(board.fiscal_year)
+        assert board.counts["received_this_year"] == direct_count(
+            session, ServiceRequest.received_on.between(first, last)
+        )
+        issues = direct_states(session, WardIssue)
+        assert board.tables["issues_by_state"] == [(state, issues.get(state, 0)) for state in IssueState]
+
+
+@pytest.mark.parametrize("seed", [14, 2024])
+def test_after_random_workflow_actions_every_figure_equals_a_fresh_count(make, session, seed):
+    world = World(make, session, seed)
+    for _ in range(6):
+        world.log()
+    make.issue(IssueState.CONSULTING, ward="東区", manager=world.managers["東区"], staff=world.staff)
+    for _ in range(100):
+        world.step()
+    assert len(world.requests()) > 20
+    assert {r.state for r in world.requests()} >= {RequestState.ANSWERED, RequestState.RECEIVED}
+    assert_figures_match(session, world)
+
+
+def test_a_rolled_back_transaction_leaves_the_summaries_unchanged(make, session):
+    world = World(make, session, seed=1)
+    request = make.request(world.liaisons[0])
+    before = _rows(session)
+    assert counters.differences(session) == []
+    world.log_staged()
+    payload = {"answer_text": "対応しました", "answer_kind": "resolved", "answered_on": TODAY}
+    workflow.apply(session, world.managers["中央区"], request, "answer", payload, today=TODAY)
+    session.flush()
+    assert _rows(session) != before
+    session.rollback()
+    assert _rows(session) == before
+    assert counters.differences(session) == []
+
+
+def _rows(session):
+    return {
+        model.__tablename__: sorted(map(tuple, session.execute(select(*model.__table__.columns))))
+        for model in counters.SUMMARY_TABLES
+    }
+
+
+def test_values_changed_without_being_loaded_first_are_counted_from_their_old_values(make, session):
+    """Set on an expired object, or a foreign key the flush sets from a relationship: the old
+    values are read from the database before the flush overwrites them."""
+    request, other = make.request(), make.second_center()
+    session.expire(request)
+    request.state = RequestState.WITHDRAWN  # the old state was never loaded
+    session.flush()
+    assert counters.differences(session) == []
+    session.expire(request, ["center_id"])
+    request.center = other  # center_id is set by the flush, from the relationship
+    session.flush()
+    assert counters.differences(session) == []
+    assert session.scalar(select(RequestStateCount.count).where(RequestStateCount.center_id == other.id)) == 1
+
+
+def test_a_count_that_falls_to_zero_leaves_no_row(make, session):
+    liaison, manager = make.liaison(), make.manager()
+    request = make.request(liaison)
+    key = (
+        RequestStateCount.state == RequestState.RECEIVED.value,
+        RequestStateCount.center_id == liaison.center_id,
+    )
+    assert session.scalar(select(RequestStateCount.count).where(*key)) == 1
+    make.act(manager, request, "withdraw", {"comment": "解決済み"})
+    assert session.scalar(select(func.count()).select_from(RequestStateCount).where(*key)) == 0
+
+
+def test_rebuild_recomputes_the_tables_and_differences_name_what_is_wrong(make, session):
+    request = make.request()
+    session.execute(sa.delete(RequestStateCount))  # as if a bulk load had bypassed the counts
+    found = counters.differences(session)
+    assert [(table, kept, fresh) for table, _, kept, fresh in found] == [("request_state_counts", 0, 1)]
+    assert found[0][1] == (request.ward_id, request.center_id, "received")
+    counters.rebuild(session)
+    assert counters.differences(session) == []
+
+
+def test_the_cli_commands_check_and_rebuild(committing_app):
+    runner = committing_app.test_cli_runner()
+    result = runner.invoke(args=["counts", "check"])
+    assert result.exit_code == 0, result.output
+    assert "match" in result.output
+    with committing_app.app_context():
+        db.session.execute(
+            sa.insert(RequestStateCount).values(ward_id=1, center_id=1, state="received", count=5)
+        )
+        db.session.commit()
+    result = runner.invoke(args=["counts", "check"])
+    assert result.exit_code == 1
+    assert "request_state_counts (1, 1, 'received'): kept 5, counted 0" in result.output
+    result = runner.invoke(args=["counts", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["counts", "check"]).exit_code == 0
+
+
+# --- statements per page do not grow with the data -------------------------------------------------
+
+
+def _bulk_requests(make, session, count: int) -> None:
+    """``count`` requests of 中央区 through the import's bulk writer, a third of them answered."""
+    liaison = make.liaison()
+    batch = ImportBatch(
+        center_id=liaison.center_id,
+        uploaded_by_id=liaison.id,
+        original_name="要望一覧.xlsx",
+        stored_name=f"{secrets.token_hex(16)}.xlsx",
+        sha256="0" * 64,
+        state=ImportState.RUNNING,
+    )
+    session.add(batch)
+    session.flush()
+    rows = []
+    for number in range(count):
+        received = TODAY - dt.timedelta(days=number * 7)
+        row = {
+            "title": "取込の要望",
+            "category_id": make.category().id,
+            "source": Source.NEIGHBOURHOOD_ASSOCIATION,
+            "received_on": received,
+            "answer_due_on": received + dt.timedelta(days=14),
+        }
+        if number % 3 == 0:
+            row.update(
+                answer_kind=AnswerKind.RESOLVED,
+                answer_text="回答",
+                answered_on=received + dt.timedelta(days=number % 11),
+            )
+        rows.append(row)
+    request_writer.write_requests(session, batch, rows, None)
+    session.commit()
+
+
+PAGES = ["/dashboard/", "/dashboard/city?year=2024", "/reports/fiscal-year?year=2024"]
+
+
+@pytest.mark.parametrize("role", [Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN])
+def test_statements_per_dashboard_page_are_the_same_with_3_and_with_60_requests(
+    role, make, session, login_as, count_queries
+):
+    user = make.user(role, ward="中央区")
+    client = login_as(user)
+
+    def statements() -> dict[str, int]:
+        found = {}
+        for page in PAGES:
+            session.expire_all()
+            count_queries.clear()
+            response = client.get(page)
+            assert response.status_code in (200, 403), page
+            found[page] = (response.status_code, len(count_queries))
+        return found
+
+    _bulk_requests(make, session, 3)
+    make.issue(IssueState.DECIDED, ward="中央区")
+    make.issue(IssueState.CONSULTING, ward="中央区")  # the bureau's lists are not empty: loaders run
+    few = statements()
+    _bulk_requests(make, session, 57)
+    make.issue(IssueState.NOT_ADOPTED, ward="中央区")
+    make.issue(IssueState.CONSULTING, ward="東区")
+    assert statements() == few
+    assert session.scalar(select(func.count(ServiceRequest.id))) >= 60
+    assert few["/dashboard/"][0] == 200
+
+
+# --- the migration counts the rows already there --------------------------------------------------
+
+
+@pytest.fixture
+def database_at_0017(tmp_path, monkeypatch):
+    """An app on a database of its own, migrated to the revision before the summary tables."""
+    url = database_url_for_tests(tmp_path, suffix="_counts_migration")
+    empty_schema(url)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    application = create_app(
+        {
+            "APP_ENV": "testing",
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "test-secret",
+            "PHOTO_DIR": str(tmp_path / "instance" / "photos"),
+        }
+    )
+    runner = application.test_cli_runner()
+    result = runner.invoke(db_command, ["upgrade", "0017_triage"])
+    assert result.exit_code == 0, result.output
+    yield application, runner
+    with application.app_context():
+        db.engine.dispose()
+    drop_database(url)
+
+
+def test_the_migration_backfills_the_summaries_from_the_existing_rows(database_at_0017):
+    application, runner = database_at_0017
+    tables = db.metadata.tables
+    with application.app_context(), db.engine.begin() as connection:
+        ward = connection.execute(
+            sa.insert(tables["wards"]).values(code="101", name="中央区")
+        ).inserted_primary_key[0]
+        center = connection.execute(
+            sa.insert(tables["centers"]).values(ward_id=ward, name="中央区まちづくりセンター")
+        ).inserted_primary_key[0]
+        category = connection.execute(
+            sa.insert(tables["categories"]).values(name="道路")
+        ).inserted_primary_key[0]
+        user = connection.execute(
+            sa.insert(tables["users"]).values(
+                login="m", display_name="管理職", password_hash="!", role="ward_manager"
+            )
+        ).inserted_primary_key[0]
+        common = {"category_id": category, "center_id": center, "ward_id": ward, "source": "phone"}
+        rows = [  # (state, received, due, answered)
+            ("received", dt.date(2024, 4, 3), dt.date(2024, 4, 17), None),
+            ("received", dt.date(2024, 4, 20), dt.date(2024, 5, 4), None),
+            ("referred", dt.date(2024, 5, 1), dt.date(2024, 5, 15), None),
+            ("answered", dt.date(2024, 5, 2), dt.date(2024, 5, 16), dt.date(2024, 5, 9)),
+            ("answered", dt.date(2025, 3, 30), dt.date(2025, 4, 13), dt.date(2025, 4, 2)),
+            ("withdrawn", dt.date(2023, 12, 1), dt.date(2023, 12, 15), None),
+        ]
+        for number, (state, received, due, answered) in enumerate(rows):
+            connection.execute(
+                sa.insert(tables["requests"]).values(
+                    reference=f"R-{number}",
+                    fiscal_year=received.year if received.month >= 4 else received.year - 1,
+                    title="要望",
+                    state=state,
+                    received_on=received,
+                    answer_due_on=due,
+                    answered_on=answered,
+                    **common,
+                )
+            )
+        for number, (state, decision) in enumerate(
+            (("consulting", None), ("decided", "adopt"), ("decided", "adopt"))
+        ):
+            connection.execute(
+                sa.insert(tables["ward_issues"]).values(
+                    reference=f"I-{number}",
+                    fiscal_year=2024,
+                    ward_id=ward,
+                    title="課題",
+                    state=state,
+                    decision=decision,
+                    created_by_id=user,
+                )
+            )
+    result = runner.invoke(db_command, ["upgrade"])
+    assert result.exit_code == 0, result.output
+    with application.app_context():
+        session = db.session
+        assert counters.differences(session) == []
+        assert dict(session.execute(select(RequestStateCount.state, RequestStateCount.count)).all()) == {
+            "received": 2,
+            "referred": 1,
+            "answered": 2,
+            "withdrawn": 1,
+        }
+        figures = dashboards.city_figures(session, 2024, dt.date(2024, 5, 10))
+        assert figures.monthly[ward][:2] == [2, 2] and figures.monthly[ward][-1] == 1
+        assert figures.median_days[ward] == 5.0  # 7 and 3 days
+        assert figures.open_by_state[ward] == {RequestState.RECEIVED: 2, RequestState.REFERRED: 1}
+        assert {row.name: row.overdue for row in figures.overdue_by_center} == {"中央区まちづくりセンター": 2}
+        assert figures.decisions[ward] == {"adopt": 2, None: 1}
+        db.session.remove()
+    result = runner.invoke(db_command, ["downgrade", "0017_triage"])
+    assert result.exit_code == 0, result.output
+
+
+# --- concurrent writers add up ---------------------------------------------------------------------
+
+
+def test_increments_from_concurrent_transactions_add_up(committing_app):
+    """Two threads, each on its own connection, move the same rows at once, committing each time."""
+    with committing_app.app_context():
+        engine = db.engine
+    key = (1, 1, "received")
+    per_thread, errors = 40, []
+    barrier = threading.Barrier(2, timeout=60)
+
+    def write(answered: int) -> None:
+        try:
+            for _ in range(per_thread):
+                barrier.wait()
+                with engine.begin() as connection:
+                    deltas = {RequestStateCount: Counter({key: 1, (1, 1, "answered"): answered})}
+                    counters.apply(connection, deltas)
+        except BaseException as error:
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=write, args=(answered,)) for answered in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not any(thread.is_alive() for thread in threads) and errors == []
+    with engine.connect() as connection:
+        counts = dict(connection.execute(select(RequestStateCount.state, RequestStateCount.count)).all())
+    assert counts == {"received": 2 * per_thread, "answered": 3 * per_thread}

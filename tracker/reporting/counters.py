@@ -1,0 +1,153 @@
+"""The dashboards' counts, read from the summary tables (``tracker.summary_models``).
+
+Each function is one small indexed read: the filters (ward, center, fiscal year, dates) are in
+the WHERE of the summary table, before any grouping, and the rows read are bounded by the
+number of centers, states, months or distinct day counts, never by the number of requests.
+
+Overdue requests (open, answer due before today) are the open requests minus those not yet due:
+the open ones come from ``request_state_counts``, the not-yet-due ones from the rows of
+``open_request_due`` dated today or later, a short range of dates whatever the table's size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session
+
+from ..models import Center
+from ..states import OPEN_REQUEST_STATES, IssueState, RequestState
+from ..summary_models import AnswerDays, IssueCount, OpenRequestDue, RequestMonthCount, RequestStateCount
+
+OPEN_VALUES = [state.value for state in OPEN_REQUEST_STATES]
+
+
+def _scope(model, ward_id: int | None, center_id: int | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if ward_id is not None:
+        where.append(model.ward_id == ward_id)
+    if center_id is not None:
+        where.append(model.center_id == center_id)
+    return where
+
+
+def request_states(
+    session: Session, *, ward_id: int | None = None, center_id: int | None = None
+) -> dict[RequestState, int]:
+    """Requests per state, city-wide or of one ward or center."""
+    rows = session.execute(
+        select(RequestStateCount.state, func.sum(RequestStateCount.count))
+        .where(*_scope(RequestStateCount, ward_id, center_id))
+        .group_by(RequestStateCount.state)
+    )
+    return {RequestState(state): int(count) for state, count in rows if count}
+
+
+def open_by_ward_and_state(session: Session) -> dict[int, dict[RequestState, int]]:
+    rows = session.execute(
+        select(RequestStateCount.ward_id, RequestStateCount.state, func.sum(RequestStateCount.count))
+        .where(RequestStateCount.state.in_(OPEN_VALUES))
+        .group_by(RequestStateCount.ward_id, RequestStateCount.state)
+    )
+    result: dict[int, dict[RequestState, int]] = defaultdict(dict)
+    for ward_id, state, count in rows:
+        if count:
+            result[ward_id][RequestState(state)] = int(count)
+    return dict(result)
+
+
+def overdue_count(session: Session, today: dt.date, *, center_id: int | None = None) -> int:
+    """Open requests due before ``today``, city-wide or of one center; one query."""
+    open_ = select(func.coalesce(func.sum(RequestStateCount.count), 0)).where(
+        RequestStateCount.state.in_(OPEN_VALUES), *_scope(RequestStateCount, None, center_id)
+    )
+    not_due = select(func.coalesce(func.sum(OpenRequestDue.count), 0)).where(
+        OpenRequestDue.answer_due_on >= today, *_scope(OpenRequestDue, None, center_id)
+    )
+    return int(session.execute(select(open_.scalar_subquery() - not_due.scalar_subquery())).scalar_one())
+
+
+def overdue_per_center(today: dt.date, centers: ColumnElement[bool] | None = None):
+    """A subquery (center_id, overdue) of the centers with open requests, ``centers`` a filter
+    on ``Center`` (e.g. one ward's), applied before the grouping."""
+    chosen = true() if centers is None else RequestStateCount.center_id.in_(select(Center.id).where(centers))
+    chosen_due = true() if centers is None else OpenRequestDue.center_id.in_(select(Center.id).where(centers))
+    open_ = (
+        select(RequestStateCount.center_id, func.sum(RequestStateCount.count).label("n"))
+        .where(RequestStateCount.state.in_(OPEN_VALUES), chosen)
+        .group_by(RequestStateCount.center_id)
+        .subquery()
+    )
+    not_due = (
+        select(OpenRequestDue.center_id, func.sum(OpenRequestDue.count).label("n"))
+        .where(OpenRequestDue.answer_due_on >= today, chosen_due)
+        .group_by(OpenRequestDue.center_id)
+        .subquery()
+    )
+    return (
+        select(open_.c.center_id, (open_.c.n - func.coalesce(not_due.c.n, 0)).label("overdue"))
+        .outerjoin(not_due, not_due.c.center_id == open_.c.center_id)
+        .subquery()
+    )
+
+
+def monthly(session: Session, first: dt.date, last: dt.date) -> list[tuple[int, dt.date, int]]:
+    """(ward id, first day of the month, requests received) for the months from ``first`` to ``last``."""
+    rows = session.execute(
+        select(RequestMonthCount.ward_id, RequestMonthCount.received_month, func.sum(RequestMonthCount.count))
+        .where(RequestMonthCount.received_month.between(first.replace(day=1), last))
+        .group_by(RequestMonthCount.ward_id, RequestMonthCount.received_month)
+    )
+    return [(ward_id, month, int(count)) for ward_id, month, count in rows]
+
+
+def received_between(session: Session, first: dt.date, last: dt.date) -> int:
+    statement = select(func.coalesce(func.sum(RequestMonthCount.count), 0)).where(
+        RequestMonthCount.received_month.between(first.replace(day=1), last)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def requests_of_fiscal_years(session: Session, first: int, last: int) -> int:
+    """Requests whose fiscal year is ``first``..``last``."""
+    statement = select(func.coalesce(func.sum(RequestMonthCount.count), 0)).where(
+        RequestMonthCount.fiscal_year.between(first, last)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def answer_days(session: Session, fiscal_year: int) -> dict[int, dict[int, int]]:
+    """ward id -> {days from receipt to answer: requests}, for the year's answered requests."""
+    rows = session.execute(
+        select(AnswerDays.ward_id, AnswerDays.days, AnswerDays.count).where(
+            AnswerDays.fiscal_year == fiscal_year, AnswerDays.count > 0
+        )
+    )
+    result: dict[int, dict[int, int]] = defaultdict(dict)
+    for ward_id, days, count in rows:
+        result[ward_id][int(days)] = int(count)
+    return dict(result)
+
+
+def issue_states(session: Session, *, ward_id: int | None = None) -> dict[IssueState, int]:
+    """Ward issues per state, city-wide or of one ward."""
+    statement = select(IssueCount.state, func.sum(IssueCount.count)).group_by(IssueCount.state)
+    if ward_id is not None:
+        statement = statement.where(IssueCount.ward_id == ward_id)
+    return {IssueState(state): int(count) for state, count in session.execute(statement) if count}
+
+
+def issue_decisions(session: Session, fiscal_year: int, states) -> dict[int, dict[str | None, int]]:
+    """ward id -> decision value (None: none yet) -> issues of the year in ``states``."""
+    rows = session.execute(
+        select(IssueCount.ward_id, IssueCount.decision, func.sum(IssueCount.count))
+        .where(IssueCount.fiscal_year == fiscal_year, IssueCount.state.in_([state.value for state in states]))
+        .group_by(IssueCount.ward_id, IssueCount.decision)
+    )
+    result: dict[int, dict[str | None, int]] = defaultdict(dict)
+    for ward_id, decision, count in rows:
+        if count:
+            result[ward_id][decision or None] = int(count)
+    return dict(result)

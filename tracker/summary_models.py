@@ -1,0 +1,105 @@
+"""Summary tables: counts of requests and ward issues kept current with every write.
+
+The dashboards and reports read their figures here instead of counting ``requests`` or
+``ward_issues``, so a page costs the same with ten thousand requests or a million. Each row is
+a key and ``count``, the number of rows of the source table with that key; rows are kept by
+``tracker.effects.counters`` in the transaction of the change that moves them (a flush
+listener, and explicit deltas for bulk INSERTs), with atomic ``count = count + delta`` UPSERTs
+so that concurrent transactions never lose a count. A row whose count falls to 0 is deleted.
+
+- ``request_state_counts`` (ward, center, state): the open counts per state, the triage count,
+  the open requests of a center (the overdue figures are these minus the not-yet-due ones);
+- ``request_month_counts`` (ward, fiscal year of the request, month of receipt): the monthly
+  figures and the requests received in a fiscal year;
+- ``open_request_due`` (center, answer due date, state, ward), open states only: the requests
+  not yet due are a small range of dates from today on, whatever the size of the table;
+- ``answer_days`` (ward, fiscal year, days from receipt to answer), answered requests only: the
+  median days to answer is a weighted median over at most (distinct day counts) rows;
+- ``issue_counts`` (ward, fiscal year, state, decision; '' for none): the ward issues by state
+  and by decision.
+
+States and decisions are stored as their values (the strings of the source columns).
+
+Two indexes of ``requests`` serve the personal dashboard's lists (declared here beside the
+figures they go with): the open requests of a center by due date (a partial index, so the
+first rows of a liaison's queue are read in order however many requests were answered), and
+the requests a user logged, newest first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+from .models import ServiceRequest
+from .states import OPEN_REQUEST_STATES
+
+
+class RequestStateCount(db.Model):
+    __tablename__ = "request_state_counts"
+
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    center_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class RequestMonthCount(db.Model):
+    __tablename__ = "request_month_counts"
+    __table_args__ = (Index("ix_request_month_counts_month", "received_month"),)
+
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the 1st of the month
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class OpenRequestDue(db.Model):
+    __tablename__ = "open_request_due"
+    __table_args__ = (Index("ix_open_request_due_due", "answer_due_on"),)
+
+    center_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answer_due_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class AnswerDays(db.Model):
+    __tablename__ = "answer_days"
+
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class IssueCount(db.Model):
+    __tablename__ = "issue_counts"
+    __table_args__ = (Index("ix_issue_counts_fiscal_year", "fiscal_year"),)
+
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(32), primary_key=True)  # '' while undecided
+    count: Mapped[int] = mapped_column(Integer)
+
+
+SUMMARY_TABLES = (RequestStateCount, RequestMonthCount, OpenRequestDue, AnswerDays, IssueCount)
+
+
+OPEN_STATES_SQL = "state IN ({})".format(", ".join(f"'{state.value}'" for state in OPEN_REQUEST_STATES))
+Index(
+    "ix_requests_open_center_due",
+    ServiceRequest.center_id,
+    ServiceRequest.answer_due_on,
+    ServiceRequest.id,
+    postgresql_where=text(OPEN_STATES_SQL),
+    sqlite_where=text(OPEN_STATES_SQL),
+)
+Index(
+    "ix_requests_logged_created_id", ServiceRequest.logged_by_id, ServiceRequest.created_at, ServiceRequest.id
+)
