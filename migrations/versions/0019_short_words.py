@@ -8,8 +8,9 @@ pg_trgm's index serves terms of 3+ characters only, and Japanese words are often
 (鉄塔, 街灯, 灯). PostgreSQL gets an IMMUTABLE SQL function ``search_grams(text)``: the
 unigrams and bigrams of a (normalised) search text, none with a space, and on each searched
 table an expression GIN index over ``search_grams(search_text)``. The database fills it on
-every write path (the ORM, bulk INSERT, COPY) and builds it for the existing rows here; no
-column is stored (an array of every bigram of each row would weigh more than the row).
+every write path (the ORM, bulk INSERT, COPY) and builds it for the existing rows here. No
+column is stored: a generated column of the grams made a table of 300,000 short requests grow
+from 123 MB to 470 MB, where the index is 43 MB.
 SQLite: nothing (its FTS5 / LIKE path is correct for every length).
 """
 

@@ -106,8 +106,9 @@ def fts_phrase(term: str) -> str:
 
 
 class TermMatch(ColumnElement[bool]):
-    """One search term against one table: compiles to LIKE, to the grams index and LIKE on
-    PostgreSQL, or to an FTS5 lookup on SQLite."""
+    """One search term against one table: compiles to LIKE (``like``), on PostgreSQL to the
+    grams index and a substring test for a short term (``postgresql``), or on SQLite to an FTS5
+    lookup for a long one (``fts``)."""
 
     type = sa.Boolean()
     inherit_cache = True
