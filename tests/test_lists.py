@@ -457,4 +457,6 @@ def test_the_count_stops_at_the_cap(make, session, login_as, monkeypatch):
     client = login_as(liaison)
     assert "該当 20件以上" in client.get("/requests/").get_data(as_text=True)
     assert "該当 5件" in client.get("/requests/?state=answered").get_data(as_text=True)
+    assert "Matches: 20+" in client.get("/requests/?lang=en").get_data(as_text=True)
+    client.get("/requests/?lang=ja")
     assert len(flat(walk(client, "/requests/"))) == 25

@@ -16,7 +16,7 @@ built from them is ``tracker.finding.keyset``.
   notice) when it does not fit the list's sort.
 - One page runs a fixed number of queries: the choices of the filter form, one COUNT, the rows
   (eager-loaded, ``tracker.finding.queries``). The COUNT stops at ``COUNT_CAP`` + 1 rows (the page then
-  says 「10,000件以上」), so it costs no more on a million rows than on ten thousand; an export
+  says 「1,000件以上」), so it costs no more on a million rows than on ten thousand; an export
   counts exactly (it reads every row anyway).
 """
 

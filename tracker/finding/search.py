@@ -11,7 +11,11 @@ A query is split into terms (``terms``) that must all match (AND), each as a sub
 ``search_text``:
 
 - PostgreSQL: ``search_text LIKE '%term%'`` (``%``, ``_`` and ``\\`` taken literally), served by
-  a pg_trgm GIN index for terms of 3+ characters (and still correct, by a scan, for 1–2);
+  a pg_trgm GIN index for terms of 3+ characters; a term of 1 or 2 characters (鉄塔, 灯), which
+  has no trigram, is one gram of ``search_grams(search_text)`` (migration 0019: every character
+  and every pair of neighbouring characters of the text, none with a space, in an expression GIN
+  index), so it matches ``search_grams(search_text) @> ARRAY[term] AND strpos(search_text, term)
+  <> 0``: found through that index, never by a scan, and exactly the rows the LIKE finds;
 - SQLite: an FTS5 table with the trigram tokenizer (``requests_fts``, ``ward_issues_fts``, kept
   current by triggers made in migration 0009) for terms of 3+ characters, LIKE for shorter ones.
 
@@ -29,7 +33,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, and_, event
+from sqlalchemy import ColumnElement, Text, and_, event
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -38,7 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_TERMS = 8  # further words of a query are ignored
 MAX_TERM_LENGTH = 100  # characters; a longer word is cut (no field is searched for more)
-MIN_INDEXED_LENGTH = 3  # shorter terms cannot use a trigram index
+MIN_INDEXED_LENGTH = 3  # shorter terms have no trigram: one gram of ``search_grams`` on PostgreSQL
 
 # The searchable fields of each table, in the order they are written into ``search_text``.
 REQUEST_FIELDS = ("reference", "title", "description", "location_text", "organisation")
@@ -101,18 +106,22 @@ def fts_phrase(term: str) -> str:
 
 
 class TermMatch(ColumnElement[bool]):
-    """One search term against one table: compiles to LIKE, or to an FTS5 lookup on SQLite."""
+    """One search term against one table: compiles to LIKE (``like``), on PostgreSQL to the
+    grams index and a substring test for a short term (``postgresql``), or on SQLite to an FTS5
+    lookup for a long one (``fts``)."""
 
     type = sa.Boolean()
     inherit_cache = True
     _traverse_internals = [
         ("like", InternalTraversal.dp_clauseelement),
         ("fts", InternalTraversal.dp_clauseelement),
+        ("postgresql", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, like: ColumnElement[bool], fts: ColumnElement[bool]):
+    def __init__(self, like: ColumnElement[bool], fts: ColumnElement[bool], postgresql: ColumnElement[bool]):
         self.like = like
         self.fts = fts
+        self.postgresql = postgresql
 
 
 @compiles(TermMatch)
@@ -125,17 +134,46 @@ def _compile_sqlite(element: TermMatch, compiler, **kw) -> str:
     return compiler.process(element.fts, **kw)
 
 
+@compiles(TermMatch, "postgresql")
+def _compile_postgresql(element: TermMatch, compiler, **kw) -> str:
+    return compiler.process(element.postgresql, **kw)
+
+
 def _fts_table(name: str) -> sa.TableClause:
     return sa.table(name, sa.column("rowid"), sa.column("search_text"))
 
 
+def grams_of(column) -> ColumnElement:
+    """``search_grams(column)``: the expression of the grams GIN index (PostgreSQL only)."""
+    return sa.func.search_grams(column, type_=ARRAY(Text))
+
+
+def _inline(value: str) -> ColumnElement[str]:
+    """``value`` written into the SQL as a quoted literal at execution, not sent as a parameter.
+
+    With parameters every query of a search has the same text, and after five runs PostgreSQL
+    may plan it once for any value (psycopg prepares it; the plan cache goes generic): a plan
+    that cannot know a word's frequency, that ANDed both GIN indexes for 灯 and read all of
+    pg_trgm's index (3 s at 300,000 rows, against 2 ms planned for the word itself).
+    """
+    return sa.literal(value, Text, literal_execute=True)
+
+
 def term_clause(model, term: str) -> ColumnElement[bool]:
-    like = model.search_text.like(like_pattern(term), escape="\\")
-    if len(term) < MIN_INDEXED_LENGTH:
-        return TermMatch(like, like)
-    fts = _fts_table(FTS_TABLES[model.__tablename__])
-    indexed = model.id.in_(sa.select(fts.c.rowid).where(fts.c.search_text.match(fts_phrase(term))))
-    return TermMatch(like, indexed)
+    like = model.search_text.like(_inline(like_pattern(term)), escape="\\")
+    if len(term) >= MIN_INDEXED_LENGTH:
+        fts = _fts_table(FTS_TABLES[model.__tablename__])
+        indexed = model.id.in_(sa.select(fts.c.rowid).where(fts.c.search_text.match(fts_phrase(term))))
+        return TermMatch(like, indexed, like)
+    # Containing the gram already means containing the term (one character, or two neighbours;
+    # a term has no space). A substring test stays beside it all the same: PostgreSQL evaluates
+    # the cheaper condition first, so where the planner walks an index in the list's order and
+    # filters, each row costs a strpos (about a microsecond), not a call of search_grams (tens).
+    # strpos, not the LIKE: the planner multiplies the estimates of the two conditions as if
+    # independent, and LIKE's ~4% times the gram's 4% made a frequent word look 25 times rarer
+    # than it is (and sorted all its rows); "strpos(...) <> 0" is estimated at 99.5%.
+    gram = grams_of(model.search_text).contains(sa.cast(array([_inline(term)]), ARRAY(Text)))
+    return TermMatch(like, like, and_(gram, sa.func.strpos(model.search_text, _inline(term)) != 0))
 
 
 def matching(model, q: str | None) -> ColumnElement[bool] | None:
@@ -247,14 +285,19 @@ def check_database(engine: sa.Engine, *, production: bool) -> None:
 # --- autogenerate (migrations/env.py, tests/test_migrations.py) ------------------------------
 
 TRIGRAM_INDEXES = frozenset({"ix_requests_search_text_trgm", "ix_ward_issues_search_text_trgm"})
+# Expression indexes of migration 0019 (PostgreSQL), over a function the models do not know.
+GRAM_INDEXES = frozenset({"ix_requests_search_grams", "ix_ward_issues_search_grams"})
 
 
 def autogenerate_filters(dialect_name: str) -> dict:
     """``include_name`` / ``include_object`` for Alembic's comparison on ``dialect_name``: the
-    FTS tables are not models, and the trigram GIN indexes exist on PostgreSQL only."""
+    FTS tables and the grams indexes are not models, and the trigram GIN indexes exist on
+    PostgreSQL only."""
 
     def include_name(name, type_, parent_names) -> bool:
         if type_ == "table" and is_index_table(name):
+            return False
+        if type_ == "index" and name in GRAM_INDEXES:
             return False
         return not (type_ == "index" and name in TRIGRAM_INDEXES and dialect_name != "postgresql")
 
