@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0019_short_words"
-down_revision = "0017_triage"
+down_revision = "0018_counters"
 branch_labels = None
 depends_on = None
 
