@@ -89,7 +89,7 @@ def _wire_listeners() -> None:
     events; and the modules that define background jobs (``@jobs.job``) are
     imported so that every process, a worker's included, knows them all.
     """
-    from .background import importer, notifications, reminders  # noqa: F401  (they define jobs)
+    from .background import export_job, importer, notifications, reminders  # noqa: F401  (they define jobs)
     from .effects import events, stored_files
     from .finding import search
     from .reporting import reports  # noqa: F401  (defines a job)
@@ -208,6 +208,7 @@ def _register_blueprints(app: Flask) -> None:
         bureau,
         corrections,
         dashboard,
+        exports,
         field,
         imports,
         indicators,
@@ -248,6 +249,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         search,
         dashboard,
+        exports,
         public,
         intake,
         api,
