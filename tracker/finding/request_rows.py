@@ -17,7 +17,20 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
 
 from ..formatting import TOKYO
@@ -25,7 +38,7 @@ from ..models import Category, Center, ServiceRequest, User, UTCDateTime, Ward, 
 from ..open311_models import ApiKey, Open311Submission
 from ..ops_models import PersonalDataAccess
 from ..safeguards import personal_data
-from ..states import Role, Source
+from ..states import AnswerKind, Priority, RequestState, Role, Source
 from ..wording import N_, translate
 from . import app_sources, exports
 
@@ -81,21 +94,21 @@ def _columns(personal: bool) -> tuple[list, tuple]:
         r.ward_id,
         r.center_id,
         r.category_id,
-        r.source,
+        type_coerce(r.source, String),
         r.organisation,
         r.location_text,
         r.received_on,
         r.answer_due_on,
-        r.state,
+        type_coerce(r.state, String),
         r.referred_to,
         issue.reference,
         r.answered_on,
-        r.answer_kind,
+        type_coerce(r.answer_kind, String),
         r.answer_text,
-        r.priority,
+        type_coerce(r.priority, String),
         r.assignee_id,
         r.logged_by_id,
-        r.updated_at,
+        type_coerce(r.updated_at, DateTime(timezone=True)),
         key.name,
     ]
     if personal:
@@ -123,21 +136,21 @@ def _names(session: Session, model, label) -> dict[int, str]:
     return {row_id: exports.neutralise(name) for row_id, name in session.execute(select(model.id, label))}
 
 
-class _Labels(dict):
-    """An enum member -> its label in the user's language, translated once per member."""
-
-    def __missing__(self, member):
-        label = "" if member is None else exports.neutralise(member.label)
-        self[member] = label
-        return label
+def _labels() -> dict[str | None, str]:
+    """A stored enum value -> its label in the user's language, each translated once (the
+    enums' values do not overlap)."""
+    labels: dict[str | None, str] = {None: ""}
+    for enum in (Source, RequestState, AnswerKind, Priority):
+        labels.update({member.value: exports.neutralise(member.label) for member in enum})
+    return labels
 
 
 def _moment(value: dt.datetime | None) -> str:
-    return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _day(value: dt.date | None) -> str:
-    return value.isoformat() if value else ""
+    if not value:
+        return ""
+    if value.tzinfo is None:  # SQLite keeps no time zone: the value is UTC (``UTCDateTime``)
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(TOKYO).isoformat(" ", "minutes")[:16]  # "2024-05-01 09:30", 3x strftime's speed
 
 
 def cell_rows(session: Session, user: User, statement: Select, personal: bool) -> Iterator[list[Any]]:
@@ -146,50 +159,51 @@ def cell_rows(session: Session, user: User, statement: Select, personal: bool) -
     centers = _names(session, Center, Center.name)
     categories = _names(session, Category, Category.name)
     staff = _names(session, User, User.display_name)
-    labels = _Labels()
-    app, neutralise, moment, day = Source.APP, exports.neutralise, _moment, _day
+    labels = _labels()
+    app, text, moment = Source.APP.value, exports.text_cell, _moment
     may_see_all = user.role == Role.ADMIN
     own_ward = user.ward_id if user.role in (Role.LIAISON, Role.WARD_MANAGER) else None
+    apps: dict[str | None, str] = {}  # key name -> its 「アプリ (name)」, neutralised
 
-    def app_name(key_name: str | None) -> str:
-        return neutralise(app_sources.app_label(key_name))
-
-    apps = {}  # key name -> its label, neutralised
     query = core_statement(statement, personal).execution_options(yield_per=YIELD_PER, stream_results=True)
-    result = session.execute(query)
+    # On the session's connection, as Core: no ORM row processing (a third of the time)
+    result = session.connection().execute(query)
     try:
-        for row in result.tuples():
-            key_name = row[22]
-            app_label = apps.get(key_name)
-            if app_label is None:
-                app_label = apps[key_name] = app_name(key_name)
+        for row in result:
+            (reference, year, title, description, ward, center, category, source, organisation, place,
+             received, due, state, referred_to, issue, answered, kind, answer, priority, assignee,
+             logged_by, updated, key_name) = row[:23]  # fmt: skip
+            if source == app or logged_by is None:
+                app_label = apps.get(key_name)
+                if app_label is None:
+                    app_label = apps[key_name] = exports.neutralise(app_sources.app_label(key_name))
             cells = [
-                neutralise(row[0]),
-                row[1],
-                neutralise(row[2]),
-                neutralise(row[3]),
-                wards.get(row[4], ""),
-                centers.get(row[5], ""),
-                categories.get(row[6], ""),
-                app_label if row[7] is app else labels[row[7]],
-                neutralise(row[8]),
-                neutralise(row[9]),
-                day(row[10]),
-                day(row[11]),
-                labels[row[12]],
-                neutralise(row[13]),
-                neutralise(row[14]),
-                day(row[15]),
-                labels[row[16]],
-                neutralise(row[17]),
-                labels[row[18]],
-                staff.get(row[19], ""),
-                staff.get(row[20], "") if row[20] is not None else app_label,
-                moment(row[21]),
+                text(reference),
+                year,
+                text(title),
+                text(description),
+                wards.get(ward, ""),
+                centers.get(center, ""),
+                categories.get(category, ""),
+                app_label if source == app else labels[source],
+                text(organisation),
+                text(place),
+                received.isoformat(),
+                due.isoformat(),
+                labels[state],
+                text(referred_to),
+                text(issue),
+                answered.isoformat() if answered else "",
+                labels[kind],
+                text(answer),
+                labels[priority],
+                staff.get(assignee, ""),
+                app_label if logged_by is None else staff.get(logged_by, ""),
+                moment(updated),
             ]
             if personal:
-                shown = may_see_all or (own_ward is not None and own_ward in (row[4], row[25]))
-                cells += [neutralise(row[23]), neutralise(row[24])] if shown else ["", ""]
+                shown = may_see_all or (own_ward is not None and own_ward in (ward, row[25]))
+                cells += [text(row[23]), text(row[24])] if shown else ["", ""]
             yield cells
     finally:
         result.close()
