@@ -3,10 +3,11 @@
 A list export past ``EXPORT_INLINE_MAX_ROWS`` rows (``tracker.finding.list_pages.deliver``) is
 recorded as an outbox job ``export_list`` with what rebuilds it: the list's endpoint and URL
 arguments, the format, whether personal data is in it, the address it was asked from. The job
-(``export_list``) runs ``run_export`` for the user who asked, in one transaction (REPEATABLE READ
-on PostgreSQL, so the personal-data log and the file see the same rows):
+(``export_list``) runs ``run_export`` for the user who asked, in one transaction:
 
-1. the ``PersonalDataAccess`` rows of the requests whose personal data goes into the file;
+1. the ``PersonalDataAccess`` rows of the requests whose personal data goes into the file, by
+   one INSERT ... SELECT just before the rows are read (not REPEATABLE READ: the progress written
+   beside the job onto its outbox row would make marking it done a serialisation failure);
 2. the file, streamed from a server-side cursor into ``EXPORT_DIR`` under a temporary name and
    renamed when complete (``exports.write_file``), progress recorded every ``PROGRESS_EVERY``
    rows for the job's page;
@@ -136,38 +137,40 @@ def export_list(
     day: str,
 ) -> None:
     name = f"export-{ctx.outbox_id}.{fmt}"
-    with ctx.session() as session, session.begin():
-        bind = session.get_bind()
-        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        row = session.get(OutboxJob, ctx.outbox_id)
-        user = row.requested_by
-        started = time.monotonic()
-        with jobs.in_language(user.locale):
-            written = run_export(
-                session,
-                user,
-                endpoint=endpoint,
-                pairs=pairs,
-                fmt=fmt,
-                what=what,
-                personal=personal,
-                ip=ip,
-                path=export_dir() / name,
-                today=dt.date.fromisoformat(day),
-                progress=ctx.progress if _separate_progress(session) else None,
+    path = export_dir() / name
+    try:
+        with ctx.session() as session, session.begin():
+            row = session.get(OutboxJob, ctx.outbox_id)
+            user = row.requested_by
+            started = time.monotonic()
+            with jobs.in_language(user.locale):
+                written = run_export(
+                    session,
+                    user,
+                    endpoint=endpoint,
+                    pairs=pairs,
+                    fmt=fmt,
+                    what=what,
+                    personal=personal,
+                    ip=ip,
+                    path=path,
+                    today=dt.date.fromisoformat(day),
+                    progress=ctx.progress if _separate_progress(session) else None,
+                )
+            session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == ctx.outbox_id)
+                .values(
+                    state=JobState.DONE,
+                    finished_at=utcnow(),
+                    progress_done=written,
+                    progress_total=written,
+                    result={"file": name, "rows": written, "seconds": round(time.monotonic() - started, 1)},
+                )
             )
-        session.execute(
-            update(OutboxJob)
-            .where(OutboxJob.id == ctx.outbox_id)
-            .values(
-                state=JobState.DONE,
-                finished_at=utcnow(),
-                progress_done=written,
-                progress_total=written,
-                result={"file": name, "rows": written, "seconds": round(time.monotonic() - started, 1)},
-            )
-        )
+    except BaseException:  # the record and the job's end were not committed: no file either
+        path.unlink(missing_ok=True)
+        raise
 
 
 # --- who sees a job, and its file --------------------------------------------------------------
