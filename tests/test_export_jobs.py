@@ -192,3 +192,27 @@ def test_files_past_the_retention_period_are_deleted(tmp_path):
     os.utime(other, (long_ago, long_ago))
     assert export_job.purge_files_older_than(tmp_path, 7) == 1
     assert not old.exists() and new.exists() and other.exists()
+
+
+def test_the_job_rebuilds_the_work_queues_and_the_bureau_tab_as_their_pages_export_them(
+    make, session, login_as, app, monkeypatch
+):
+    liaison, manager, staff = make.liaison(), make.manager(), make.staff("環境局")
+    bulk_requests(session, liaison, THRESHOLD + 1)
+    bulk_requests(session, liaison, 2, state="answered")
+    for _ in range(THRESHOLD + 1):
+        make.issue(IssueState.CONSULTING, manager=manager, staff=staff)
+    make.issue(IssueState.DECIDED, manager=manager, staff=staff)
+    for user, path in (
+        (liaison, "/field/?format=csv"),
+        (manager, "/ward/?format=csv"),
+        (staff, "/bureau/?tab=consulting&format=csv"),
+    ):
+        client = login_as(user)
+        monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX_ROWS", 1000)
+        streamed = csv_rows(client.get(path))
+        monkeypatch.setitem(app.config, "EXPORT_INLINE_MAX_ROWS", THRESHOLD)
+        outbox_id = job_id(client.get(path))
+        assert csv_rows(client.get(f"/exports/jobs/{outbox_id}/download")) == streamed, path
+        assert len(streamed) > THRESHOLD + 1
+        assert export_events(session)[-1].data == export_events(session)[-2].data
