@@ -25,7 +25,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from tracker import workflow
 from tracker.activity_models import ActivityKind
-from tracker.background import jobs
+from tracker.background import export_job, jobs
 from tracker.city import answer_templates
 from tracker.effects.teamwork import AttachmentStore, Upload
 from tracker.extensions import db
@@ -83,7 +83,7 @@ class World:
     objects: dict = field(default_factory=dict)  # (target name, side or owner) -> Target
 
     def targets(self, name: str, actor: Actor) -> list[Target]:
-        if name in ("notification", "report"):
+        if name in ("notification", "report", "export"):
             return [
                 self.objects[(name, actor.name if actor.role else "manager")],
                 self.objects[(name, "other")],
@@ -251,9 +251,11 @@ def build_world(app, connection) -> World:
     add("entry_kind", "categories", {"kind": "categories"})
     _open311_objects(session, add)
 
-    # Each actor's own notification and finished report (with its file); and the bystander's.
+    # Each actor's own notification, finished report and export (with their files); and the bystander's.
     report_dir = reports.report_dir()
     report_dir.mkdir(parents=True, exist_ok=True)
+    export_dir = export_job.export_dir()
+    export_dir.mkdir(parents=True, exist_ok=True)
     for name, user in [*names.items(), ("other", bystander)]:
         note = Notification(
             user_id=user.id,
@@ -273,10 +275,21 @@ def build_world(app, connection) -> World:
             requested_by_id=user.id,
             finished_at=utcnow(),
         )
-        session.add_all([note, job])
+        export_name = f"export-matrix-{secrets.token_hex(8)}.csv"
+        (export_dir / export_name).write_bytes("\ufeff受付番号\r\n".encode())
+        export = OutboxJob(
+            name=export_job.JOB_NAME,
+            kwargs={"fmt": "csv", "filename": "要望一覧", "day": TODAY.isoformat()},
+            state=JobState.DONE,
+            result={"file": export_name, "rows": 0},
+            requested_by_id=user.id,
+            finished_at=utcnow(),
+        )
+        session.add_all([note, job, export])
         session.flush()
         add("notification", name, {"notification_id": note.id}, owner=name)
         add("report", name, {"outbox_id": job.id}, owner=name)
+        add("export", name, {"outbox_id": export.id}, owner=name)
         if name in ("manager", "other"):
             add("job", name, {"outbox_id": job.id})
     session.commit()
@@ -369,6 +382,7 @@ def open_world(app) -> Iterator[World]:
         patch.setitem(app.config, "WTF_CSRF_ENABLED", False)
         patch.setattr(jobs, "relay_outbox", _no_relay)
         files_before = set(Path(reports.report_dir()).glob("matrix-*.xlsx"))
+        exports_before = set(export_job.export_dir().glob("export-matrix-*.csv"))
         try:
             yield build_world(app, connection)
         finally:
@@ -377,6 +391,8 @@ def open_world(app) -> Iterator[World]:
             outer.rollback()
             connection.close()
             for path in set(Path(reports.report_dir()).glob("matrix-*.xlsx")) - files_before:
+                path.unlink()
+            for path in set(export_job.export_dir().glob("export-matrix-*.csv")) - exports_before:
                 path.unlink()
 
 

@@ -222,6 +222,10 @@ RULES: dict[str, Rule] = {
     "reports.index": only(*READERS),
     "reports.job": only(*READERS, scope=OWN_OR_ADMIN, on="report"),
     "reports.download": only(*READERS, scope=OWN_OR_ADMIN, on="report"),
+    # exports made in the background: whoever asked, and the admin
+    "exports.job": Rule(ANY_ROLE, OWN_OR_ADMIN, ("export",)),
+    "exports.status": Rule(ANY_ROLE, OWN_OR_ADMIN, ("export",)),
+    "exports.download": Rule(ANY_ROLE, OWN_OR_ADMIN, ("export",)),
     # counts of field work: the activities' own scope (a liaison's center, a manager's ward), no bureau
     "reports.activities": only(LIAISON, MANAGER, ADMIN),
     # imports
@@ -515,6 +519,8 @@ def test_objects_that_do_not_exist_are_404_for_those_who_may_look(world):
         "bureau.decide": "staff",
         "notifications.open_notification": "manager",
         "reports.job": "manager",
+        "exports.job": "manager",
+        "exports.download": "manager",
         "public.issue": "anonymous",
         "imports.batch": "manager",
         "admin.edit_user": "admin",

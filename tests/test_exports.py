@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tracker.finding import exports
 from tracker.models import HistoryEvent
 from tracker.ops_models import PersonalDataAccess
 from tracker.states import IssueState, RequestState
@@ -180,7 +182,7 @@ def test_bureau_staff_never_get_personal_data_even_when_asking(make, session, lo
 def test_the_admin_sees_the_export_history(make, session, login_as):
     liaison = make.liaison()
     bulk_requests(session, liaison, 2)
-    login_as(liaison).get("/requests/?format=csv&state=received&personal=1")
+    login_as(liaison).get("/requests/?format=csv&state=received&personal=1").get_data()  # recorded once sent
     admin = login_as(make.admin())
     text = admin.get("/admin/audit/exports").get_data(as_text=True)
     assert "<h1>ファイル出力の記録</h1>" in text
@@ -230,3 +232,64 @@ def test_exports_run_a_constant_number_of_queries(make, session, login_as, count
     few = queries()
     add(30)
     assert queries() == few
+
+
+# --- the record: once the file has been sent, with the rows sent -------------------------------
+
+
+def test_a_streamed_export_is_recorded_after_its_last_row_with_the_rows_sent(
+    make, session, login_as, monkeypatch
+):
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
+    liaison = make.liaison()
+    bulk_requests(session, liaison, 5)
+    response = login_as(liaison).get("/requests/?format=csv")
+    assert export_events(session) == []  # nothing is claimed before the rows have gone
+    assert len(csv_rows(response)) == 6
+    event = export_events(session)[-1]
+    assert event.data["rows"] == 5 and event.actor_id == liaison.id
+
+
+def test_a_download_cut_half_way_records_no_export_but_its_personal_data_log(
+    make, session, login_as, monkeypatch
+):
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
+    manager = make.manager()
+    bulk_requests(session, make.liaison(), 5)
+    response = login_as(manager).get("/requests/?format=csv&personal=1")
+    chunks = iter(response.response)
+    assert next(chunks).startswith("\ufeff".encode())  # the header
+    assert "熊本 太郎".encode() in next(chunks)  # two rows with personal data have left
+    response.close()  # the client went away
+    assert export_events(session) == []
+    assert len(accesses(session)) == 5  # logged before the first byte left
+
+
+def test_an_xlsx_download_is_recorded_once_sent(make, session, login_as):
+    liaison = make.liaison()
+    bulk_requests(session, liaison, 3)
+    response = login_as(liaison).get("/requests/?format=xlsx")
+    assert export_events(session) == []
+    assert len(xlsx_rows(response)) == 4
+    assert export_events(session)[-1].data["rows"] == 3
+
+
+def _reference_neutralise(text: str) -> str:
+    """The rule as written, without the first-character shortcut."""
+    read_as = unicodedata.normalize("NFKC", text).lstrip(" \u3000\n\x0b\x0c")
+    risky = text.startswith(exports.FORMULA_PREFIXES) or read_as.startswith(exports.FORMULA_PREFIXES)
+    return "'" + text if risky else text
+
+
+def test_the_first_character_shortcut_defuses_exactly_what_the_whole_rule_defuses():
+    tails = ("1+1", "\u0338=1", " =1", "")
+    risky = 0
+    for code in range(1, 0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        for tail in tails:
+            text = chr(code) + tail
+            expected = _reference_neutralise(text)
+            assert exports.neutralise(text) == expected, repr(text)
+            risky += expected != text
+    assert risky > 30  # ＝, ﹦, ⁼, spaces before "=", ... were all caught

@@ -97,7 +97,7 @@ def _wire_listeners() -> None:
     notifications hear of the workflow's events; and the modules that define background jobs
     (``@jobs.job``) are imported so that every process, a worker's included, knows them all.
     """
-    from .background import importer, notifications, reminders  # noqa: F401  (they define jobs)
+    from .background import export_job, importer, notifications, reminders  # noqa: F401  (they define jobs)
     from .effects import counters, events, stored_files
     from .finding import search
     from .reporting import reports  # noqa: F401  (defines a job)
@@ -217,6 +217,7 @@ def _register_blueprints(app: Flask) -> None:
         bureau,
         corrections,
         dashboard,
+        exports,
         field,
         imports,
         indicators,
@@ -257,6 +258,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         search,
         dashboard,
+        exports,
         public,
         intake,
         api,

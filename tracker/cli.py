@@ -1,10 +1,15 @@
 """Command-line tasks: ``flask seed`` loads the city's master data (and ``--demo`` accounts)."""
 
+import resource
+import time
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from .background import jobs, reminders, worker
+from .background import export_job, jobs, reminders, worker
 from .city import (
     choices,
     demo_activities,
@@ -21,6 +26,7 @@ from .city import (
 from .effects import counters
 from .extensions import db
 from .formatting import today_in_tokyo
+from .models import User
 from .open311 import keys
 from .safeguards import audit, backup, personal_data
 from .workflow import WorkflowError
@@ -67,6 +73,7 @@ def register_cli(app: Flask) -> None:
 
     _register_api_keys(app)
     _register_counts(app)
+    _register_exports(app)
     reminders.register_cli(app)
     backup.register_cli(app)
     audit.register_cli(app)
@@ -79,6 +86,39 @@ def register_cli(app: Flask) -> None:
         """Hand over jobs left pending, and restart jobs whose worker died."""
         counts = jobs.relay_outbox()
         click.echo(" ".join(f"{key}={value}" for key, value in counts.items()))
+
+
+def _register_exports(app: Flask) -> None:
+    @app.cli.command("export-requests")
+    @click.option("--user", "login", required=True, help="Export what this user's 要望一覧 shows.")
+    @click.option("--format", "fmt", type=click.Choice(export_job.MIMETYPES), default="csv")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The file to write.")
+    def export_requests(login: str, fmt: str, out: str) -> None:
+        """Write every request LOGIN may see, as the export job does, and record the export."""
+        user = db.session.scalars(select(User).where(User.login == login)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user {login!r}")
+        started = time.monotonic()
+        with jobs.in_language(user.locale):
+            rows = export_job.run_export(
+                db.session,
+                user,
+                endpoint=export_job.REQUESTS_LIST,
+                pairs=[],
+                fmt=fmt,
+                what="要望一覧",
+                personal=False,
+                ip="",
+                path=Path(out),
+                today=today_in_tokyo(),
+            )
+        db.session.commit()
+        seconds = time.monotonic() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        click.echo(
+            f"rows={rows} seconds={seconds:.2f} rows_per_second={rows / max(seconds, 1e-9):.0f} "
+            f"peak_rss_mb={peak_mb:.0f}"
+        )
 
 
 def _register_api_keys(app: Flask) -> None:

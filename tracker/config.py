@@ -65,6 +65,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "IMPORT_DIR": env.get("IMPORT_DIR", str(Path(instance_path) / "imports")),
         "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))),
         "REPORT_DIR": env.get("REPORT_DIR", str(Path(instance_path) / "reports")),
+        # A list export of more rows than this is made by a background job (its page shows the
+        # progress and the download); up to it, the file is streamed at once.
+        "EXPORT_INLINE_MAX_ROWS": int(env.get("EXPORT_INLINE_MAX_ROWS", "20000")),
+        "EXPORT_DIR": env.get("EXPORT_DIR", str(Path(instance_path) / "exports")),
+        # Files the export jobs made are deleted daily once they are this old.
+        "EXPORT_RETENTION_DAYS": int(env.get("EXPORT_RETENTION_DAYS", "7")),
         # Requester name and contact of a request closed this long ago are erased (default 3 years).
         "PERSONAL_DATA_RETENTION_DAYS": int(env.get("PERSONAL_DATA_RETENTION_DAYS", "1095")),
         "BABEL_DEFAULT_LOCALE": "ja",

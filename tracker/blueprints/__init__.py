@@ -2,7 +2,8 @@
 
 Belongs here: the blueprints (``auth``, ``field`` for liaison staff, ``ward`` for ward managers,
 ``bureau``, ``admin``, ``reports``, ``dashboard``, ``search``, ``imports``, ``notifications``,
-``audit``, ``public``, ``practices`` (the city-wide 事例集), ``teamwork`` for the comments and
+``audit``, ``public``, ``practices`` (the city-wide 事例集), ``exports`` for the page and the
+download of an export made in the background, ``teamwork`` for the comments and
 attachments of both detail pages,
 ``corrections`` for 訂正 and 取消 of what was entered, and ``api`` for the small JSON answers a
 form asks for while it is filled in), what every view shares (``common``: roles, form errors,
