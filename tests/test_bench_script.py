@@ -32,7 +32,7 @@ from scripts.load.bench_results import (
     replace_section,
     results_document,
 )
-from scripts.load.bench_setup import csv_records, database_url
+from scripts.load.bench_setup import csv_records, database_url, export_seconds
 from scripts.load.settings import SetupError
 from tracker.blueprints.statement_count import HEADER
 from tracker.city.masterdata import DEMO_USERS
@@ -283,6 +283,11 @@ def test_the_export_file_is_counted_in_csv_records(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text('\ufeff受付番号,件名\nR-1,"街灯\n二行目"\nR-2,公園\n', encoding="utf-8")
     assert csv_records(path) == 3
+
+
+def test_the_export_time_is_the_one_the_command_prints():
+    assert export_seconds("rows=1000 seconds=16.25 rows_per_second=61538 peak_rss_mb=97\n") == 16.25
+    assert export_seconds("Traceback (most recent call last):") is None
 
 
 # --- the statement header -----------------------------------------------------------------------------
