@@ -39,7 +39,7 @@ from .bench_drive import Plan, drive
 from .bench_plan import PAGES, BenchSettings, middle_common
 from .bench_results import markdown, replace_section, results_document
 from .bench_setup import (
-    common_ids,
+    comparable_ids,
     database_url,
     environment,
     keys,
@@ -59,10 +59,10 @@ def say(message: str = "") -> None:
 
 
 def facts_of(urls: dict[str, str]) -> dict[str, dict[str, str]]:
-    """The ward, request and issue every page of both sizes shows (ids present in both)."""
+    """The ward, request and issue the pages of both sizes show (ids alike in both)."""
     small, large = urls.values()
-    request = middle_common(*common_ids(small, large, "requests"))
-    issue = middle_common(*common_ids(small, large, "ward_issues"))
+    request = middle_common(*comparable_ids(small, large, "requests"))
+    issue = middle_common(*comparable_ids(small, large, "ward_issues"))
     if request is None or issue is None:
         raise SetupError("the two databases have no request or no ward issue in common")
     return {

@@ -114,15 +114,22 @@ def execute(url: str, sql: str) -> None:
         connection.execute(sql)
 
 
-def ids(url: str, table: str) -> list[int]:
-    return [row[0] for row in query(url, f"SELECT id FROM {table} ORDER BY id")]
+# What a detail page's work depends on: a request's state and whether it belongs to an issue, an
+# issue's state. The pages compare rows alike in both databases, not merely the same id.
+SHAPES = {
+    "requests": "SELECT id, state, ward_issue_id IS NULL FROM requests",
+    "ward_issues": "SELECT id, state FROM ward_issues",
+}
 
 
-def common_ids(small_url: str, large_url: str, table: str) -> tuple[list[int], set[int]]:
-    """The ids of ``table`` in the small database, and which of them the large one has too."""
-    small = ids(small_url, table)
-    present = query(large_url, f"SELECT id FROM {table} WHERE id = ANY(%s)", (small,))
-    return small, {row[0] for row in present}
+def comparable_ids(small_url: str, large_url: str, table: str) -> tuple[list[int], set[int]]:
+    """The ids of ``table`` in the small database, and which of them the large one has too,
+    with the same shape (see ``SHAPES``)."""
+    small = {row[0]: row[1:] for row in query(small_url, SHAPES[table] + " ORDER BY id")}
+    large = {
+        row[0]: row[1:] for row in query(large_url, SHAPES[table] + " WHERE id = ANY(%s)", (list(small),))
+    }
+    return list(small), {id_ for id_, shape in small.items() if large.get(id_) == shape}
 
 
 def ward_id(url: str, name: str = "中央区") -> str:
