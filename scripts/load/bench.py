@@ -29,6 +29,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import queue as queue_module
 import signal
 import sys
 import tempfile
@@ -78,10 +79,18 @@ def measure(settings: BenchSettings, plan: Plan) -> dict:
     process = context.Process(target=drive, args=(plan, queue), name="bench-load")
     process.start()
     bound = settings.measuring_seconds(len(plan.pages)) * 1.5 + DRIVE_SLACK
+    deadline = time.monotonic() + bound
     try:
-        outcome, payload = queue.get(timeout=bound)
-    except Exception as error:
-        raise SetupError(f"the load process gave no result within {bound:.0f} s") from error
+        while True:
+            alive = process.is_alive()  # looked at before waiting: a result put just before exiting counts
+            try:
+                outcome, payload = queue.get(timeout=5)
+                break
+            except queue_module.Empty:
+                if not alive:
+                    raise SetupError(f"the load process died ({process.exitcode})") from None
+                if time.monotonic() > deadline:
+                    raise SetupError(f"the load process gave no result within {bound:.0f} s") from None
     finally:
         process.join(10)
         if process.is_alive():
