@@ -54,8 +54,9 @@ test: $(VENV)/.dev translations browser lint
 stress: setup
 	$(BIN)/python scripts/stress.py
 
-## make bench: keyset vs OFFSET paging and export memory on 200,000 requests (SQLite, and PostgreSQL
-## when reachable); prints ratios, asserts nothing, not part of `make test`; see scripts/bench.py
+## make bench: 10,000 vs 1,000,000 generated requests on PostgreSQL, each served by gunicorn (2 workers),
+## every page paired from a separate load process, and the CSV export of everything; prints a table,
+## writes benchmarks/results.json, asserts nothing, not part of `make test`; see docs/performance.md
 bench: setup
 	$(BIN)/python scripts/bench.py
 

@@ -26,7 +26,7 @@ from . import (  # noqa: F401  (every table)
     summary_models,
     teamwork_models,
 )
-from .blueprints import language
+from .blueprints import language, statement_count
 from .blueprints.security_policy import content_security_policy
 from .config import load_config
 from .extensions import Talisman, babel, csrf, db, login_manager, migrate
@@ -47,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    statement_count.init_app(app)  # first hook of every request: counts all its SQL
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     _init_security_headers(app)

@@ -77,6 +77,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Tokyo"),
         "LANGUAGES": ("ja", "en"),
         "PAGE_SIZE": int(env.get("PAGE_SIZE", "50")),
+        # Adds X-SQL-Statements (the statements a request ran) to every response: ``make bench``.
+        "SQL_STATEMENT_HEADER": env.get("SQL_STATEMENT_HEADER", "").lower() in ("1", "true", "yes", "on"),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_SERVER": env.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(env.get("MAIL_PORT", "587")),
