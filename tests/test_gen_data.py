@@ -86,6 +86,8 @@ def test_requests_spread_over_ten_fiscal_years_and_the_wards_by_population(gen_a
     for ward_id, people in population.items():
         expected = people / sum(population.values())
         assert abs(per_ward[ward_id] / COUNT - expected) < 0.05, (ward_id, per_ward)
+    sources = Counter(row["source"] for row in rows).most_common()
+    assert sources[0][0] == "phone" and len(sources) == 7  # every way in, the telephone first
     weekdays = Counter(row["received_on"].weekday() < 5 for row in rows)
     assert weekdays[True] > 5 * weekdays[False]  # offices are busy on weekdays
 
@@ -112,6 +114,7 @@ def test_about_two_percent_are_escalated_into_issues_with_decisions_budgets_and_
     assert 0.01 * COUNT <= len(issues) <= 0.035 * COUNT
     states = Counter(issue.state for issue in issues)
     assert states[IssueState.COMPLETED] > 0 and states[IssueState.NOT_ADOPTED] > 0
+    assert states[IssueState.WITHDRAWN] < 0.2 * len(issues)  # most issues go on to their bureau
     for issue in issues:
         linked = issue.requests
         if issue.state == IssueState.WITHDRAWN:

@@ -45,13 +45,19 @@ ISSUE_OUTCOMES = (("adopt", 50), ("partial", 20), ("reject", 22), ("withdraw", 8
 
 
 def weighted(pairs):
-    """(values, cumulative weights) of (value, weight) pairs, for ``random.choices``."""
+    """(values, cumulative weights) of (value, weight) pairs, for ``pick``."""
     values, total, cumulative = [], 0, []
     for value, weight in pairs:
         total += weight
         values.append(value)
         cumulative.append(total)
     return values, cumulative
+
+
+def pick(rng: random.Random, table: tuple[list, list]):
+    """One value of a ``weighted`` table, drawn by its weights."""
+    values, cumulative = table
+    return rng.choices(values, cum_weights=cumulative)[0]
 
 
 _SOURCES, _PRIORITIES, _KINDS, OUTCOME_CHOICES = map(
@@ -162,7 +168,7 @@ def draft(rng: random.Random, world: World, day: dt.date, center_id: int, ward_i
 def logged(rng: random.Random, world: World, draft: Draft) -> tuple[Story, dict[str, str], Source]:
     """The request of ``draft`` as it was logged, with its 'create' event; its texts and source."""
     text = world.vocabulary.request_text(rng, draft.category, world.ward_codes[draft.ward_id])
-    source = rng.choices(*_SOURCES)[0]
+    source = pick(rng, _SOURCES)
     received = draft.received_on
     due = received + dt.timedelta(days=world.answer_due_days)
     if rng.random() < 0.1:  # a due date agreed with the resident
@@ -202,7 +208,7 @@ def logged(rng: random.Random, world: World, draft: Draft) -> tuple[Story, dict[
         "answer_text": "",
         "answer_kind": None,
         "answered_on": None,
-        "priority": rng.choices(*_PRIORITIES)[0].value,
+        "priority": pick(rng, _PRIORITIES).value,
         "assignee_id": None,
         "logged_by_id": logger,
         "created_at": created,
@@ -250,7 +256,7 @@ def move_request(
 def answer_request(
     rng, world: World, told: Story, text: dict, on: dt.date, kind: AnswerKind | None = None
 ) -> None:
-    kind = kind or rng.choices(*_KINDS)[0]
+    kind = kind or pick(rng, _KINDS)
     answer = world.vocabulary.answer_text(rng, kind.value, text["ask"])
     request = told.request
     request.update(answer_text=answer, answer_kind=kind.value, answered_on=on)

@@ -31,6 +31,7 @@ from .synthetic_plan import (
     logged,
     moment,
     move_request,
+    pick,
 )
 from .synthetic_text import OUTCOMES
 
@@ -141,7 +142,7 @@ def _escalated(rng: random.Random, world: World, told: Story, draft: Draft, text
     request["ward_issue_id"] = issue["id"]
     data = {"ward_issue_id": issue["id"], "ward_issue_reference": issue["reference"]}
     move_request(told, when, drafter, "ward_manager", "escalate", RS.ESCALATED, data=data)
-    outcome = rng.choices(*OUTCOME_CHOICES)[0]
+    outcome = pick(rng, OUTCOME_CHOICES)
     steps = [("submit", drafter, IS.AWAITING_APPROVAL, 1, 5), ("approve", approver, IS.REGISTERED, 1, 7)]
     for action, actor, to, low, high in steps:
         day = after(rng, day, low, high)
