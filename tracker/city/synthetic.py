@@ -102,7 +102,7 @@ def generate(
         dt.date(first_year, 4, 1) + dt.timedelta(days=n)
         for n in range((today - dt.date(first_year, 4, 1)).days + 1)
     ]
-    _, cumulative = _center_weights(drafts_rng, centers)
+    cumulative = _center_weights(drafts_rng, centers)
     writer = load.Writer(session)
     try:
         pending: list[Draft] = []
@@ -157,14 +157,15 @@ def _centers(session: Session) -> list[Center]:
     return centers
 
 
-def _center_weights(rng: random.Random, centers: list[Center]) -> tuple[list[float], list[float]]:
-    """Each center's share: its ward's population shared by the ward's centers, give or take 30%."""
+def _center_weights(rng: random.Random, centers: list[Center]) -> list[float]:
+    """Each center's share (cumulative): its ward's population shared by the ward's centers,
+    give or take 30%."""
     per_ward = Counter(center.ward_id for center in centers)
     weights = [
         (center.ward.population or 100_000) / per_ward[center.ward_id] * rng.uniform(0.7, 1.3)
         for center in centers
     ]
-    return weights, list(itertools.accumulate(weights))
+    return list(itertools.accumulate(weights))
 
 
 def _first_active(session: Session, role: Role, **where) -> list[User]:
