@@ -1,4 +1,7 @@
-"""Command-line tasks: ``flask seed`` loads the city's master data (and ``--demo`` accounts)."""
+"""Command-line tasks: ``flask seed`` loads the city's master data (and ``--demo`` accounts),
+``flask gen-data`` adds synthetic requests at scale on top of it."""
+
+import time
 
 import resource
 import time
@@ -22,6 +25,7 @@ from .city import (
     demo_triage,
     indicator_defaults,
     masterdata,
+    synthetic,
 )
 from .effects import counters
 from .extensions import db
@@ -64,6 +68,32 @@ def register_cli(app: Flask) -> None:
             demo_answer_templates.load_demo_answer_templates(db.session)
         db.session.commit()
         click.echo("master data loaded" + (" with demo accounts" if demo else ""))
+
+    @app.cli.command("gen-data")
+    @click.option("--requests", "count", type=click.IntRange(1, 10_000_000), required=True, help="How many.")
+    @click.option("--seed", type=int, default=1, show_default=True, help="The same seed, the same data.")
+    def gen_data(count: int, seed: int) -> None:
+        """Add COUNT synthetic requests over ten fiscal years (after `flask seed`; never in production)."""
+        if current_app.config["APP_ENV"] == "production":
+            raise click.ClickException("gen-data is refused in production: it adds invented requests.")
+        started = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"{done:,} / {total:,} requests ({time.monotonic() - started:.0f} s)", err=True)
+
+        try:
+            summary = synthetic.generate(
+                db.session,
+                count,
+                seed,
+                progress,
+                answer_due_days=current_app.config["ANSWER_DUE_DAYS"],
+                today=today_in_tokyo(),
+            )
+        except synthetic.MissingMasterData as error:
+            raise click.ClickException(str(error)) from None
+        # Steps that must follow a bulk load (rebuilding derived tables) go here.
+        click.echo(f"added {summary.describe()} in {time.monotonic() - started:.0f} s")
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Stop when the queue is empty (for tests).")
