@@ -1,8 +1,6 @@
 """Command-line tasks: ``flask seed`` loads the city's master data (and ``--demo`` accounts),
 ``flask gen-data`` adds synthetic requests at scale on top of it."""
 
-import time
-
 import resource
 import time
 from pathlib import Path
@@ -92,7 +90,6 @@ def register_cli(app: Flask) -> None:
             )
         except synthetic.MissingMasterData as error:
             raise click.ClickException(str(error)) from None
-        # Steps that must follow a bulk load (rebuilding derived tables) go here.
         click.echo(f"added {summary.describe()} in {time.monotonic() - started:.0f} s")
 
     @app.cli.command("worker")

@@ -9,7 +9,9 @@ working on them together (``demo_teamwork``), the next budget year's calendar
 (``demo_calendar``) and the 事例集 entries of the city's published examples
 (``demo_practices``), the liaisons' activity log (``demo_activities``), the Open311 demo keys, towns and
 service definitions (``demo_open311``); the default indicators
-(指標) and their demo targets and survey values (``indicator_defaults``). How the city writes
+(指標) and their demo targets and survey values (``indicator_defaults``); synthetic data at
+scale for the benchmark and load tests (``synthetic`` and its ``synthetic_*`` parts: vocabulary,
+plans, stories, the COPY writer; ``flask gen-data``). How the city writes
 money, fiscal years and dates is ``tracker.formatting``: every layer uses it, so it stays on
 the ground floor.
 

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..activity_models import Activity, ActivityKind, activity_liaisons
-from ..effects import references
+from ..effects import counters, references
 from ..formatting import fiscal_year_of, today_in_tokyo
 from ..models import BudgetLine, Bureau, Category, Center, ServiceRequest, User, Ward, WardIssue
 from ..safeguards import accounts
@@ -86,6 +86,8 @@ def generate(
 ) -> GenerationSummary:
     """Add ``requests`` synthetic requests with their issues, activities and history; commit.
 
+    The dashboards' summary tables are rebuilt at the end, as the rows bypass the ORM.
+
     ``progress(done, total)`` is called after each chunk (all committed when this returns).
     Raises ``MissingMasterData`` (nothing written) when ``flask seed`` has not run.
     """
@@ -116,6 +118,8 @@ def generate(
                     progress(summary.requests, requests)
     finally:
         writer.close()
+    counters.rebuild(session)  # the rows came by COPY / executemany, past the flush listener that counts
+    session.commit()
     return summary
 
 
