@@ -255,7 +255,10 @@ def anonymous(browser, live_server) -> Iterator[Page]:
 
 @pytest.fixture
 def liaison(browser, live_server, signed_in) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server, storage_state=signed_in("liaison"), viewport=DESKTOP)
+    # No service worker: its fetch handler would answer the requests the tests route themselves.
+    context = browser.new_context(
+        base_url=live_server, storage_state=signed_in("liaison"), viewport=DESKTOP, service_workers="block"
+    )
     context.set_default_timeout(10_000)
     try:
         yield context.new_page()

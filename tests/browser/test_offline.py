@@ -57,7 +57,7 @@ def requests_titled(page: Page, marker: str) -> list[str]:
     """The references of the requests on the server whose title holds ``marker``: the list page,
     read with the context's cookies but without opening it (a page load would send the queue)."""
     html = page.context.request.get(f"/requests/?q={marker}").text()
-    return re.findall(r'<td class="ref"><a href="/requests/\d+">([^<]+)</a>', html)
+    return re.findall(r'<td [^>]*class="ref"[^>]*><a href="/requests/\d+">([^<]+)</a>', html)
 
 
 def queued_count(page: Page) -> int:
