@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker import workflow
+from tracker.city import answer_templates
 from tracker.effects import bulk
 from tracker.effects.history import event_details
+from tracker.formatting import date_label
 from tracker.models import HistoryEvent, ServiceRequest, WardIssue
 from tracker.states import IssueState, Priority, RequestState
 from tracker.workflow import WorkflowError
@@ -231,6 +233,29 @@ def test_bulk_assign_priority_and_answer(make, session, login_as, three):
         assert len(_events(session, request, "assign")) == 1
         assert len(_events(session, request, "set_priority")) == 1
         assert len(_events(session, request, "answer")) == 1
+
+
+def test_a_bulk_answer_from_a_template_gives_each_request_its_own_date_and_title(
+    make, session, login_as, three
+):
+    manager = make.manager()
+    answer_templates.add_template(
+        session,
+        manager,
+        manager.ward,
+        {"title": "補修済み", "body": "{受付日}にいただいた「{件名}」は補修しました。"},
+    )
+    session.commit()
+    client = login_as(manager)
+    page = client.get("/ward/").get_data(as_text=True)
+    assert 'data-target="bulk-answer_text"' in page and "補修済み" in page  # the picker by the bulk answer
+    body = "{受付日}にいただいた「{件名}」は補修しました。"
+    response = _post(client, "answer", three, answer_kind="resolved", answer_text=body)
+    assert response.status_code == 302, _text(response)
+    for request in three:
+        session.refresh(request)
+        day = date_label(request.received_on, "ja")
+        assert request.answer_text == f"{day}にいただいた「{request.title}」は補修しました。"
 
 
 def test_bulk_is_all_or_nothing_and_names_the_refused_request(make, session, login_as, three):

@@ -52,6 +52,12 @@ def answer_templates_for(found: ServiceRequest):
     return answer_templates.offered(db.session, found.ward_id)
 
 
+@bp.app_template_global()
+def answer_templates_of_ward(ward_id: int | None):
+    """The active templates of a ward: what the bulk answer of its lists offers (none without a ward)."""
+    return answer_templates.offered(db.session, ward_id) if ward_id else []
+
+
 def _chosen_ward(raw: str | None) -> Ward | None:
     """A manager's own ward; for the admin the ward ``raw`` names (None if it names none)."""
     if current_user.role == Role.WARD_MANAGER:

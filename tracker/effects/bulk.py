@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import workflow
+from ..formatting import date_label
 from ..models import ServiceRequest, User, WardIssue
 from ..states import Priority, Role
 from ..wording import N_, say, translate
@@ -126,6 +127,25 @@ def _payload(action: str, fields: dict, today: dt.date) -> dict[str, Any]:
     return {"comment": ""}
 
 
+ANSWER_TOKENS = {"{受付日}": "received", "{received}": "received", "{件名}": "title", "{title}": "title"}
+
+
+def fill_tokens(text: str, request: ServiceRequest) -> str:
+    """An answer template's tokens made this request's: {受付日} / {received} its received date,
+    {件名} / {title} its title (what the answer form's picker does in the browser for one request)."""
+    values = {"received": date_label(request.received_on), "title": request.title}
+    for token, name in ANSWER_TOKENS.items():
+        text = text.replace(token, values[name])
+    return text
+
+
+def _for_request(action: str, payload: dict[str, Any], request: ServiceRequest) -> dict[str, Any]:
+    """One text answers many requests, each with its own date and title in place of the tokens."""
+    if action != "answer" or not payload.get("answer_text"):
+        return payload
+    return dict(payload, answer_text=fill_tokens(payload["answer_text"], request))
+
+
 def _params(action: str, fields: dict, requests: list[ServiceRequest], issue: WardIssue | None) -> dict:
     if action == "refer":
         return {"to": str(fields.get("referred_to") or "").strip()}
@@ -185,7 +205,7 @@ def apply_bulk(
                 actor,
                 request,
                 action,
-                payload,
+                _for_request(action, payload, request),
                 today=today,
                 expected_version=versions.get(request.id),
             )
