@@ -113,18 +113,24 @@ def test_cancelled_budget_lines_count_in_no_total(session, make, people, categor
     assert found(session, people["east"], east_issue)[issue.reference].budget_yen == 300_000
 
 
-def test_similar_issues_take_one_query_and_are_bounded(
+def test_similar_issues_take_five_bounded_queries_whatever_the_number_of_issues(
     session, make, people, categories, east_issue, count_queries
 ):
+    def statements() -> int:
+        session.expire_all()
+        issue = session.get(type(east_issue), east_issue.id)
+        user = session.get(type(people["east"]), people["east"].id)
+        count_queries.clear()
+        rows = similar_issues.similar_issues(session, user, issue)
+        return len(count_queries), len(rows)
+
+    an_issue(make, people, S.REGISTERED, category=categories[0])
+    few = statements()
     for _ in range(similar_issues.LIMIT + 2):
         an_issue(make, people, S.REGISTERED, category=categories[0])
-    session.expire_all()
-    issue = session.get(type(east_issue), east_issue.id)
-    user = session.get(type(people["east"]), people["east"].id)
-    count_queries.clear()
-    rows = similar_issues.similar_issues(session, user, issue)
-    assert len(count_queries) == 1
-    assert len(rows) == similar_issues.LIMIT
+    many = statements()
+    assert few == (5, 1)  # its categories; sharing one; the newest; like the title; which share
+    assert many == (5, similar_issues.LIMIT)
 
 
 def test_bureau_staff_are_offered_only_issues_sent_to_a_bureau(session, make, people, categories):

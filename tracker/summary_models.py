@@ -103,3 +103,11 @@ Index(
 Index(
     "ix_requests_logged_created_id", ServiceRequest.logged_by_id, ServiceRequest.created_at, ServiceRequest.id
 )
+# Requests bundled in an issue, by category: the other wards' similar issues (finding.similar_issues).
+Index(
+    "ix_requests_category_issue",
+    ServiceRequest.category_id,
+    ServiceRequest.ward_issue_id,
+    postgresql_where=text("ward_issue_id IS NOT NULL"),
+    sqlite_where=text("ward_issue_id IS NOT NULL"),
+)

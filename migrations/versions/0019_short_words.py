@@ -1,7 +1,7 @@
 """short words: a GIN index of the 1- and 2-character grams of each search_text (PostgreSQL)
 
 Revision ID: 0019_short_words
-Revises: 0017_triage
+Revises: 0018_counters
 Create Date: 2026-12-03 06:30:00
 
 pg_trgm's index serves terms of 3+ characters only, and Japanese words are often shorter

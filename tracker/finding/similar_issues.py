@@ -14,9 +14,11 @@ Which issues: of another ward, at least 区重要課題決定 (neither a draft, 
 nor withdrawn), and either in a category of a request bundled in this issue (an issue has no
 category of its own) or with similar text (``similar.score`` on the title, and the start of
 現状と課題 and 対応案). Ranked by text score, a shared category adding ``CATEGORY_WEIGHT``; the
-best ``LIMIT``. Candidates come from one bounded query (those sharing a category first, then the
-newest); only when it fills up, a second asks the search index for older ones sharing a trigram
-of the title, as ``similar.similar_open_requests`` does.
+best ``LIMIT``. Candidates come from bounded queries: the newest sharing a category (from the
+partial index of bundled requests by category), the newest of all, and those sharing a trigram
+of the title (the search index, as ``similar.similar_open_requests`` asks it); which of them
+share a category is one lookup by their ids — so the page runs the same statements, each
+reading a bounded number of rows, at ten thousand requests as at a million.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ..models import BudgetLine, Bureau, ServiceRequest, User, Ward, WardIssue
 from ..monitoring_models import GoodPractice
@@ -81,11 +83,6 @@ def may_see(user: User) -> bool:
 
 
 def _statement(user: User, issue: WardIssue):
-    own, theirs = aliased(ServiceRequest), aliased(ServiceRequest)
-    own_categories = select(own.category_id).where(own.ward_issue_id == issue.id)
-    same_category = exists().where(
-        theirs.ward_issue_id == WardIssue.id, theirs.category_id.in_(own_categories)
-    )
     budget = (
         select(func.coalesce(func.sum(BudgetLine.allocated_yen), 0))
         .where(BudgetLine.ward_issue_id == WardIssue.id, BudgetLine.cancelled_at.is_(None))
@@ -95,7 +92,7 @@ def _statement(user: User, issue: WardIssue):
     scope = [WardIssue.ward_id != issue.ward_id, WardIssue.state.in_(SHARED_STATES)]
     if user.role == Role.BUREAU_STAFF:
         scope.append(WardIssue.sent_at.is_not(None))
-    statement = (
+    return (
         select(
             WardIssue.id,
             WardIssue.reference,
@@ -108,7 +105,6 @@ def _statement(user: User, issue: WardIssue):
             Ward.name.label("ward"),
             Bureau.name.label("lead_bureau"),
             budget.label("budget_yen"),
-            case((same_category, True), else_=False).label("same_category"),
             case((exists().where(GoodPractice.ward_issue_id == WardIssue.id), True), else_=False).label(
                 "in_library"
             ),
@@ -118,28 +114,52 @@ def _statement(user: User, issue: WardIssue):
         .outerjoin(Bureau, Bureau.id == WardIssue.lead_bureau_id)
         .where(*scope)
     )
-    return statement, same_category
+
+
+def _bundling(categories: list[int]):
+    """The ids of issues that bundle a request of one of ``categories``: read from the partial
+    index of bundled requests by category (``ix_requests_category_issue``); the categories are
+    values, not a subquery, so the planner sees which index serves them."""
+    return select(ServiceRequest.ward_issue_id).where(
+        ServiceRequest.ward_issue_id.is_not(None), ServiceRequest.category_id.in_(categories)
+    )
 
 
 def similar_issues(session: Session, user: User, issue: WardIssue, limit: int = LIMIT) -> list[SimilarIssue]:
-    """The other wards' issues most like ``issue``, best first (one query, two at most)."""
-    statement, same_category = _statement(user, issue)
-    rows = {
-        row.id: row
-        for row in session.execute(
-            statement.order_by(same_category.desc(), WardIssue.id.desc()).limit(CANDIDATES)
+    """The other wards' issues most like ``issue``, best first, in five bounded queries whatever
+    the number of issues: this issue's categories; the newest issues sharing one; the newest of
+    all; those sharing a trigram of the title; which of these candidates share a category."""
+    categories = list(
+        session.scalars(
+            select(ServiceRequest.category_id).where(ServiceRequest.ward_issue_id == issue.id).distinct()
         )
-    }
+    )
+    statement = _statement(user, issue)
+    newest = WardIssue.id.desc()
+    sharing = statement.where(WardIssue.id.in_(_bundling(categories))).order_by(newest).limit(CANDIDATES)
+    rows = {row.id: row for row in session.execute(sharing)}
+    rows.update((row.id, row) for row in session.execute(statement.order_by(newest).limit(CANDIDATES)))
     probes = similar.title_probes(issue.title)
-    if probes and len(rows) == CANDIDATES:  # older issues exist: ask the index for those like the title
+    if probes:
         shared = or_(*(search.term_clause(WardIssue, probe) for probe in probes))
-        more = statement.where(shared).order_by(WardIssue.id.desc()).limit(CANDIDATES)
-        rows.update((row.id, row) for row in session.execute(more))
+        rows.update(
+            (row.id, row)
+            for row in session.execute(statement.where(shared).order_by(newest).limit(CANDIDATES))
+        )
+    same_category = (
+        set(
+            session.scalars(
+                _bundling(categories).where(ServiceRequest.ward_issue_id.in_(list(rows))).distinct()
+            )
+        )
+        if rows and categories
+        else set()
+    )
     text = f"{issue.situation[:TEXT_CHARS]} {issue.proposal[:TEXT_CHARS]}"
     found = []
     for row in rows.values():
         score = similar.score(issue.title, text, row.title, f"{row.situation or ''} {row.proposal or ''}")
-        if row.same_category or score >= similar.THRESHOLD:
+        if row.id in same_category or score >= similar.THRESHOLD:
             outcome = row.outcome or ""
             found.append(
                 SimilarIssue(
@@ -153,7 +173,7 @@ def similar_issues(session: Session, user: User, issue: WardIssue, limit: int = 
                     budget_yen=int(row.budget_yen or 0),
                     outcome=outcome[:OUTCOME_CHARS],
                     outcome_cut=len(outcome) > OUTCOME_CHARS,
-                    same_category=bool(row.same_category),
+                    same_category=row.id in same_category,
                     text_score=round(score, 3),
                     in_library=bool(row.in_library),
                     visible=bool(row.visible),
