@@ -23,9 +23,12 @@ from flask_migrate.cli import db as db_command
 from sqlalchemy import Integer, cast, extract, func, select
 
 from tracker import create_app, workflow
+from tracker.activity_models import Activity
 from tracker.background import request_writer
 from tracker.effects import counters, intake
 from tracker.extensions import db
+from tracker.fieldwork import operations as fieldwork
+from tracker.formatting import fiscal_year_of
 from tracker.models import Center, ServiceRequest, WardIssue
 from tracker.ops_models import ImportBatch
 from tracker.reporting import activity_counts, dashboards, personal_dashboard
@@ -124,8 +127,8 @@ def direct_states(session, model, *where):
     return {state: int(count) for state, count in rows}
 
 
-def direct_count(session, *where):
-    return int(session.execute(select(func.count(ServiceRequest.id)).where(*where)).scalar_one())
+def direct_count(session, *where, model=ServiceRequest):
+    return int(session.execute(select(func.count(model.id)).where(*where)).scalar_one())
 
 
 # --- a city at work ------------------------------------------------------------------------------
@@ -310,8 +313,48 @@ class World:
             decision = self.rng.choice(("adopt", "reject", "partial"))
             self.act(self.staff, issue, "decide", {"decision": decision, "decision_reason": "協議の結果"})
 
+    def log_activity(self):
+        liaison = self.rng.choice(self.liaisons)
+        self.make.activity(liaison, held_on=self.day())
+
+    def activities(self) -> list[Activity]:
+        return list(self.session.scalars(select(Activity).order_by(Activity.id)))
+
+    def link(self):
+        """Link a request to an activity of its ward (or unlink it), as the activity page does."""
+        activities, requests = self.activities(), self.requests()
+        if not activities or not requests:
+            return
+        request = self.rng.choice(requests)
+        same_ward = [a for a in activities if a.ward_id == request.ward_id]
+        liaison = next((person for person in self.liaisons if person.ward_id == request.ward_id), None)
+        if request.activity_id is not None and self.rng.random() < 0.3:
+            activity = self.session.get(Activity, request.activity_id)
+            operation = fieldwork.unlink_request
+        elif same_ward and liaison is not None:
+            activity, operation = self.rng.choice(same_ward), fieldwork.link_request
+        else:
+            return
+        try:
+            operation(self.session, liaison, activity, request)
+            self.session.commit()
+        except WorkflowError:
+            self.session.rollback()
+
+    def redate_activity(self):
+        """Move an activity (and the requests gathered in it) to another day, maybe another year."""
+        activities = self.activities()
+        if activities:
+            activity = self.rng.choice(activities)
+            activity.held_on = self.day()
+            activity.fiscal_year = fiscal_year_of(activity.held_on)
+            self.session.commit()
+
     def step(self):
         actions = [
+            (self.log_activity, 2),
+            (self.link, 3),
+            (self.redate_activity, 2),
             (self.log, 5),
             (self.answer, 4),
             (lambda: self.simple("refer", (RequestState.RECEIVED,), {"referred_to": "道路保全課"}), 2),
@@ -353,9 +396,21 @@ def assert_figures_match(session, world: World) -> None:
                 ward.id: sum(days.get(ward.id, {}).values()) for ward in figures.wards
             }
             assert figures.decisions == direct_decisions(session, year)
-            assert activity_counts.published_figures(
-                session, year - 1, year
-            ).requests_received == direct_count(session, ServiceRequest.fiscal_year.between(year - 1, year))
+            published = activity_counts.published_figures(session, year - 1, year)
+            assert published.requests_received == direct_count(
+                session, ServiceRequest.fiscal_year.between(year - 1, year)
+            )
+            in_years = Activity.fiscal_year.between(year - 1, year)
+            assert published.activities == direct_count(session, in_years, model=Activity)
+            gathered = select(func.count(ServiceRequest.id)).join(
+                Activity, ServiceRequest.activity_id == Activity.id
+            )
+            assert published.requests_gathered == session.scalar(gathered.where(in_years))
+            for ward_id in {activity.ward_id for activity in world.activities()}:
+                figures = activity_counts.current_fiscal_year_figures(session, ward_id, dt.date(year, 6, 1))
+                here = (Activity.ward_id == ward_id, Activity.fiscal_year == year)
+                assert figures.activities == direct_count(session, *here, model=Activity)
+                assert figures.requests == session.scalar(gathered.where(*here))
         figures = dashboards.city_figures(session, 2024, today)
         assert figures.open_by_state == direct_open_by_state(session)
         overdue = direct_overdue(session, today)
@@ -405,9 +460,10 @@ def test_after_random_workflow_actions_every_figure_equals_a_fresh_count(make, s
     for _ in range(6):
         world.log()
     make.issue(IssueState.CONSULTING, ward="東区", manager=world.managers["東区"], staff=world.staff)
-    for _ in range(100):
+    for _ in range(140):
         world.step()
     assert len(world.requests()) > 20
+    assert len(world.activities()) > 3 and any(r.activity_id for r in world.requests())
     assert {r.state for r in world.requests()} >= {RequestState.ANSWERED, RequestState.RECEIVED}
     assert_figures_match(session, world)
 

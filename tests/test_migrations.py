@@ -71,6 +71,8 @@ MODEL_TABLES = {
     "open_request_due",
     "answer_days",
     "issue_counts",
+    "activity_counts",
+    "gathered_counts",
 }
 
 

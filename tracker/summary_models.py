@@ -16,7 +16,9 @@ so that concurrent transactions never lose a count. A row whose count falls to 0
 - ``answer_days`` (ward, fiscal year, days from receipt to answer), answered requests only: the
   median days to answer is a weighted median over at most (distinct day counts) rows;
 - ``issue_counts`` (ward, fiscal year, state, decision; '' for none): the ward issues by state
-  and by decision.
+  and by decision;
+- ``activity_counts`` and ``gathered_counts`` (ward, fiscal year of the activity): the field
+  activities, and the requests gathered in them, as the city publishes them (55,960 and 5,084).
 
 States and decisions are stored as their values (the strings of the source columns).
 
@@ -88,7 +90,35 @@ class IssueCount(db.Model):
     count: Mapped[int] = mapped_column(Integer)
 
 
-SUMMARY_TABLES = (RequestStateCount, RequestMonthCount, OpenRequestDue, AnswerDays, IssueCount)
+class ActivityCount(db.Model):
+    """活動記録 per (ward, fiscal year): the city's published count of field activities."""
+
+    __tablename__ = "activity_counts"
+
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class GatheredCount(db.Model):
+    """Requests gathered in an activity, per the ACTIVITY's (ward, fiscal year): 活動で把握した要望."""
+
+    __tablename__ = "gathered_counts"
+
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+SUMMARY_TABLES = (
+    RequestStateCount,
+    RequestMonthCount,
+    OpenRequestDue,
+    AnswerDays,
+    IssueCount,
+    ActivityCount,
+    GatheredCount,
+)
 
 
 OPEN_STATES_SQL = "state IN ({})".format(", ".join(f"'{state.value}'" for state in OPEN_REQUEST_STATES))

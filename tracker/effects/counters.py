@@ -37,6 +37,7 @@ from ..summary_models import (
     RequestMonthCount,
     RequestStateCount,
 )
+from . import activity_counters
 
 REQUEST_COLUMNS = (
     "ward_id",
@@ -46,6 +47,7 @@ REQUEST_COLUMNS = (
     "received_on",
     "answer_due_on",
     "answered_on",
+    "activity_id",  # not a key of the request tables: the gathered counts (``activity_counters``)
 )
 ISSUE_COLUMNS = ("ward_id", "fiscal_year", "state", "decision")
 OPEN_VALUES = tuple(state.value for state in OPEN_REQUEST_STATES)
@@ -116,6 +118,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     """Read from the database the old values of the rows whose old values may be missing (the
     UPDATE of the flush is about to overwrite them); one query per table, only when needed."""
     unloaded = session.info[UNLOADED] = {}
+    activity_counters.before_flush(session)
     for model, (columns, _) in KEYS.items():
         objects = [
             obj
@@ -139,6 +142,9 @@ def _add(deltas: Deltas, keys: Iterable[tuple[type, tuple]], sign: int) -> None:
 def _flush_deltas(session: Session) -> Deltas:
     deltas: Deltas = {}
     unloaded = session.info.pop(UNLOADED, {})
+    activity_counters.add_deltas(
+        session, deltas, lambda obj: _old_values(obj, REQUEST_COLUMNS, unloaded)["activity_id"]
+    )
     for obj in session.new:
         if type(obj) in KEYS:
             columns, keys = KEYS[type(obj)]
@@ -228,6 +234,7 @@ def _fresh_queries(dialect: str) -> dict[type, str]:
         f"GROUP BY ward_id, fiscal_year, {days}",
         IssueCount: "SELECT ward_id, fiscal_year, state, COALESCE(decision, ''), COUNT(*) FROM ward_issues "
         "GROUP BY ward_id, fiscal_year, state, COALESCE(decision, '')",
+        **activity_counters.fresh_queries(),
     }
 
 

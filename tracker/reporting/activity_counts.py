@@ -275,19 +275,10 @@ def activity_counts(
     )
 
 
-def scope_figures(session: Session, where: ColumnElement[bool], first: int, last: int) -> Figures:
-    """Activities and requests gathered in them over fiscal years ``first``..``last``; one query."""
-    statement = _with_requests(_figures_statement().select_from(Activity)).where(
-        where, Activity.fiscal_year.between(min(first, last), max(first, last))
-    )
-    activities, requests = session.execute(statement).one()
-    return Figures(int(activities), int(requests))
-
-
 def published_figures(session: Session, first: int, last: int) -> PublishedFigures:
     """The city-wide figures as the city publishes them, for fiscal years ``first``..``last``."""
     first, last = min(first, last), max(first, last)
-    gathered = scope_figures(session, true(), first, last)
+    gathered = Figures(*counters.field_work(session, first, last))
     received = counters.requests_of_fiscal_years(session, first, last)
     return PublishedFigures(
         first=first,
@@ -310,4 +301,4 @@ def data_years(session: Session) -> tuple[int, int] | None:
 def current_fiscal_year_figures(session: Session, ward_id: int | None, today: dt.date) -> Figures:
     """The ward's activities and requests gathered in them in the fiscal year of ``today``."""
     year = fiscal_year_of(today)
-    return scope_figures(session, Activity.ward_id == (ward_id or 0), year, year)
+    return Figures(*counters.field_work(session, year, year, ward_id=ward_id or 0))

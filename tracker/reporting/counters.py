@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 
 from ..models import Center
 from ..states import OPEN_REQUEST_STATES, IssueState, RequestState
-from ..summary_models import AnswerDays, IssueCount, OpenRequestDue, RequestMonthCount, RequestStateCount
+from ..summary_models import (
+    ActivityCount,
+    AnswerDays,
+    GatheredCount,
+    IssueCount,
+    OpenRequestDue,
+    RequestMonthCount,
+    RequestStateCount,
+)
 
 OPEN_VALUES = [state.value for state in OPEN_REQUEST_STATES]
 
@@ -151,3 +159,17 @@ def issue_decisions(session: Session, fiscal_year: int, states) -> dict[int, dic
         if count:
             result[ward_id][decision or None] = int(count)
     return dict(result)
+
+
+def field_work(session: Session, first: int, last: int, *, ward_id: int | None = None) -> tuple[int, int]:
+    """(activities, requests gathered in them) over fiscal years ``first``..``last``, city-wide
+    or of one ward: two reads of at most wards × years rows."""
+    counts = []
+    for model in (ActivityCount, GatheredCount):
+        where = [model.fiscal_year.between(min(first, last), max(first, last))]
+        if ward_id is not None:
+            where.append(model.ward_id == ward_id)
+        counts.append(
+            int(session.execute(select(func.coalesce(func.sum(model.count), 0)).where(*where)).scalar_one())
+        )
+    return counts[0], counts[1]
