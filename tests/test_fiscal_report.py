@@ -13,6 +13,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from tracker.blueprints import reports as reports_views
 from tracker.formatting import fiscal_year_label, fiscal_year_of, today_in_tokyo
 from tracker.models import HistoryEvent
 from tracker.states import IssueState
@@ -131,6 +132,18 @@ def test_the_csv_export_round_trips_and_is_recorded(two_years, make, session, lo
         "rows": len(rows) - 1,
         "filters": {"year": 2024},
     }
+
+
+def test_the_page_lists_the_first_projects_and_the_files_hold_them_all(
+    two_years, make, session, login_as, monkeypatch
+):
+    monkeypatch.setattr(reports_views, "PAGE_PROJECTS", 1)
+    client = login_as(make.admin())
+    html = client.get("/reports/fiscal-year?year=2024").get_data(as_text=True)
+    assert list(_table(html, "projects"))[1:] == ["街灯LED化事業"]  # the first one only: 中央区's
+    assert "予算化された事業2件のうち、最初の1件を表示しています。" in html
+    text = client.get("/reports/fiscal-year?year=2024&format=csv").data.decode("utf-8-sig")
+    assert sum(row[0] == "予算化事業" for row in csv.reader(io.StringIO(text, newline=""))) == 2
 
 
 def test_the_xlsx_export_opens_with_the_figures(two_years, make, session, login_as):

@@ -184,7 +184,7 @@ def test_the_job_writes_an_xlsx_with_the_figures_and_the_reiwa_title(report_fixt
 
 def test_an_amount_that_is_not_whole_thousands_keeps_its_decimals(tmp_path):
     rows = [Figures("中央区", 1, 1, 0, 0, 1, 20_900_500)]
-    report = reports.FiscalYearReport(FY, rows, rows, [])
+    report = reports.FiscalYearReport(FY, rows, rows, [], 0)
     reports.write_workbook(report, tmp_path / "r.xlsx")
     sheet = load_workbook(tmp_path / "r.xlsx")["区別"]
     assert sheet.cell(5, 7).value == 20_900.5
@@ -194,7 +194,7 @@ def test_an_amount_that_is_not_whole_thousands_keeps_its_decimals(tmp_path):
 
 def test_a_project_name_that_looks_like_a_formula_is_written_as_text(tmp_path):
     project = reports.BudgetedProject('=HYPERLINK("http://x")', "環境局", "中央区", "CHUO-2024-1", 1000, None)
-    report = reports.FiscalYearReport(FY, [], [], [project])
+    report = reports.FiscalYearReport(FY, [], [], [project], 1)
     reports.write_workbook(report, tmp_path / "r.xlsx")
     cell = load_workbook(tmp_path / "r.xlsx")["予算化事業"].cell(5, 1)
     assert cell.data_type == "s"

@@ -145,13 +145,16 @@ TABLE_COLUMNS = [
 ]
 
 
+PAGE_PROJECTS = 200  # the page lists the first ones; the CSV and the Excel file hold them all
+
+
 @bp.route("/fiscal-year")
 @roles_required(*READERS)
 def fiscal_year():
     years = reports.fiscal_years(db.session, today_in_tokyo())
     year = _chosen_year(years)
-    report = reports.fiscal_year_report(db.session, year)
     fmt = request.args.get("format")
+    report = reports.fiscal_year_report(db.session, year, project_limit=None if fmt else PAGE_PROJECTS)
     if fmt:
         if fmt not in exports.FORMATS:
             abort(404)

@@ -98,6 +98,7 @@ class FiscalYearReport:
     wards: list[Figures]
     bureaus: list[Figures]
     projects: list[BudgetedProject]
+    projects_total: int  # how many there are (``projects`` holds the first ``project_limit`` of them)
 
     @property
     def label(self) -> str:
@@ -158,8 +159,11 @@ def fiscal_years(session: Session, today: dt.date) -> list[int]:
     return fiscal_years_between(first, current)
 
 
-def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
-    """The report's figures per ward and per lead bureau, and the list of budgeted projects."""
+def fiscal_year_report(
+    session: Session, fiscal_year: int, project_limit: int | None = None
+) -> FiscalYearReport:
+    """The report's figures per ward and per lead bureau, and the list of budgeted projects
+    (its first ``project_limit`` with their total count, for a page; all of them for a file)."""
     by_ward = _figures_by(session, WardIssue.ward_id, fiscal_year)
     by_bureau = _figures_by(session, WardIssue.lead_bureau_id, fiscal_year)
     wards = [
@@ -173,6 +177,11 @@ def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
     ]
     if None in by_bureau:
         bureaus.append(Figures(translate(NO_LEAD_BUREAU), **by_bureau[None]))
+    budgeted = (
+        BudgetLine.funding == Funding.BUREAU,
+        BudgetLine.fiscal_year == fiscal_year,
+        BudgetLine.cancelled_at.is_(None),
+    )
     projects = [
         BudgetedProject(*row)
         for row in session.execute(
@@ -187,15 +196,15 @@ def fiscal_year_report(session: Session, fiscal_year: int) -> FiscalYearReport:
             .join(WardIssue, BudgetLine.ward_issue_id == WardIssue.id)
             .join(Ward, WardIssue.ward_id == Ward.id)
             .outerjoin(Bureau, WardIssue.lead_bureau_id == Bureau.id)
-            .where(
-                BudgetLine.funding == Funding.BUREAU,
-                BudgetLine.fiscal_year == fiscal_year,
-                BudgetLine.cancelled_at.is_(None),
-            )
+            .where(*budgeted)
             .order_by(Ward.sort_order, WardIssue.reference, BudgetLine.id)
+            .limit(project_limit)
         )
     ]
-    return FiscalYearReport(fiscal_year, wards, bureaus, projects)
+    total = len(projects)
+    if project_limit is not None:
+        total = session.execute(select(func.count(BudgetLine.id)).where(*budgeted)).scalar_one()
+    return FiscalYearReport(fiscal_year, wards, bureaus, projects, int(total))
 
 
 # --- the XLSX file -------------------------------------------------------------------------
