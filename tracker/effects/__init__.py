@@ -12,7 +12,8 @@ settings the rules read (``city_settings``); the city's budget calendar and the 
 at risk (``budget_calendar``); the indicators' definitions, targets and entered values
 (``indicators``); how history events read (``history``); and ``events``, the hook through which
 the workflow announces what happened; ``counters``, the flush listener that keeps the
-dashboards' summary tables (``tracker.summary_models``) right in every transaction.
+dashboards' summary tables (``tracker.summary_models``) right in every transaction, with
+``activity_counters`` for the field work's.
 
 May import: the models, ``states``, ``formatting``, ``extensions`` and ``tracker.workflow``
 (whose tables call the effects). Never Flask, and never a service package (finding, reporting,
