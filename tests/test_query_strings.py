@@ -93,8 +93,11 @@ HOSTILE_VALUES = (
 LOOKING = [actor for actor in ACTORS if actor.name in ("anonymous", "liaison", "manager", "staff", "admin")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def world(app) -> Iterator[World]:
+    """A world per value: its transaction holds a lock on the id of every savepoint that wrote
+    (a refusal's security event...), and one transaction for every value at once outgrew
+    PostgreSQL's shared lock table (out of shared memory)."""
     with open_world(app) as built:
         _publish(built)
         yield built

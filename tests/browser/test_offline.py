@@ -126,6 +126,7 @@ def test_an_interrupted_send_sent_again_still_makes_exactly_two(device: Page):
     assert len(requests_titled(device, marker)) == 1  # stored once, still queued on the device
     assert queued_count(device) == 2
     device.goto("/requests/new")  # a page load sends the queue again: the first one is a replay
+    expect(device.locator("[data-pending-count]")).to_have_text("送信待ち 0件")  # sent, then counted again
     expect(device.locator("#pending-requests")).to_be_hidden()
     assert queued_count(device) == 0
     assert len(requests_titled(device, marker)) == 2
