@@ -234,23 +234,22 @@ def logged(rng: random.Random, world: World, draft: Draft) -> tuple[Story, dict[
     return told, text, source
 
 
+def move_row(
+    told: Story, row: dict, subject: dict, when: dt.datetime, actor: int, role: str, action: str, to, **values
+) -> None:
+    """An event of ``row`` (a request's or an issue's values; ``subject`` names it) that moves its
+    state to ``to`` (or keeps it there), and the row's state and last change after it."""
+    told.add(when, actor, role, subject, action, from_state=row["state"], to_state=to.value, **values)
+    row["state"] = to.value
+    row["updated_at"] = max(row["updated_at"], when)
+
+
 def move_request(
     told: Story, when: dt.datetime, actor: int, role: str, action: str, to: RequestState, **values
 ):
     """A request event that moves its state (or keeps it, ``to`` its current state)."""
     request = told.request
-    told.add(
-        when,
-        actor,
-        role,
-        {"service_request_id": request["id"]},
-        action,
-        from_state=request["state"],
-        to_state=to.value,
-        **values,
-    )
-    request["state"] = to.value
-    request["updated_at"] = max(request["updated_at"], when)
+    move_row(told, request, {"service_request_id": request["id"]}, when, actor, role, action, to, **values)
 
 
 def answer_request(

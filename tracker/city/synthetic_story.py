@@ -31,6 +31,7 @@ from .synthetic_plan import (
     logged,
     moment,
     move_request,
+    move_row,
     pick,
 )
 from .synthetic_text import OUTCOMES
@@ -58,18 +59,7 @@ def story(rng: random.Random, world: World, draft: Draft) -> Story:
 
 def _issue_event(told: Story, when: dt.datetime, actor: int, role: str, action: str, to, **values) -> None:
     issue = told.issue
-    told.add(
-        when,
-        actor,
-        role,
-        {"ward_issue_id": issue["id"]},
-        action,
-        from_state=issue["state"],
-        to_state=to.value,
-        **values,
-    )
-    issue["state"] = to.value
-    issue["updated_at"] = max(issue["updated_at"], when)
+    move_row(told, issue, {"ward_issue_id": issue["id"]}, when, actor, role, action, to, **values)
     issue["version"] += 1
 
 
