@@ -70,13 +70,25 @@ def dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b))
 
 
+class Scorer:
+    """``score`` against one fixed side, whose grams are computed once: what comparing one text
+    with hundreds of candidates needs (the candidate's grams are the only ones left per call)."""
+
+    def __init__(self, title: str, description: str) -> None:
+        self.title_grams = grams(title)
+        self.whole_grams = grams(f"{title} {description}") if _compact(description) else None
+
+    def __call__(self, other_title: str, other_description: str) -> float:
+        by_title = dice(self.title_grams, grams(other_title))
+        if self.whole_grams is None or not _compact(other_description):
+            return by_title
+        whole = dice(self.whole_grams, grams(f"{other_title} {other_description}"))
+        return max(by_title, 0.6 * by_title + 0.4 * whole)
+
+
 def score(title: str, description: str, other_title: str, other_description: str) -> float:
     """How alike two requests are, 0 to 1 (see the module's docstring)."""
-    by_title = dice(grams(title), grams(other_title))
-    if not _compact(description) or not _compact(other_description):
-        return by_title
-    whole = dice(grams(f"{title} {description}"), grams(f"{other_title} {other_description}"))
-    return max(by_title, 0.6 * by_title + 0.4 * whole)
+    return Scorer(title, description)(other_title, other_description)
 
 
 def title_probes(title: str) -> list[str]:
@@ -125,10 +137,11 @@ def similar_open_requests(
         shared = or_(*(search.term_clause(ServiceRequest, probe) for probe in probes))
         statement = select(*_COLUMNS).where(*scope, shared).order_by(*newest).limit(INDEXED_CANDIDATES)
         rows.update((row.id, row) for row in session.execute(statement))
+    against = Scorer(title, description)
     scored = [
         Suggestion(row.id, row.reference, row.title, row.received_on, row.state, round(value, 3))
         for row in rows.values()
-        if (value := score(title, description, row.title, row.description)) >= THRESHOLD
+        if (value := against(row.title, row.description)) >= THRESHOLD
     ]
     scored.sort(key=lambda s: (-s.score, -s.id))
     return scored[:limit]

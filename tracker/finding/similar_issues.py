@@ -155,10 +155,10 @@ def similar_issues(session: Session, user: User, issue: WardIssue, limit: int = 
         if rows and categories
         else set()
     )
-    text = f"{issue.situation[:TEXT_CHARS]} {issue.proposal[:TEXT_CHARS]}"
+    against = similar.Scorer(issue.title, f"{issue.situation[:TEXT_CHARS]} {issue.proposal[:TEXT_CHARS]}")
     found = []
     for row in rows.values():
-        score = similar.score(issue.title, text, row.title, f"{row.situation or ''} {row.proposal or ''}")
+        score = against(row.title, f"{row.situation or ''} {row.proposal or ''}")
         if row.id in same_category or score >= similar.THRESHOLD:
             outcome = row.outcome or ""
             found.append(
