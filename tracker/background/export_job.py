@@ -77,7 +77,7 @@ def request_export(
     return jobs.request_job(session, JOB_NAME, kwargs, requested_by_id=user.id)
 
 
-def _progress_every(cell_rows: Iterable[list[Any]], report: Callable[[int], None]) -> Iterator[list[Any]]:
+def _progress_every(cell_rows: Iterable[Any], report: Callable[[int], None]) -> Iterator[Any]:
     for done, cells in enumerate(cell_rows, start=1):
         yield cells
         if done % PROGRESS_EVERY == 0:
@@ -106,12 +106,16 @@ def run_export(
     record = dict(plan.filters) if personal is None else dict(plan.filters, personal=personal)
     if personal:
         record["personal_rows"] = request_rows.record_personal_export(session, user, plan.where, ip)
-    headers, cells = export_rows.rows_of(session, user, plan, bool(personal))
+    records = export_rows.csv_records_of(session, user, plan, bool(personal)) if fmt == "csv" else None
+    headers, rows = records or export_rows.rows_of(session, user, plan, bool(personal))
     if progress is not None:
         progress(0, plan.count(session))
-        cells = _progress_every(cells, progress)
+        rows = _progress_every(rows, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    written = exports.write_file(str(path), fmt, headers, cells, translate(what))
+    if records:
+        written = exports.write_records_file(str(path), headers, rows)
+    else:
+        written = exports.write_file(str(path), fmt, headers, rows, translate(what))
     exports.record_export(session, user, what, fmt, written, record)
     return written
 

@@ -5,7 +5,8 @@ cells: requests through one Core SELECT (``request_rows``), ward issues and acti
 the ORM, ``STREAM_BATCH`` at a time with their relations eager-loaded per batch (an issue's
 budget lines and bureaus, an activity's liaisons; the count of requests heard in an activity by
 a correlated subquery in the same SELECT), so the number of statements does not grow with the
-rows and memory stays flat. Issues and activities hold no resident's personal data.
+rows and memory stays flat. Issues and activities hold no resident's personal data. A CSV file of
+requests on PostgreSQL comes as finished records instead (``csv_records_of``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..formatting import TOKYO
 from ..models import ServiceRequest, User, WardIssue
 from ..wording import N_
 from ..wording import translate as _t
-from . import exports, request_rows
+from . import exports, request_copy, request_rows
 from .export_plans import Plan
 
 STREAM_BATCH = 500  # ORM rows fetched (and eager-loaded) at a time
@@ -123,3 +124,13 @@ def rows_of(
         rows = _streamed(session, _with_heard(plan.statement), tuples=True)
         return exports.headers_of(columns), exports.column_cells(columns, rows)
     raise ValueError(f"no export of {plan.model!r}")
+
+
+def csv_records_of(
+    session: Session, user: User, plan: Plan, personal: bool
+) -> tuple[list[Any], Iterator[bytes]] | None:
+    """The header and the finished CSV records of ``plan``'s export, streamed by the database's
+    COPY (``request_copy``): for requests on PostgreSQL; None where the cells are built in Python."""
+    if plan.model is not ServiceRequest or not request_copy.available(session):
+        return None
+    return request_rows.headers(personal), request_copy.csv_records(session, user, plan.statement, personal)

@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -56,7 +58,7 @@ class Column:
     value: Callable[[Any], Any]
 
 
-def _plain_start(first: str) -> bool:
+def plain_start(first: str) -> bool:
     """Whether a text starting with ``first`` can never read as a formula, whatever follows.
 
     NFKC never moves a starter, so the normalised text starts with what ``first`` normalises to
@@ -67,7 +69,7 @@ def _plain_start(first: str) -> bool:
 
 
 TRIMMED = (" ", "\u3000", "\n", "\x0b", "\x0c")
-_PLAIN_STARTS: dict[str, bool] = {}  # first character -> _plain_start (a few thousand at most)
+_PLAIN_STARTS: dict[str, bool] = {}  # first character -> plain_start (a few thousand at most)
 
 
 def neutralise(value: Any) -> Any:
@@ -94,7 +96,7 @@ def neutralise(value: Any) -> Any:
     first = text[0]
     plain = _PLAIN_STARTS.get(first)
     if plain is None:
-        plain = _PLAIN_STARTS[first] = _plain_start(first)
+        plain = _PLAIN_STARTS[first] = plain_start(first)
     if plain:
         return text
     read_as = unicodedata.normalize("NFKC", text).lstrip("".join(TRIMMED))
@@ -176,24 +178,44 @@ def write_xlsx_file(
     workbook.save(path)
 
 
-def write_file(
-    path: str, fmt: str, headers: Sequence[Any], cell_rows: Iterable[list[Any]], sheet_title: str
-) -> int:
-    """Write the whole file under a temporary name beside ``path``, then rename it: the file is
-    there complete or not at all. The number of rows written."""
-    tally = Tally()
+@contextlib.contextmanager
+def _complete_or_absent(path: str) -> Iterator[str]:
+    """A temporary name beside ``path`` to write to, renamed to ``path`` when the block ends
+    without an error: the file is there complete or not at all."""
     partial = f"{path}.part"
     try:
-        if fmt == "csv":
-            write_csv(partial, headers, cell_rows, tally)
-        elif fmt == "xlsx":
-            write_xlsx_file(partial, headers, cell_rows, sheet_title, tally)
-        else:
-            raise ValueError(f"unknown export format {fmt!r}")
+        yield partial
         os.replace(partial, path)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
+
+
+def write_file(
+    path: str, fmt: str, headers: Sequence[Any], cell_rows: Iterable[list[Any]], sheet_title: str
+) -> int:
+    """Write the whole file (``_complete_or_absent``). The number of rows written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    tally = Tally()
+    with _complete_or_absent(path) as partial:
+        if fmt == "csv":
+            write_csv(partial, headers, cell_rows, tally)
+        else:
+            write_xlsx_file(partial, headers, cell_rows, sheet_title, tally)
+    return tally.rows
+
+
+def write_records_file(path: str, headers: Sequence[Any], records: Iterable[bytes]) -> int:
+    """``write_file`` of a CSV whose records come finished as UTF-8 (``request_copy``): the same
+    BOM and header, then the records as they are. The number of rows written."""
+    tally = Tally()
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\r\n").writerow(headers)
+    with _complete_or_absent(path) as partial, open(partial, "wb") as handle:
+        handle.write(codecs.BOM_UTF8 + header.getvalue().encode())
+        for batch in _batches(records, tally):
+            handle.writelines(batch)
     return tally.rows
 
 

@@ -14,7 +14,7 @@ the row's ward and handover ward); ``record_personal_export`` logs them before t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -83,7 +83,7 @@ def may_export_personal(user: User) -> bool:
     return user.is_authenticated and user.active and user.role in allowed
 
 
-def _columns(personal: bool) -> tuple[list, tuple]:
+def columns_and_joins(personal: bool) -> tuple[list, tuple]:
     issue, submission, key = aliased(WardIssue), aliased(Open311Submission), aliased(ApiKey)
     r = ServiceRequest
     columns = [
@@ -121,10 +121,13 @@ def _columns(personal: bool) -> tuple[list, tuple]:
     return columns, joins
 
 
-def core_statement(statement: Select, personal: bool) -> Select:
-    """``statement`` (an ORM select of requests: its WHERE and ORDER BY) reading only the columns."""
-    columns, joins = _columns(personal)
-    core = select(*columns).select_from(ServiceRequest)
+def core_statement(
+    statement: Select, personal: bool, as_read: Callable[[list], list] | None = None
+) -> Select:
+    """``statement`` (an ORM select of requests: its WHERE and ORDER BY) reading only the columns;
+    ``as_read`` may change how they are read (``request_copy`` reads dates as texts)."""
+    columns, joins = columns_and_joins(personal)
+    core = select(*(as_read(columns) if as_read else columns)).select_from(ServiceRequest)
     for target, onclause in joins:
         core = core.outerjoin(target, onclause)
     if statement.whereclause is not None:
@@ -145,66 +148,86 @@ def _labels() -> dict[str | None, str]:
     return labels
 
 
-def _moment(value: dt.datetime | None) -> str:
+def _moment(value: dt.datetime | str | None) -> str:
     if not value:
         return ""
+    if isinstance(value, str):  # already the minute in Tokyo
+        return value
     if value.tzinfo is None:  # SQLite keeps no time zone: the value is UTC (``UTCDateTime``)
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(TOKYO).isoformat(" ", "minutes")[:16]  # "2024-05-01 09:30", 3x strftime's speed
 
 
-def cell_rows(session: Session, user: User, statement: Select, personal: bool) -> Iterator[list[Any]]:
-    """Every row of ``statement`` as the export's neutralised cells, in its order."""
+def _day(value: dt.date | str | None) -> str:
+    if not value:
+        return ""
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def row_cells(session: Session, user: User, personal: bool) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function from one row of ``core_statement`` to the export's neutralised cells; the
+    names and labels it needs are read once, here. The dates of a row may be ``date`` objects
+    or their ISO texts, its update time an aware datetime or the minute text ``_moment`` makes
+    (``request_copy`` hands over texts)."""
     wards = _names(session, Ward, Ward.name)
     centers = _names(session, Center, Center.name)
     categories = _names(session, Category, Category.name)
     staff = _names(session, User, User.display_name)
     labels = _labels()
-    app, text, moment = Source.APP.value, exports.text_cell, _moment
+    app, text, moment, day = Source.APP.value, exports.text_cell, _moment, _day
     may_see_all = user.role == Role.ADMIN
     own_ward = user.ward_id if user.role in (Role.LIAISON, Role.WARD_MANAGER) else None
     apps: dict[str | None, str] = {}  # key name -> its 「アプリ (name)」, neutralised
 
+    def cells_of(row: Sequence[Any]) -> list[Any]:
+        (reference, year, title, description, ward, center, category, source, organisation, place,
+         received, due, state, referred_to, issue, answered, kind, answer, priority, assignee,
+         logged_by, updated, key_name) = row[:23]  # fmt: skip
+        if source == app or logged_by is None:
+            app_label = apps.get(key_name)
+            if app_label is None:
+                app_label = apps[key_name] = exports.neutralise(app_sources.app_label(key_name))
+        cells = [
+            text(reference),
+            year,
+            text(title),
+            text(description),
+            wards.get(ward, ""),
+            centers.get(center, ""),
+            categories.get(category, ""),
+            app_label if source == app else labels[source],
+            text(organisation),
+            text(place),
+            day(received),
+            day(due),
+            labels[state],
+            text(referred_to),
+            text(issue),
+            day(answered),
+            labels[kind],
+            text(answer),
+            labels[priority],
+            staff.get(assignee, ""),
+            app_label if logged_by is None else staff.get(logged_by, ""),
+            moment(updated),
+        ]
+        if personal:
+            shown = may_see_all or (own_ward is not None and own_ward in (ward, row[25]))
+            cells += [text(row[23]), text(row[24])] if shown else ["", ""]
+        return cells
+
+    return cells_of
+
+
+def cell_rows(session: Session, user: User, statement: Select, personal: bool) -> Iterator[list[Any]]:
+    """Every row of ``statement`` as the export's neutralised cells, in its order."""
+    cells_of = row_cells(session, user, personal)
     query = core_statement(statement, personal).execution_options(yield_per=YIELD_PER, stream_results=True)
     # On the session's connection, as Core: no ORM row processing (a third of the time)
     result = session.connection().execute(query)
     try:
         for row in result:
-            (reference, year, title, description, ward, center, category, source, organisation, place,
-             received, due, state, referred_to, issue, answered, kind, answer, priority, assignee,
-             logged_by, updated, key_name) = row[:23]  # fmt: skip
-            if source == app or logged_by is None:
-                app_label = apps.get(key_name)
-                if app_label is None:
-                    app_label = apps[key_name] = exports.neutralise(app_sources.app_label(key_name))
-            cells = [
-                text(reference),
-                year,
-                text(title),
-                text(description),
-                wards.get(ward, ""),
-                centers.get(center, ""),
-                categories.get(category, ""),
-                app_label if source == app else labels[source],
-                text(organisation),
-                text(place),
-                received.isoformat(),
-                due.isoformat(),
-                labels[state],
-                text(referred_to),
-                text(issue),
-                answered.isoformat() if answered else "",
-                labels[kind],
-                text(answer),
-                labels[priority],
-                staff.get(assignee, ""),
-                app_label if logged_by is None else staff.get(logged_by, ""),
-                moment(updated),
-            ]
-            if personal:
-                shown = may_see_all or (own_ward is not None and own_ward in (ward, row[25]))
-                cells += [text(row[23]), text(row[24])] if shown else ["", ""]
-            yield cells
+            yield cells_of(row)
     finally:
         result.close()
 
