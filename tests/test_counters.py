@@ -2,10 +2,10 @@
 
 A seeded random sequence of real workflow actions (logging, answering, referring, escalating,
 withdrawing, reopening, corrections of the center and of the answer date, hand-overs to another
-ward, imports by the bulk writer, the ward issues' steps), some of them refused and rolled back,
-must leave every summary row equal to a GROUP BY over ``requests`` / ``ward_issues``, and every
-dashboard figure equal to the direct query that computed it before the summaries existed (kept
-here as the reference).
+ward, imports by the bulk writer, the ward issues' steps, changes of their lead and related
+bureaus), some of them refused and rolled back, must leave every summary row equal to a GROUP
+BY over ``requests`` / ``ward_issues``, and every dashboard figure equal to the direct query
+that computed it before the summaries existed (kept here as the reference).
 """
 
 from __future__ import annotations
@@ -28,10 +28,13 @@ from tracker.background import request_writer
 from tracker.effects import counters, intake
 from tracker.extensions import db
 from tracker.fieldwork import operations as fieldwork
+from tracker.finding import queries
 from tracker.formatting import fiscal_year_of
-from tracker.models import Center, ServiceRequest, WardIssue
+from tracker.models import Bureau, Center, ServiceRequest, User, WardIssue
 from tracker.ops_models import ImportBatch
 from tracker.reporting import activity_counts, dashboards, personal_dashboard
+from tracker.reporting import counters as counters_read
+from tracker.safeguards import access
 from tracker.states import (
     OPEN_REQUEST_STATES,
     AnswerKind,
@@ -350,8 +353,31 @@ class World:
             activity.fiscal_year = fiscal_year_of(activity.held_on)
             self.session.commit()
 
+    def rebureau(self):
+        """Change an issue's lead and related bureaus, as objects, as an id, or unloaded first."""
+        issues = self.issues(*IssueState)
+        if not issues:
+            return
+        sent = [issue for issue in issues if issue.sent_at is not None]  # the ones the inbox counts
+        issue = self.rng.choice(sent if sent and self.rng.random() < 0.8 else issues)
+        bureaus = list(self.session.scalars(select(Bureau).order_by(Bureau.id)))
+        lead = self.rng.choice(bureaus)
+        how = self.rng.random()
+        if how < 0.3:
+            self.session.expire(issue)  # nothing loaded: the old values come from the database
+            issue.lead_bureau_id = lead.id
+        elif how < 0.6:
+            issue.lead_bureau = lead
+            issue.related_bureaus = self.rng.sample(bureaus, self.rng.randint(0, 3))
+        else:
+            issue.related_bureaus.append(self.rng.choice(bureaus))
+            if issue.related_bureaus and self.rng.random() < 0.5:
+                issue.related_bureaus.pop(0)
+        self.session.commit()
+
     def step(self):
         actions = [
+            (self.rebureau, 3),
             (self.log_activity, 2),
             (self.link, 3),
             (self.redate_activity, 2),
@@ -452,6 +478,16 @@ def assert_figures_match(session, world: World) -> None:
         )
         issues = direct_states(session, WardIssue)
         assert board.tables["issues_by_state"] == [(state, issues.get(state, 0)) for state in IssueState]
+    for bureau in session.scalars(select(Bureau)):
+        seen = access.issue_filter(User(role=Role.BUREAU_STAFF, bureau_id=bureau.id))  # not saved
+        assert counters_read.bureau_issue_states(session, bureau.id) == direct_states(
+            session, WardIssue, seen
+        )
+    board = personal_dashboard.dashboard_for(session, world.staff, TODAY)
+    seen = direct_states(session, WardIssue, access.issue_filter(world.staff))
+    assert board.tables["inbox"] == [
+        (tab, sum(seen.get(state, 0) for state in states)) for tab, states in queries.BUREAU_TABS.items()
+    ]
 
 
 @pytest.mark.parametrize("seed", [14, 2024])
@@ -460,7 +496,7 @@ def test_after_random_workflow_actions_every_figure_equals_a_fresh_count(make, s
     for _ in range(6):
         world.log()
     make.issue(IssueState.CONSULTING, ward="東区", manager=world.managers["東区"], staff=world.staff)
-    for _ in range(140):
+    for _ in range(180):
         world.step()
     assert len(world.requests()) > 20
     assert len(world.activities()) > 3 and any(r.activity_id for r in world.requests())

@@ -73,6 +73,7 @@ MODEL_TABLES = {
     "issue_counts",
     "activity_counts",
     "gathered_counts",
+    "bureau_issue_counts",
 }
 
 

@@ -17,6 +17,8 @@ so that concurrent transactions never lose a count. A row whose count falls to 0
   median days to answer is a weighted median over at most (distinct day counts) rows;
 - ``issue_counts`` (ward, fiscal year, state, decision; '' for none): the ward issues by state
   and by decision;
+- ``bureau_issue_counts`` (bureau, state): the issues sent to the bureaus, under their lead
+  bureau and each related bureau (once each), as a bureau's inbox counts them;
 - ``activity_counts`` and ``gathered_counts`` (ward, fiscal year of the activity): the field
   activities, and the requests gathered in them, as the city publishes them (55,960 and 5,084).
 
@@ -110,6 +112,16 @@ class GatheredCount(db.Model):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class BureauIssueCount(db.Model):
+    """Ward issues sent to the bureaus, per (bureau that sees it, state): a bureau's inbox."""
+
+    __tablename__ = "bureau_issue_counts"
+
+    bureau_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 SUMMARY_TABLES = (
     RequestStateCount,
     RequestMonthCount,
@@ -118,6 +130,7 @@ SUMMARY_TABLES = (
     IssueCount,
     ActivityCount,
     GatheredCount,
+    BureauIssueCount,
 )
 
 

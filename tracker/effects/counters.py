@@ -37,7 +37,7 @@ from ..summary_models import (
     RequestMonthCount,
     RequestStateCount,
 )
-from . import activity_counters
+from . import activity_counters, bureau_counters
 
 REQUEST_COLUMNS = (
     "ward_id",
@@ -119,6 +119,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     UPDATE of the flush is about to overwrite them); one query per table, only when needed."""
     unloaded = session.info[UNLOADED] = {}
     activity_counters.before_flush(session)
+    bureau_counters.before_flush(session)
     for model, (columns, _) in KEYS.items():
         objects = [
             obj
@@ -145,6 +146,7 @@ def _flush_deltas(session: Session) -> Deltas:
     activity_counters.add_deltas(
         session, deltas, lambda obj: _old_values(obj, REQUEST_COLUMNS, unloaded)["activity_id"]
     )
+    bureau_counters.add_deltas(session, deltas)
     for obj in session.new:
         if type(obj) in KEYS:
             columns, keys = KEYS[type(obj)]
@@ -235,6 +237,7 @@ def _fresh_queries(dialect: str) -> dict[type, str]:
         IssueCount: "SELECT ward_id, fiscal_year, state, COALESCE(decision, ''), COUNT(*) FROM ward_issues "
         "GROUP BY ward_id, fiscal_year, state, COALESCE(decision, '')",
         **activity_counters.fresh_queries(),
+        **bureau_counters.fresh_queries(),
     }
 
 

@@ -22,6 +22,7 @@ from ..states import OPEN_REQUEST_STATES, IssueState, RequestState
 from ..summary_models import (
     ActivityCount,
     AnswerDays,
+    BureauIssueCount,
     GatheredCount,
     IssueCount,
     OpenRequestDue,
@@ -145,6 +146,16 @@ def issue_states(session: Session, *, ward_id: int | None = None) -> dict[IssueS
     if ward_id is not None:
         statement = statement.where(IssueCount.ward_id == ward_id)
     return {IssueState(state): int(count) for state, count in session.execute(statement) if count}
+
+
+def bureau_issue_states(session: Session, bureau_id: int) -> dict[IssueState, int]:
+    """The issues a bureau's staff see (sent to the bureaus, the bureau lead or related) per state."""
+    rows = session.execute(
+        select(BureauIssueCount.state, BureauIssueCount.count).where(
+            BureauIssueCount.bureau_id == bureau_id, BureauIssueCount.count > 0
+        )
+    )
+    return {IssueState(state): int(count) for state, count in rows}
 
 
 def issue_decisions(session: Session, fiscal_year: int, states) -> dict[int, dict[str | None, int]]:

@@ -30,7 +30,6 @@ from ..finding import queries
 from ..formatting import fiscal_year_of
 from ..models import BudgetLine, ServiceRequest, User, WardIssue
 from ..ops_models import OutboxJob
-from ..safeguards import access
 from ..states import OPEN_REQUEST_STATES, Funding, IssueState, JobState, RequestState, Role
 from . import activity_counts, counters
 from .dashboards import fiscal_year_bounds, overdue_by_center
@@ -51,11 +50,6 @@ class Dashboard:
 
 def _count(session: Session, statement) -> int:
     return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
-
-
-def _state_counts(session: Session, model, where) -> dict:
-    rows = session.execute(select(model.state, func.count()).where(where).group_by(model.state)).all()
-    return {state: int(count) for state, count in rows}
 
 
 def _request_list(session: Session, statement) -> list[ServiceRequest]:
@@ -136,7 +130,7 @@ def ward_manager(session: Session, user: User, board: Dashboard) -> None:
 
 def bureau_staff(session: Session, user: User, board: Dashboard) -> None:
     today = board.today
-    states = _state_counts(session, WardIssue, access.issue_filter(user))
+    states = counters.bureau_issue_states(session, user.bureau_id) if user.bureau_id else {}
     board.tables["inbox"] = [
         (tab, sum(states.get(state, 0) for state in tab_states))
         for tab, tab_states in queries.BUREAU_TABS.items()
