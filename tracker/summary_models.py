@@ -38,7 +38,7 @@ from sqlalchemy import Date, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
-from .models import ServiceRequest
+from .models import ServiceRequest, WardIssue
 from .states import OPEN_REQUEST_STATES
 
 
@@ -153,4 +153,13 @@ Index(
     ServiceRequest.ward_issue_id,
     postgresql_where=text("ward_issue_id IS NOT NULL"),
     sqlite_where=text("ward_issue_id IS NOT NULL"),
+)
+# A bureau's lists on its dashboard (the consultations it leads, the issues it carries out): its
+# issues in a state, in the order they were sent.
+Index(
+    "ix_ward_issues_lead_state_sent",
+    WardIssue.lead_bureau_id,
+    WardIssue.state,
+    WardIssue.sent_at,
+    WardIssue.id,
 )

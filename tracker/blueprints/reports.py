@@ -145,7 +145,7 @@ TABLE_COLUMNS = [
 ]
 
 
-PAGE_PROJECTS = 200  # the page lists the first ones; the CSV and the Excel file hold them all
+PAGE_PROJECTS = 50  # the page lists the first ones; the CSV and the Excel file hold them all
 
 
 @bp.route("/fiscal-year")

@@ -45,7 +45,8 @@ SHARED_STATES = (
     IssueState.COMPLETED,
 )
 LIMIT = 5
-CANDIDATES = 200  # compared in Python at most, per query
+CANDIDATES = 100  # compared in Python at most, per query
+BUNDLING_IDS = 4 * CANDIDATES  # newest issues sharing a category, before the scope (other ward, state)
 TEXT_CHARS = 400  # of 現状と課題 and 対応案 compared (their start says what the issue is)
 OUTCOME_CHARS = 200  # of the outcome shown
 CATEGORY_WEIGHT = 0.3
@@ -125,6 +126,15 @@ def _bundling(categories: list[int]):
     )
 
 
+def _newest_bundling(categories: list[int]):
+    """The newest ``BUNDLING_IDS`` of ``_bundling``: a bounded list the issues are read from by
+    their key (without the bound the planner scans every issue to join them)."""
+    newest = (
+        _bundling(categories).distinct().order_by(ServiceRequest.ward_issue_id.desc()).limit(BUNDLING_IDS)
+    )
+    return select(newest.subquery().c.ward_issue_id)
+
+
 def similar_issues(session: Session, user: User, issue: WardIssue, limit: int = LIMIT) -> list[SimilarIssue]:
     """The other wards' issues most like ``issue``, best first, in five bounded queries whatever
     the number of issues: this issue's categories; the newest issues sharing one; the newest of
@@ -136,7 +146,9 @@ def similar_issues(session: Session, user: User, issue: WardIssue, limit: int = 
     )
     statement = _statement(user, issue)
     newest = WardIssue.id.desc()
-    sharing = statement.where(WardIssue.id.in_(_bundling(categories))).order_by(newest).limit(CANDIDATES)
+    sharing = (
+        statement.where(WardIssue.id.in_(_newest_bundling(categories))).order_by(newest).limit(CANDIDATES)
+    )
     rows = {row.id: row for row in session.execute(sharing)}
     rows.update((row.id, row) for row in session.execute(statement.order_by(newest).limit(CANDIDATES)))
     probes = similar.title_probes(issue.title)
