@@ -621,6 +621,33 @@ def _bulk_requests(make, session, count: int) -> None:
 PAGES = ["/dashboard/", "/dashboard/city?year=2024", "/reports/fiscal-year?year=2024"]
 
 
+def test_a_liaisons_own_requests_show_their_issues_in_the_same_statements_however_many(
+    make, session, login_as, count_queries
+):
+    """The requests a liaison logged that were escalated, then answered (out of the open queue,
+    which loads its issues itself), each show their issue's reference."""
+    liaison = make.liaison()
+    client = login_as(liaison)
+
+    def answered_in_an_issue() -> None:
+        request = make.request(liaison)
+        request.ward_issue = make.issue(IssueState.REGISTERED, with_request=False)
+        request.state, request.answered_on = RequestState.ANSWERED, TODAY
+        session.commit()
+
+    def statements() -> int:
+        session.expire_all()
+        count_queries.clear()
+        assert client.get("/dashboard/").status_code == 200
+        return len(count_queries)
+
+    answered_in_an_issue()
+    one = statements()
+    for _ in range(4):
+        answered_in_an_issue()
+    assert statements() == one
+
+
 @pytest.mark.parametrize("role", [Role.LIAISON, Role.WARD_MANAGER, Role.BUREAU_STAFF, Role.ADMIN])
 def test_statements_per_dashboard_page_are_the_same_with_3_and_with_60_requests(
     role, make, session, login_as, count_queries

@@ -79,7 +79,11 @@ def liaison(session: Session, user: User, board: Dashboard) -> None:
     board.lists["logged"] = _request_list(
         session,
         select(ServiceRequest)
-        .options(joinedload(ServiceRequest.center), joinedload(ServiceRequest.category))
+        .options(
+            joinedload(ServiceRequest.center),
+            joinedload(ServiceRequest.category),
+            joinedload(ServiceRequest.ward_issue),  # the list shows an escalated request's issue
+        )
         .where(ServiceRequest.logged_by_id == user.id)
         .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc()),
     )
