@@ -55,7 +55,7 @@ def test_a_template_fills_the_answer_which_stays_editable_and_is_sent_as_edited(
     expect(answer).to_have_value(inserted)
     page.screenshot(path=shots_dir / "02-template-inserted.png", full_page=True)
 
-    answer.press("End")
+    answer.press("Control+End")  # the end of the whole text, however it wraps (End: of the visual line)
     answer.type("担当: 道路整備課")
     expect(answer).to_have_value(inserted + "担当: 道路整備課")
     form.locator("input[name=answer-answer_kind][value=resolved]").check()
