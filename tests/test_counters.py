@@ -30,14 +30,17 @@ from tracker.extensions import db
 from tracker.fieldwork import operations as fieldwork
 from tracker.finding import queries
 from tracker.formatting import fiscal_year_of
-from tracker.models import Bureau, Center, ServiceRequest, User, WardIssue
+from tracker.models import BudgetLine, Bureau, Center, ServiceRequest, User, Ward, WardIssue
 from tracker.ops_models import ImportBatch
-from tracker.reporting import activity_counts, dashboards, personal_dashboard
+from tracker.reporting import activity_counts, dashboards, fiscal_range, personal_dashboard, reports
 from tracker.reporting import counters as counters_read
 from tracker.safeguards import access
 from tracker.states import (
     OPEN_REQUEST_STATES,
+    REGISTERED_ISSUE_STATES,
     AnswerKind,
+    Decision,
+    Funding,
     ImportState,
     IssueState,
     RequestState,
@@ -134,6 +137,72 @@ def direct_count(session, *where, model=ServiceRequest):
     return int(session.execute(select(func.count(model.id)).where(*where)).scalar_one())
 
 
+def current_lines(fiscal_year):
+    return (
+        BudgetLine.funding == Funding.BUREAU,
+        BudgetLine.cancelled_at.is_(None),
+        BudgetLine.fiscal_year == fiscal_year,
+    )
+
+
+def direct_report_figures(session, fiscal_year, key):
+    """The fiscal-year report's figures per ``key`` as it computed them before the summary rows:
+    {group: (registered, adopted, partial, rejected, budgeted, allocated yen)}."""
+    has_line = sa.exists().where(
+        BudgetLine.ward_issue_id == WardIssue.id,
+        BudgetLine.funding == Funding.BUREAU,
+        BudgetLine.cancelled_at.is_(None),
+    )
+
+    def count_where(condition):
+        return func.count(sa.case((condition, 1)))
+
+    figures = defaultdict(lambda: [0] * 6)
+    for group, *values in session.execute(
+        select(
+            key,
+            func.count(WardIssue.id),
+            count_where(WardIssue.decision == Decision.ADOPT),
+            count_where(WardIssue.decision == Decision.PARTIAL),
+            count_where(WardIssue.decision == Decision.REJECT),
+            count_where(sa.or_(WardIssue.within_existing_budget, has_line)),
+        )
+        .where(WardIssue.fiscal_year == fiscal_year, WardIssue.state.in_(REGISTERED_ISSUE_STATES))
+        .group_by(key)
+    ):
+        figures[group][:5] = map(int, values)
+    for group, amount in session.execute(
+        select(key, func.sum(BudgetLine.allocated_yen))
+        .join(WardIssue, BudgetLine.ward_issue_id == WardIssue.id)
+        .where(*current_lines(fiscal_year))
+        .group_by(key)
+    ):
+        figures[group][5] = int(amount or 0)
+    return {group: tuple(values) for group, values in figures.items() if any(values)}
+
+
+def direct_data_years(session):
+    years = [
+        year
+        for row in session.execute(
+            select(func.min(WardIssue.fiscal_year), func.max(WardIssue.fiscal_year)).where(
+                WardIssue.state.in_(REGISTERED_ISSUE_STATES)
+            )
+        )
+        for year in row
+    ] + [
+        year
+        for row in session.execute(
+            select(func.min(BudgetLine.fiscal_year), func.max(BudgetLine.fiscal_year)).where(
+                BudgetLine.funding == Funding.BUREAU, BudgetLine.cancelled_at.is_(None)
+            )
+        )
+        for year in row
+    ]
+    years = [year for year in years if year is not None]
+    return (min(years), max(years)) if years else None
+
+
 # --- a city at work ------------------------------------------------------------------------------
 
 
@@ -151,6 +220,17 @@ class World:
             "東区": [c for c in make.ward("東区").centers if c.active][:2],
         }
         self.category = make.category()
+        self.done: Counter = Counter()  # the money steps taken (not refused), by name
+        self.lead_staff: dict[int, User] = {self.staff.bureau_id: self.staff}
+
+    def staff_of(self, issue: WardIssue) -> User:
+        """A member of staff of the issue's lead bureau (the lead changes: ``rebureau``);
+        ``self.staff`` when it has none, whose steps are then refused."""
+        if issue.lead_bureau_id is None:
+            return self.staff
+        if issue.lead_bureau_id not in self.lead_staff:
+            self.lead_staff[issue.lead_bureau_id] = self.make.staff(issue.lead_bureau.name)
+        return self.lead_staff[issue.lead_bureau_id]
 
     def day(self, first: dt.date = START) -> dt.date:
         return first + dt.timedelta(days=self.rng.randrange(max((TODAY - first).days, 0) + 1))
@@ -314,7 +394,9 @@ class World:
                 self.act(self.managers[ward], issue, "send", {})
         else:
             decision = self.rng.choice(("adopt", "reject", "partial"))
-            self.act(self.staff, issue, "decide", {"decision": decision, "decision_reason": "協議の結果"})
+            self.act(
+                self.staff_of(issue), issue, "decide", {"decision": decision, "decision_reason": "協議の結果"}
+            )
 
     def log_activity(self):
         liaison = self.rng.choice(self.liaisons)
@@ -375,8 +457,65 @@ class World:
                 issue.related_bureaus.pop(0)
         self.session.commit()
 
+    def money(self):
+        """The bureau's money steps: budget (a line, or within the existing budget), add, correct
+        (year and amount) or cancel a line; refused ones (another lead bureau) roll back."""
+        issue = self.rng.choice(
+            self.issues(IssueState.DECIDED, IssueState.BUDGETED, IssueState.IMPLEMENTING) or [None]
+        )
+        if issue is None:
+            return
+        roll = self.rng.random()
+        new_line = {
+            "fiscal_year": self.rng.choice((2022, 2023, 2024)),
+            "project_name": "街灯整備事業",
+            "allocated_yen": self.rng.randrange(1, 40) * 250_000,
+        }
+        if issue.state == IssueState.DECIDED:
+            # a line first, then within the existing budget, then either
+            within = self.done["budget"] > 0 and (self.done["within"] == 0 or roll < 0.4)
+            payload = {"within_existing_budget": "1"} if within else new_line
+            self.done["within" if within else "budget"] += self.act(
+                self.staff_of(issue), issue, "budget", payload
+            )
+            return
+        lines = [
+            line for line in issue.budget_lines if line.funding == Funding.BUREAU and not line.cancelled_at
+        ]
+        if roll < 0.4 or not lines:
+            self.done["add"] += self.act(self.staff_of(issue), issue, "add_budget_line", new_line)
+        elif roll < 0.75:
+            payload = {**new_line, "budget_line": self.rng.choice(lines).id, "comment": "訂正"}
+            del payload["project_name"]
+            self.done["correct"] += self.act(self.make.admin(), issue, "correct_budget_line", payload)
+        else:
+            payload = {"budget_line": self.rng.choice(lines).id, "comment": "取消"}
+            self.done["cancel"] += self.act(self.make.admin(), issue, "cancel_budget_line", payload)
+
+    def move_line(self):
+        """Change a budget line directly, not through the workflow (its issue untouched): its
+        amount or year, cancel it, or move it to another issue (as an object or as an id)."""
+        lines = list(self.session.scalars(select(BudgetLine).order_by(BudgetLine.id)))
+        if not lines:
+            return
+        line, roll = self.rng.choice(lines), self.rng.random()
+        if roll < 0.3:
+            line.allocated_yen = self.rng.randrange(1, 40) * 100_000
+            line.fiscal_year = self.rng.choice((2022, 2023, 2024))
+        elif roll < 0.5:
+            line.cancelled_at = None if line.cancelled_at else dt.datetime.now(dt.UTC)
+        elif roll < 0.8:
+            line.ward_issue = self.rng.choice(self.issues(*IssueState))
+        else:
+            self.session.expire(line)
+            line.ward_issue_id = self.rng.choice(self.issues(*IssueState)).id
+        self.session.commit()
+        self.done["moved directly"] += 1
+
     def step(self):
         actions = [
+            (self.money, 4),
+            (self.move_line, 2),
             (self.rebureau, 3),
             (self.log_activity, 2),
             (self.link, 3),
@@ -397,7 +536,7 @@ class World:
             (self.hand_over, 2),
             (self.settle_handover, 2),
             (self.import_rows, 1),
-            (self.issue_step, 3),
+            (self.issue_step, 4),
         ]
         action = self.rng.choices([a for a, _ in actions], weights=[w for _, w in actions])[0]
         action()
@@ -478,6 +617,37 @@ def assert_figures_match(session, world: World) -> None:
         )
         issues = direct_states(session, WardIssue)
         assert board.tables["issues_by_state"] == [(state, issues.get(state, 0)) for state in IssueState]
+    for year in (2022, 2023, 2024, 2025):
+        report = reports.fiscal_year_report(session, year, project_limit=3)
+        by_ward, by_bureau = (
+            direct_report_figures(session, year, WardIssue.ward_id),
+            direct_report_figures(session, year, WardIssue.lead_bureau_id),
+        )
+        names = {bureau.id: bureau.name for bureau in session.scalars(select(Bureau))}
+        assert {row.name: row.counts() for row in report.wards if any(row.counts())} == {
+            session.get(Ward, ward_id).name: figures for ward_id, figures in by_ward.items()
+        }
+        assert {row.name: row.counts() for row in report.bureaus if any(row.counts())} == {
+            names.get(bureau_id, reports.translate(reports.NO_LEAD_BUREAU)): figures
+            for bureau_id, figures in by_bureau.items()
+        }
+        assert report.projects_total == direct_count(session, *current_lines(year), model=BudgetLine)
+        assert len(report.projects) == min(3, report.projects_total)
+    published = fiscal_range.range_report(session, 2021, 2025)
+    for row in published.years:
+        issues_of_year = (
+            WardIssue.fiscal_year == row.fiscal_year,
+            WardIssue.state.in_(REGISTERED_ISSUE_STATES),
+        )
+        assert row.registered == direct_count(session, *issues_of_year, model=WardIssue)
+        assert row.adopted == direct_count(
+            session, *issues_of_year, WardIssue.decision == Decision.ADOPT, model=WardIssue
+        )
+        yen = select(func.coalesce(func.sum(BudgetLine.allocated_yen), 0)).where(
+            *current_lines(row.fiscal_year)
+        )
+        assert row.allocated_yen == session.scalar(yen)
+    assert fiscal_range.data_years(session) == direct_data_years(session)
     for bureau in session.scalars(select(Bureau)):
         seen = access.issue_filter(User(role=Role.BUREAU_STAFF, bureau_id=bureau.id))  # not saved
         assert counters_read.bureau_issue_states(session, bureau.id) == direct_states(
@@ -496,9 +666,14 @@ def test_after_random_workflow_actions_every_figure_equals_a_fresh_count(make, s
     for _ in range(6):
         world.log()
     make.issue(IssueState.CONSULTING, ward="東区", manager=world.managers["東区"], staff=world.staff)
-    for _ in range(180):
+    for ward in ("中央区", "東区"):  # two to budget from the start
+        make.issue(IssueState.DECIDED, ward=ward, manager=world.managers[ward], staff=world.staff)
+    for _ in range(240):
         world.step()
+    for _ in range(3):  # and some still open, however the seed went
+        world.log()
     assert len(world.requests()) > 20
+    assert set(world.done) == {"within", "budget", "add", "correct", "cancel", "moved directly"}
     assert len(world.activities()) > 3 and any(r.activity_id for r in world.requests())
     assert {r.state for r in world.requests()} >= {RequestState.ANSWERED, RequestState.RECEIVED}
     assert_figures_match(session, world)

@@ -74,6 +74,9 @@ MODEL_TABLES = {
     "activity_counts",
     "gathered_counts",
     "bureau_issue_counts",
+    "issue_year_figures",
+    "issue_budget_lines",
+    "issue_budget_yen",
 }
 
 

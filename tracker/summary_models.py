@@ -19,6 +19,13 @@ so that concurrent transactions never lose a count. A row whose count falls to 0
   and by decision;
 - ``bureau_issue_counts`` (bureau, state): the issues sent to the bureaus, under their lead
   bureau and each related bureau (once each), as a bureau's inbox counts them;
+- ``issue_year_figures`` (fiscal year, ward, lead bureau, state, decision, budgeted): the
+  fiscal-year report's counts by ward and by lead bureau at once (0 for no lead bureau, '' for
+  no decision; budgeted 1 when the issue has a current bureau budget line of any year or is
+  within the existing budget);
+- ``issue_budget_lines`` and ``issue_budget_yen`` (fiscal year of the line, the issue's ward and
+  lead bureau): the current bureau budget lines, their number and their allocated yen (a sum,
+  not a count: ``MEASURE`` names the column);
 - ``activity_counts`` and ``gathered_counts`` (ward, fiscal year of the activity): the field
   activities, and the requests gathered in them, as the city publishes them (55,960 and 5,084).
 
@@ -34,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Index, Integer, String, text
+from sqlalchemy import BigInteger, Date, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -122,6 +129,43 @@ class BureauIssueCount(db.Model):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class IssueYearFigure(db.Model):
+    """Ward issues per (fiscal year, ward, lead bureau, state, decision, budgeted)."""
+
+    __tablename__ = "issue_year_figures"
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_bureau_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: none yet
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(32), primary_key=True)  # '' while undecided
+    budgeted: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1: budgeted, 0: not
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class IssueBudgetLines(db.Model):
+    """Current bureau budget lines per (the line's fiscal year, its issue's ward and lead bureau)."""
+
+    __tablename__ = "issue_budget_lines"
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_bureau_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: none
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class IssueBudgetYen(db.Model):
+    """The allocated yen of those lines, per the same key (a sum: ``MEASURE``)."""
+
+    __tablename__ = "issue_budget_yen"
+    MEASURE = "allocated_yen"
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ward_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_bureau_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: none
+    allocated_yen: Mapped[int] = mapped_column(BigInteger)
+
+
 SUMMARY_TABLES = (
     RequestStateCount,
     RequestMonthCount,
@@ -131,6 +175,9 @@ SUMMARY_TABLES = (
     ActivityCount,
     GatheredCount,
     BureauIssueCount,
+    IssueYearFigure,
+    IssueBudgetLines,
+    IssueBudgetYen,
 )
 
 
@@ -162,4 +209,13 @@ Index(
     WardIssue.state,
     WardIssue.sent_at,
     WardIssue.id,
+)
+# The fiscal-year report's list of budgeted projects joins the year's budget lines with their
+# issues: read from this index alone, not from every issue's row.
+Index(
+    "ix_ward_issues_project_keys",
+    WardIssue.id,
+    WardIssue.ward_id,
+    WardIssue.lead_bureau_id,
+    WardIssue.reference,
 )

@@ -13,7 +13,8 @@ at risk (``budget_calendar``); the indicators' definitions, targets and entered 
 (``indicators``); how history events read (``history``); and ``events``, the hook through which
 the workflow announces what happened; ``counters``, the flush listener that keeps the
 dashboards' summary tables (``tracker.summary_models``) right in every transaction, with
-``activity_counters`` for the field work's.
+``activity_counters`` for the field work's, ``bureau_counters`` for the bureaus' inboxes and
+``report_counters`` for the fiscal-year report's.
 
 May import: the models, ``states``, ``formatting``, ``extensions`` and ``tracker.workflow``
 (whose tables call the effects). Never Flask, and never a service package (finding, reporting,

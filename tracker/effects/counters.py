@@ -37,7 +37,7 @@ from ..summary_models import (
     RequestMonthCount,
     RequestStateCount,
 )
-from . import activity_counters, bureau_counters
+from . import activity_counters, bureau_counters, report_counters
 
 REQUEST_COLUMNS = (
     "ward_id",
@@ -120,6 +120,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     unloaded = session.info[UNLOADED] = {}
     activity_counters.before_flush(session)
     bureau_counters.before_flush(session)
+    report_counters.before_flush(session)
     for model, (columns, _) in KEYS.items():
         objects = [
             obj
@@ -147,6 +148,7 @@ def _flush_deltas(session: Session) -> Deltas:
         session, deltas, lambda obj: _old_values(obj, REQUEST_COLUMNS, unloaded)["activity_id"]
     )
     bureau_counters.add_deltas(session, deltas)
+    report_counters.add_deltas(session, deltas)
     for obj in session.new:
         if type(obj) in KEYS:
             columns, keys = KEYS[type(obj)]
@@ -183,16 +185,17 @@ def apply(connection: Connection, deltas: Deltas) -> None:
             continue
         table = model.__table__
         keys = [column.name for column in table.primary_key.columns]
+        measure = getattr(model, "MEASURE", "count")  # a count, or a sum such as yen
         statement = _upsert(connection.dialect.name, table)
         statement = statement.on_conflict_do_update(
-            index_elements=keys, set_={"count": table.c.count + statement.excluded.count}
+            index_elements=keys, set_={measure: table.c[measure] + statement.excluded[measure]}
         )
-        rows = [{**dict(zip(keys, key, strict=True)), "count": change} for key, change in changes]
+        rows = [{**dict(zip(keys, key, strict=True)), measure: change} for key, change in changes]
         connection.execute(statement, rows)
         emptied = [key for key, change in changes if change < 0]
         if emptied:
             columns = tuple_(*(table.c[name] for name in keys))
-            connection.execute(delete(table).where(table.c.count == 0, columns.in_(emptied)))
+            connection.execute(delete(table).where(table.c[measure] == 0, columns.in_(emptied)))
 
 
 def apply_request_rows(session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -238,6 +241,7 @@ def _fresh_queries(dialect: str) -> dict[type, str]:
         "GROUP BY ward_id, fiscal_year, state, COALESCE(decision, '')",
         **activity_counters.fresh_queries(),
         **bureau_counters.fresh_queries(),
+        **report_counters.fresh_queries(),
     }
 
 

@@ -24,7 +24,10 @@ from ..summary_models import (
     AnswerDays,
     BureauIssueCount,
     GatheredCount,
+    IssueBudgetLines,
+    IssueBudgetYen,
     IssueCount,
+    IssueYearFigure,
     OpenRequestDue,
     RequestMonthCount,
     RequestStateCount,
@@ -170,6 +173,92 @@ def issue_decisions(session: Session, fiscal_year: int, states) -> dict[int, dic
         if count:
             result[ward_id][decision or None] = int(count)
     return dict(result)
+
+
+def issue_figures(
+    session: Session, fiscal_year: int, states
+) -> list[tuple[int, int | None, str | None, bool, int]]:
+    """(ward id, lead bureau id or None, decision value or None, budgeted, issues) of the ward
+    issues of ``fiscal_year`` in ``states``: at most wards × bureaus × decisions × 2 rows."""
+    rows = session.execute(
+        select(
+            IssueYearFigure.ward_id,
+            IssueYearFigure.lead_bureau_id,
+            IssueYearFigure.decision,
+            IssueYearFigure.budgeted,
+            func.sum(IssueYearFigure.count),
+        )
+        .where(
+            IssueYearFigure.fiscal_year == fiscal_year,
+            IssueYearFigure.state.in_([state.value for state in states]),
+        )
+        .group_by(
+            IssueYearFigure.ward_id,
+            IssueYearFigure.lead_bureau_id,
+            IssueYearFigure.decision,
+            IssueYearFigure.budgeted,
+        )
+    )
+    return [
+        (ward_id, lead or None, decision or None, bool(budgeted), int(count))
+        for ward_id, lead, decision, budgeted, count in rows
+        if count
+    ]
+
+
+def decisions_by_year(session: Session, first: int, last: int, states) -> dict[int, dict[str | None, int]]:
+    """fiscal year -> decision value (None: none yet) -> issues of that year in ``states``."""
+    rows = session.execute(
+        select(IssueCount.fiscal_year, IssueCount.decision, func.sum(IssueCount.count))
+        .where(
+            IssueCount.fiscal_year.between(first, last),
+            IssueCount.state.in_([state.value for state in states]),
+        )
+        .group_by(IssueCount.fiscal_year, IssueCount.decision)
+    )
+    result: dict[int, dict[str | None, int]] = defaultdict(dict)
+    for fiscal_year, decision, count in rows:
+        if count:
+            result[fiscal_year][decision or None] = int(count)
+    return dict(result)
+
+
+def budget_yen(session: Session, first: int, last: int) -> list[tuple[int, int, int | None, int]]:
+    """(fiscal year of the lines, issue's ward id, issue's lead bureau id or None, allocated yen)
+    of the current bureau budget lines of issues, years ``first``..``last``."""
+    rows = session.execute(
+        select(
+            IssueBudgetYen.fiscal_year,
+            IssueBudgetYen.ward_id,
+            IssueBudgetYen.lead_bureau_id,
+            IssueBudgetYen.allocated_yen,
+        ).where(IssueBudgetYen.fiscal_year.between(first, last))
+    )
+    return [(year, ward_id, lead or None, int(yen)) for year, ward_id, lead, yen in rows]
+
+
+def issue_and_budget_years(session: Session, states) -> tuple[int, int] | None:
+    """The first and last fiscal year with an issue in ``states`` or a current bureau budget line."""
+    rows = session.execute(
+        select(func.min(IssueYearFigure.fiscal_year), func.max(IssueYearFigure.fiscal_year))
+        .where(IssueYearFigure.state.in_([state.value for state in states]), IssueYearFigure.count > 0)
+        .union_all(
+            select(func.min(IssueBudgetLines.fiscal_year), func.max(IssueBudgetLines.fiscal_year)).where(
+                IssueBudgetLines.count > 0
+            )
+        )
+    ).all()
+    firsts = [first for first, _ in rows if first is not None]
+    lasts = [last for _, last in rows if last is not None]
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def budget_line_count(session: Session, fiscal_year: int) -> int:
+    """How many current bureau budget lines of issues are for ``fiscal_year``."""
+    statement = select(func.coalesce(func.sum(IssueBudgetLines.count), 0)).where(
+        IssueBudgetLines.fiscal_year == fiscal_year
+    )
+    return int(session.execute(statement).scalar_one())
 
 
 def field_work(session: Session, first: int, last: int, *, ward_id: int | None = None) -> tuple[int, int]:

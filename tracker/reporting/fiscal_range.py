@@ -9,20 +9,20 @@ different years, and each row here says which:
   the row's year, whatever the issue's year, so each line is counted once, in the year it is for.
 
 A year's row is therefore the single-year report's total (``reports.fiscal_year_report``), and the
-range costs two GROUP BY queries however many years it spans.
+range costs two reads of summary rows however many years it spans and however many issues
+they hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..formatting import approximate_yen, fiscal_year_label
-from ..models import BudgetLine, WardIssue
-from ..states import REGISTERED_ISSUE_STATES, Decision, Funding
+from ..states import REGISTERED_ISSUE_STATES, Decision
 from ..wording import N_, say, translate
+from . import counters
 
 # The export's headers, in Japanese (marked): the export writes them in the user's language.
 COUNT_HEADERS = (
@@ -32,6 +32,7 @@ COUNT_HEADERS = (
     N_("対応しない"),
     N_("継続協議"),
 )
+COUNTED_DECISIONS = (Decision.ADOPT, Decision.PARTIAL, Decision.REJECT, Decision.CONTINUE)
 BUDGET_HEADER = N_("予算の年度で合計した予算額")
 BUDGET_YEN_HEADER = N_("予算の年度で合計した予算額 (円)")
 
@@ -95,54 +96,25 @@ class RangeReport:
 
 def data_years(session: Session) -> tuple[int, int] | None:
     """The first and last fiscal year with a registered issue or a current bureau budget line."""
-    row = session.execute(
-        select(func.min(WardIssue.fiscal_year), func.max(WardIssue.fiscal_year))
-        .where(WardIssue.state.in_(REGISTERED_ISSUE_STATES))
-        .union_all(
-            select(func.min(BudgetLine.fiscal_year), func.max(BudgetLine.fiscal_year)).where(
-                BudgetLine.funding == Funding.BUREAU, BudgetLine.cancelled_at.is_(None)
-            )
-        )
-    ).all()
-    firsts = [first for first, _ in row if first is not None]
-    lasts = [last for _, last in row if last is not None]
-    return (min(firsts), max(lasts)) if firsts else None
+    return counters.issue_and_budget_years(session, REGISTERED_ISSUE_STATES)
 
 
 def range_report(session: Session, first: int, last: int) -> RangeReport:
-    """The figures of each fiscal year from ``first`` to ``last`` (either order), in two queries."""
+    """The figures of each fiscal year from ``first`` to ``last`` (either order): two reads of
+    the summary rows (``issue_counts``, ``issue_budget_yen``), a few per year."""
     first, last = min(first, last), max(first, last)
 
-    def count_of(decision: Decision):
-        return func.count(case((WardIssue.decision == decision, 1)))
-
-    counts = session.execute(
-        select(
-            WardIssue.fiscal_year,
-            func.count(WardIssue.id),
-            count_of(Decision.ADOPT),
-            count_of(Decision.PARTIAL),
-            count_of(Decision.REJECT),
-            count_of(Decision.CONTINUE),
+    decisions = counters.decisions_by_year(session, first, last, REGISTERED_ISSUE_STATES)
+    amounts: dict[int, int] = {}
+    for year, _, _, yen in counters.budget_yen(session, first, last):
+        amounts[year] = amounts.get(year, 0) + yen
+    by_year = {
+        year: (
+            sum(counts.values()),
+            *(counts.get(decision.value, 0) for decision in COUNTED_DECISIONS),
         )
-        .where(
-            WardIssue.fiscal_year.between(first, last),
-            WardIssue.state.in_(REGISTERED_ISSUE_STATES),
-        )
-        .group_by(WardIssue.fiscal_year)
-    ).all()
-    amounts = dict(
-        session.execute(
-            select(BudgetLine.fiscal_year, func.sum(BudgetLine.allocated_yen))
-            .where(
-                BudgetLine.funding == Funding.BUREAU,
-                BudgetLine.fiscal_year.between(first, last),
-                BudgetLine.cancelled_at.is_(None),
-            )
-            .group_by(BudgetLine.fiscal_year)
-        ).all()
-    )
-    by_year = {year: tuple(map(int, values)) for year, *values in counts}
+        for year, counts in decisions.items()
+    }
     years = [
         YearRow(year, *by_year.get(year, (0, 0, 0, 0, 0)), allocated_yen=int(amounts.get(year) or 0))
         for year in range(first, last + 1)

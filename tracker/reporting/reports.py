@@ -1,6 +1,6 @@
 """The fiscal-year report of ward issues: its figures, and the XLSX file made in the background.
 
-``fiscal_year_report`` computes every figure with a few GROUP BY queries, so a web page can show
+``fiscal_year_report`` reads every figure from summary rows (``reporting.counters``), so a page can show
 the same numbers; the job ``report_xlsx`` writes them into a workbook under ``REPORT_DIR``. A
 report job is seen only by whoever asked for it, and by the admin (``may_see_job``).
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ from flask_babel import force_locale
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..background import jobs
@@ -39,11 +39,16 @@ from ..models import BudgetLine, Bureau, User, Ward, WardIssue, utcnow
 from ..ops_models import OutboxJob
 from ..states import REGISTERED_ISSUE_STATES, Decision, Funding, JobState, Role
 from ..wording import N_, say, translate
+from . import counters
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REGISTERED_STATES = REGISTERED_ISSUE_STATES
 NO_LEAD_BUREAU = N_("主管局未定")
-COUNTED = ("registered", "adopted", "partial", "rejected", "budgeted")  # the counts, in query order
+DECIDED = {
+    Decision.ADOPT.value: "adopted",
+    Decision.PARTIAL.value: "partial",
+    Decision.REJECT.value: "rejected",
+}
 # The headers in Japanese (marked): the files write them in the user's language.
 FIGURE_HEADERS = (
     N_("登録"),
@@ -111,45 +116,23 @@ class FiscalYearReport:
         return Figures(total, *sums) if sums else Figures(total)
 
 
-def _figures_by(session: Session, key, fiscal_year: int) -> dict[int | None, dict[str, int]]:
-    """The figures per value of ``key`` (an issue's ward or lead bureau), in two queries."""
-    has_budget_line = exists().where(
-        BudgetLine.ward_issue_id == WardIssue.id,
-        BudgetLine.funding == Funding.BUREAU,
-        BudgetLine.cancelled_at.is_(None),
-    )
-
-    def count_where(condition):
-        return func.count(case((condition, 1)))
-
-    counts = session.execute(
-        select(
-            key,
-            func.count(WardIssue.id),
-            count_where(WardIssue.decision == Decision.ADOPT),
-            count_where(WardIssue.decision == Decision.PARTIAL),
-            count_where(WardIssue.decision == Decision.REJECT),
-            count_where(or_(WardIssue.within_existing_budget, has_budget_line)),
-        )
-        .where(WardIssue.fiscal_year == fiscal_year, WardIssue.state.in_(REGISTERED_STATES))
-        .group_by(key)
-    ).all()
-    amounts = session.execute(
-        select(key, func.sum(BudgetLine.allocated_yen))
-        .join(WardIssue, BudgetLine.ward_issue_id == WardIssue.id)
-        .where(
-            BudgetLine.funding == Funding.BUREAU,
-            BudgetLine.fiscal_year == fiscal_year,
-            BudgetLine.cancelled_at.is_(None),
-        )
-        .group_by(key)
-    ).all()
-    figures: dict[int | None, dict[str, int]] = defaultdict(dict)
-    for group, *values in counts:
-        figures[group].update(zip(COUNTED, map(int, values), strict=True))
-    for group, amount in amounts:
-        figures[group]["allocated_yen"] = int(amount or 0)
-    return figures
+def _figures(session: Session, fiscal_year: int) -> tuple[dict, dict]:
+    """The figures per ward and per lead bureau (None: none yet), from the summary rows kept by
+    ``effects.report_counters``: two reads of a few hundred rows at most, whatever the year's size."""
+    by_ward: dict[int | None, Counter] = defaultdict(Counter)
+    by_bureau: dict[int | None, Counter] = defaultdict(Counter)
+    for ward_id, bureau_id, decision, budgeted, issues in counters.issue_figures(
+        session, fiscal_year, REGISTERED_STATES
+    ):
+        figures = Counter(registered=issues, budgeted=issues if budgeted else 0)
+        if decision in DECIDED:
+            figures[DECIDED[decision]] = issues
+        by_ward[ward_id].update(figures)
+        by_bureau[bureau_id].update(figures)
+    for _, ward_id, bureau_id, yen in counters.budget_yen(session, fiscal_year, fiscal_year):
+        by_ward[ward_id]["allocated_yen"] += yen
+        by_bureau[bureau_id]["allocated_yen"] += yen
+    return by_ward, by_bureau
 
 
 def fiscal_years(session: Session, today: dt.date) -> list[int]:
@@ -164,8 +147,7 @@ def fiscal_year_report(
 ) -> FiscalYearReport:
     """The report's figures per ward and per lead bureau, and the list of budgeted projects
     (its first ``project_limit`` with their total count, for a page; all of them for a file)."""
-    by_ward = _figures_by(session, WardIssue.ward_id, fiscal_year)
-    by_bureau = _figures_by(session, WardIssue.lead_bureau_id, fiscal_year)
+    by_ward, by_bureau = _figures(session, fiscal_year)
     wards = [
         Figures(ward.name, **by_ward.get(ward.id, {}))
         for ward in session.scalars(select(Ward).order_by(Ward.sort_order, Ward.id))
@@ -203,7 +185,7 @@ def fiscal_year_report(
     ]
     total = len(projects)
     if project_limit is not None:
-        total = session.execute(select(func.count(BudgetLine.id)).where(*budgeted)).scalar_one()
+        total = counters.budget_line_count(session, fiscal_year)
     return FiscalYearReport(fiscal_year, wards, bureaus, projects, int(total))
 
 
