@@ -3,6 +3,7 @@ database the run uses: FTS5 trigram on SQLite, pg_trgm on PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from tracker import workflow
 from tracker.effects import intake
 from tracker.extensions import db
-from tracker.finding import search, similar
+from tracker.finding import queries, search, similar
 from tracker.models import ServiceRequest, WardIssue
 from tracker.safeguards import personal_data
 from tracker.states import IssueState, RequestState
@@ -384,6 +385,43 @@ def test_search_page_runs_a_fixed_number_of_queries(make, login_as, count_querie
     few = queries_for_page()
     add_rows(8)
     assert queries_for_page() == few
+
+
+@pytest.mark.parametrize("word", ["鉄塔", "鉄塔の点検"])
+@pytest.mark.parametrize("limit", [1, 3, 5, 8, 20])
+def test_the_global_search_gives_exactly_the_newest_matches_across_its_recent_window(
+    make, session, limit, word
+):
+    """``found_requests`` looks in the last ``RECENT_DAYS`` first, then in the older requests (a
+    short word), or in one query (a long one): either way exactly the newest ``limit`` by
+    (received, id), ties on the boundary day included."""
+    liaison = make.liaison()
+    cutoff = TODAY - dt.timedelta(days=queries.RECENT_DAYS)
+    days = [
+        0,
+        3,
+        queries.RECENT_DAYS - 1,
+        queries.RECENT_DAYS,
+        queries.RECENT_DAYS,
+        queries.RECENT_DAYS + 1,
+        400,
+    ]
+    for number, days_ago in enumerate(days):
+        make.request(liaison, title=f"鉄塔の点検 {number}", received_on=TODAY - dt.timedelta(days=days_ago))
+        make.request(liaison, title=f"道路の補修 {number}", received_on=TODAY - dt.timedelta(days=days_ago))
+    admin = make.admin()
+    expected = session.scalars(
+        select(ServiceRequest.id)
+        .where(ServiceRequest.search_text.contains(word))
+        .order_by(ServiceRequest.received_on.desc(), ServiceRequest.id.desc())
+        .limit(limit)
+    ).all()
+    got = queries.found_requests(session, admin, word, limit, today=TODAY)
+    assert [request.id for request in got] == expected
+    assert len(got) == min(limit, len(days))
+    assert any(r.received_on >= cutoff for r in got) and (
+        limit <= 5 or any(r.received_on < cutoff for r in got)
+    )
 
 
 # --- similar open requests -------------------------------------------------------------------

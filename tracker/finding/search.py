@@ -176,6 +176,11 @@ def term_clause(model, term: str) -> ColumnElement[bool]:
     return TermMatch(like, like, and_(gram, sa.func.strpos(model.search_text, _inline(term)) != 0))
 
 
+def has_short_term(q: str | None) -> bool:
+    """Whether ``q`` has a word too short for trigrams (found through the grams index)."""
+    return any(len(term) < MIN_INDEXED_LENGTH for term in terms(q))
+
+
 def matching(model, q: str | None) -> ColumnElement[bool] | None:
     """The WHERE clause finding ``q`` (all its words) in ``model`` (ServiceRequest or WardIssue);
     None when the query has no words (search nothing: the caller lists everything)."""
