@@ -161,18 +161,27 @@ def bureau_issue_states(session: Session, bureau_id: int) -> dict[IssueState, in
     return {IssueState(state): int(count) for state, count in rows}
 
 
+def _decisions_by(group, states, *where):
+    """The issues in ``states`` per ``group`` (a column of ``issue_counts``) and decision."""
+    return (
+        select(group, IssueCount.decision, func.sum(IssueCount.count))
+        .where(IssueCount.state.in_([state.value for state in states]), *where)
+        .group_by(group, IssueCount.decision)
+    )
+
+
+def _nested(rows) -> dict[int, dict[str | None, int]]:
+    result: dict[int, dict[str | None, int]] = defaultdict(dict)
+    for group, decision, count in rows:
+        if count:
+            result[group][decision or None] = int(count)
+    return dict(result)
+
+
 def issue_decisions(session: Session, fiscal_year: int, states) -> dict[int, dict[str | None, int]]:
     """ward id -> decision value (None: none yet) -> issues of the year in ``states``."""
-    rows = session.execute(
-        select(IssueCount.ward_id, IssueCount.decision, func.sum(IssueCount.count))
-        .where(IssueCount.fiscal_year == fiscal_year, IssueCount.state.in_([state.value for state in states]))
-        .group_by(IssueCount.ward_id, IssueCount.decision)
-    )
-    result: dict[int, dict[str | None, int]] = defaultdict(dict)
-    for ward_id, decision, count in rows:
-        if count:
-            result[ward_id][decision or None] = int(count)
-    return dict(result)
+    statement = _decisions_by(IssueCount.ward_id, states, IssueCount.fiscal_year == fiscal_year)
+    return _nested(session.execute(statement))
 
 
 def issue_figures(
@@ -208,19 +217,8 @@ def issue_figures(
 
 def decisions_by_year(session: Session, first: int, last: int, states) -> dict[int, dict[str | None, int]]:
     """fiscal year -> decision value (None: none yet) -> issues of that year in ``states``."""
-    rows = session.execute(
-        select(IssueCount.fiscal_year, IssueCount.decision, func.sum(IssueCount.count))
-        .where(
-            IssueCount.fiscal_year.between(first, last),
-            IssueCount.state.in_([state.value for state in states]),
-        )
-        .group_by(IssueCount.fiscal_year, IssueCount.decision)
-    )
-    result: dict[int, dict[str | None, int]] = defaultdict(dict)
-    for fiscal_year, decision, count in rows:
-        if count:
-            result[fiscal_year][decision or None] = int(count)
-    return dict(result)
+    statement = _decisions_by(IssueCount.fiscal_year, states, IssueCount.fiscal_year.between(first, last))
+    return _nested(session.execute(statement))
 
 
 def budget_yen(session: Session, first: int, last: int) -> list[tuple[int, int, int | None, int]]:
