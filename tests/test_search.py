@@ -388,6 +388,29 @@ def test_search_page_runs_a_fixed_number_of_queries(make, login_as, count_querie
 
 
 @pytest.mark.parametrize("word", ["鉄塔", "鉄塔の点検"])
+def test_search_page_runs_the_same_queries_whether_a_word_matches_or_not(make, login_as, count_queries, word):
+    """A rare word matches nothing on a small database and a page of each kind on a large one:
+    the page may draw more rows, never run more statements (issues with bureaus and budget lines)."""
+    liaison, manager, staff = make.liaison(), make.manager(), make.staff("環境局")
+    client = login_as(make.admin())
+
+    def queries_for_page():
+        count_queries.clear()
+        response = client.get("/search", query_string={"q": word})
+        assert response.status_code == 200
+        return len(count_queries), response.get_data(as_text=True)
+
+    nothing, text = queries_for_page()
+    assert "該当する要望はありません" in text and "該当する区重要課題はありません" in text
+    for number in range(3):
+        make.request(liaison, title=f"鉄塔の点検 {number}")
+        make.issue(IssueState.BUDGETED, title=f"鉄塔の点検 課題{number}", manager=manager, staff=staff)
+    matches, text = queries_for_page()
+    assert "鉄塔の点検 1" in text and "鉄塔の点検 課題1" in text and "千円" in text
+    assert matches == nothing
+
+
+@pytest.mark.parametrize("word", ["鉄塔", "鉄塔の点検"])
 @pytest.mark.parametrize("limit", [1, 3, 5, 8, 20])
 def test_the_global_search_gives_exactly_the_newest_matches_across_its_recent_window(
     make, session, limit, word

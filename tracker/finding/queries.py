@@ -25,13 +25,24 @@ _REQUEST_LIST_LOADS = (
     joinedload(ServiceRequest.ward_issue),
     joinedload(ServiceRequest.assignee),
 )
-_ISSUE_LIST_LOADS = (
+_ISSUE_ROW_LOADS = (
     joinedload(WardIssue.ward),
     joinedload(WardIssue.lead_bureau),
     joinedload(WardIssue.ward_owner),
     joinedload(WardIssue.bureau_owner),
+)
+_ISSUE_LIST_LOADS = (
+    *_ISSUE_ROW_LOADS,
     selectinload(WardIssue.related_bureaus),
     selectinload(WardIssue.budget_lines),
+)
+# The global search's issues: the same columns, the two collections joined into the one
+# statement (the found issues are capped, so the join stays small), so that the page runs the
+# same statements whether a word matches issues or none.
+_ISSUE_FOUND_LOADS = (
+    *_ISSUE_ROW_LOADS,
+    joinedload(WardIssue.related_bureaus),
+    joinedload(WardIssue.budget_lines),
 )
 RECENT_DAYS = 92  # the window the global search looks in first (``found_requests``)
 _REQUEST_FOUND_LOADS = (
@@ -170,7 +181,7 @@ def found_issues(session: Session, user: User, q: str, limit: int) -> list[WardI
         return []
     statement = (
         select(WardIssue)
-        .options(*_ISSUE_LIST_LOADS)
+        .options(*_ISSUE_FOUND_LOADS)
         .where(access.issue_filter(user), clause)
         .order_by(WardIssue.created_at.desc(), WardIssue.id.desc())
         .limit(limit)
